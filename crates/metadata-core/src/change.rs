@@ -1,0 +1,245 @@
+//! Updates as values, and the pure function that applies one (SPEC 3, R4).
+
+use crate::access::{self, Access, Surface};
+use crate::error::{Error, JsonKind, MetadataError};
+use crate::limits::Limits;
+use crate::metadata::{Metadata, Patch};
+use crate::parse::{Node, Refusal};
+use crate::record::{Millis, Resource};
+use crate::tier::Tier;
+use serde::de::DeserializeSeed;
+use serde_json::Value;
+
+/// What one update does to one tier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TierOp {
+    /// Replace the tier wholesale (R3.1).
+    Replace(Metadata),
+    /// Merge a JSON Merge Patch into the tier (R3.2).
+    Merge(Patch),
+}
+
+/// One update of one record: an operation for some of its tiers, all applied or none (R3.3),
+/// and optionally the version the writer expects the record to have (R3.5).
+///
+/// ```
+/// use metadata_core::{Change, Metadata, Patch, Tier};
+/// use serde_json::json;
+/// let change = Change::new()
+///     .replace(Tier::Public, Metadata::from_value(json!({"role": "admin"})).unwrap())
+///     .merge(Tier::Private, Patch::from_value(json!({"stripe": null})).unwrap())
+///     .expect_version(3);
+/// assert_eq!(change.expected_version(), Some(3));
+/// assert_eq!(change.ops().count(), 2);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Change {
+    ops: [Option<TierOp>; 3],
+    expected_version: Option<u64>,
+}
+
+impl Change {
+    /// An update that does nothing yet.
+    pub fn new() -> Self {
+        Change::default()
+    }
+
+    /// Replaces `tier` with `value` (R3.1); a later call for the same tier wins.
+    pub fn replace(mut self, tier: Tier, value: Metadata) -> Self {
+        self.ops[tier.index()] = Some(TierOp::Replace(value));
+        self
+    }
+
+    /// Merges `patch` into `tier` (R3.2); a later call for the same tier wins.
+    pub fn merge(mut self, tier: Tier, patch: Patch) -> Self {
+        self.ops[tier.index()] = Some(TierOp::Merge(patch));
+        self
+    }
+
+    /// Replaces `tier` with a JSON value, checked here with the tier named in any error.
+    pub fn replace_json(self, tier: Tier, value: Value) -> Result<Self, Error> {
+        let value = Metadata::from_value(value).map_err(|e| e.for_tier(tier))?;
+        Ok(self.replace(tier, value))
+    }
+
+    /// Merges a JSON value as a patch into `tier`, checked here with the tier named in any error.
+    pub fn merge_json(self, tier: Tier, patch: Value) -> Result<Self, Error> {
+        let patch = Patch::from_value(patch).map_err(|e| e.for_tier(tier))?;
+        Ok(self.merge(tier, patch))
+    }
+
+    /// Refuses the update unless the record is at `version` (R3.5).
+    pub fn expect_version(mut self, version: u64) -> Self {
+        self.expected_version = Some(version);
+        self
+    }
+
+    /// The version the writer expects, if any.
+    pub fn expected_version(&self) -> Option<u64> {
+        self.expected_version
+    }
+
+    /// The operation for `tier`, if any.
+    pub fn op(&self, tier: Tier) -> Option<&TierOp> {
+        self.ops[tier.index()].as_ref()
+    }
+
+    /// The operations, in tier order.
+    pub fn ops(&self) -> impl Iterator<Item = (Tier, &TierOp)> {
+        Tier::ALL
+            .into_iter()
+            .filter_map(|t| self.ops[t.index()].as_ref().map(|op| (t, op)))
+    }
+
+    /// Whether the update names no tier.
+    pub fn is_empty(&self) -> bool {
+        self.ops.iter().all(Option::is_none)
+    }
+
+    /// Reads a replace request body in the wire format, `{"public_metadata": {...}, ...}`: a
+    /// tier that is absent is left as it is; `{}` clears it; anything but an object (`null`
+    /// included) is refused for that tier (R3.1, R3.4).
+    ///
+    /// ```
+    /// use metadata_core::{Change, Error, Limits, Tier};
+    /// let change = Change::replace_from_request(br#"{"public_metadata":{}}"#, &Limits::default()).unwrap();
+    /// assert!(change.op(Tier::Public).is_some() && change.op(Tier::Private).is_none());
+    /// let err = Change::replace_from_request(br#"{"private_metadata":null}"#, &Limits::default());
+    /// assert!(matches!(err, Err(Error::InvalidMetadata { tier: Tier::Private, .. })));
+    /// ```
+    pub fn replace_from_request(body: &[u8], limits: &Limits) -> Result<Self, Error> {
+        Self::from_request(body, limits, false)
+    }
+
+    /// Reads a merge request body in the wire format (as the reference product's
+    /// `PATCH .../metadata`): each tier given is a JSON Merge Patch (R3.2).
+    pub fn merge_from_request(body: &[u8], limits: &Limits) -> Result<Self, Error> {
+        Self::from_request(body, limits, true)
+    }
+
+    fn from_request(body: &[u8], limits: &Limits, merge: bool) -> Result<Self, Error> {
+        let input_limit = limits.max_input_bytes().saturating_mul(3);
+        let body_error = |source| Error::InvalidRequest { source };
+        if body.len() > input_limit {
+            return Err(body_error(MetadataError::InputTooLarge {
+                len: body.len(),
+                limit: input_limit,
+            }));
+        }
+        // The body is one level above the tiers, so it may nest one level deeper.
+        let refusal = Refusal::default();
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let parsed = Node::top(limits.max_depth() + 1, &refusal)
+            .deserialize(&mut de)
+            .and_then(|v| de.end().map(|()| v));
+        let body = match parsed {
+            Ok((Value::Object(map), _)) => map,
+            Ok((other, _)) => {
+                return Err(body_error(MetadataError::NotAnObject {
+                    found: JsonKind::of(&other),
+                }))
+            }
+            Err(err) => return Err(body_error(refusal.into_error(err))),
+        };
+        let mut change = Change::new();
+        for (field, value) in body {
+            let tier = Tier::ALL
+                .into_iter()
+                .find(|t| t.field_name() == field)
+                .ok_or(Error::UnknownField { field })?;
+            change = if merge {
+                let patch = Patch::from_value_with(value, limits).map_err(|e| e.for_tier(tier))?;
+                change.merge(tier, patch)
+            } else {
+                let value = Metadata::from_value_with(value, limits).map_err(|e| e.for_tier(tier))?;
+                change.replace(tier, value)
+            };
+        }
+        Ok(change)
+    }
+}
+
+/// Applies `change` to `current` for `surface`, giving the record to write (SPEC 3, R4).
+///
+/// Every tier is checked first (access, shape, size); if any check fails, the error names the
+/// tier and nothing is returned to write, so the store keeps the record as it was, version
+/// included (R3.3). On success the version grows by one and `updated_at` moves to `now`.
+///
+/// ```
+/// use metadata_core::*;
+/// use serde_json::json;
+/// let limits = Limits::default();
+/// let user = create_user(UserId::new("u1").unwrap(), &Change::new(), &limits, 1_000).unwrap();
+/// let change = Change::new().replace_json(Tier::Public, json!({"role": "admin"})).unwrap();
+/// let next = apply_change(&user, &change, Surface::Backend, &limits, 2_000).unwrap();
+/// assert_eq!((next.version, next.updated_at), (2, 2_000));
+///
+/// let refused = apply_change(&user, &change, Surface::Frontend, &limits, 2_000);
+/// assert!(matches!(refused, Err(Error::AccessDenied { tier: Tier::Public, .. })));
+/// ```
+pub fn apply_change<R: Resource>(
+    current: &R,
+    change: &Change,
+    surface: Surface,
+    limits: &Limits,
+    now: Millis,
+) -> Result<R, Error> {
+    if change.is_empty() {
+        return Err(Error::EmptyChange);
+    }
+    for (tier, _) in change.ops() {
+        access::check(surface, R::KIND, tier, Access::Write)?;
+    }
+    let key = || current.key().storage_key();
+    if let Some(status) = current.frozen_status() {
+        return Err(Error::Frozen {
+            kind: R::KIND,
+            id: key(),
+            status,
+        });
+    }
+    if let Some(expected) = change.expected_version() {
+        if expected != current.version() {
+            return Err(Error::Conflict {
+                kind: R::KIND,
+                id: key(),
+                expected,
+                actual: current.version(),
+            });
+        }
+    }
+    let mut values: [Option<Metadata>; 3] = [None, None, None];
+    for (tier, op) in change.ops() {
+        let value = match op {
+            TierOp::Replace(value) => value.clone(),
+            TierOp::Merge(patch) => match current.tier(tier) {
+                Some(target) => patch.apply_to(target),
+                None => return Err(Error::UnsupportedTier { kind: R::KIND, tier }),
+            },
+        };
+        check_size(tier, &value, limits)?;
+        values[tier.index()] = Some(value);
+    }
+    let mut next = current.clone();
+    for tier in Tier::ALL {
+        if let Some(value) = values[tier.index()].take() {
+            if let Some(slot) = next.tier_mut(tier) {
+                *slot = value;
+            }
+        }
+    }
+    next.stamp(now);
+    Ok(next)
+}
+
+/// Checks one tier's value against the size limit (R4.1, R4.3).
+pub fn check_size(tier: Tier, value: &Metadata, limits: &Limits) -> Result<(), Error> {
+    if value.size() > limits.tier_bytes() {
+        return Err(Error::TooLarge {
+            tier,
+            size: value.size(),
+            limit: limits.tier_bytes(),
+        });
+    }
+    Ok(())
+}

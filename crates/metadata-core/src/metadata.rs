@@ -1,0 +1,327 @@
+//! [`Metadata`]: a value that can only hold a valid tier (R3.4, R4).
+
+use crate::error::{JsonKind, MetadataError};
+use crate::limits::Limits;
+use crate::parse::{parse_object, Node, Refusal};
+use crate::size::{dismantle, measure};
+use serde::de::DeserializeSeed;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// One tier's value: a JSON object, no deeper than the depth limit, within the size limit.
+///
+/// Constructing one is validation, and its compact JSON size is measured once and kept, so
+/// [`Metadata::size`] costs nothing and no store measures or serializes twice.
+///
+/// ```
+/// use metadata_core::{Metadata, MetadataError};
+/// let m = Metadata::from_slice(br#"{ "role": "admin" }"#).unwrap();
+/// assert_eq!(m.size(), r#"{"role":"admin"}"#.len());
+/// assert!(matches!(Metadata::from_slice(b"[1]"), Err(MetadataError::NotAnObject { .. })));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Metadata {
+    map: Map<String, Value>,
+    size: usize,
+}
+
+impl Default for Metadata {
+    fn default() -> Self {
+        Metadata::new()
+    }
+}
+
+impl Metadata {
+    /// The empty tier, `{}`.
+    pub fn new() -> Self {
+        Metadata {
+            map: Map::new(),
+            size: 2,
+        }
+    }
+
+    /// Parses a tier from JSON bytes under the default [`Limits`].
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, MetadataError> {
+        Self::from_slice_with(bytes, &Limits::default())
+    }
+
+    /// Parses a tier from JSON bytes under `limits`. Input longer than
+    /// [`Limits::max_input_bytes`] is refused before it is parsed.
+    pub fn from_slice_with(bytes: &[u8], limits: &Limits) -> Result<Self, MetadataError> {
+        if bytes.len() > limits.max_input_bytes() {
+            return Err(MetadataError::InputTooLarge {
+                len: bytes.len(),
+                limit: limits.max_input_bytes(),
+            });
+        }
+        let (map, size) = parse_object(bytes, limits.max_depth())?;
+        Self::checked(map, size, limits)
+    }
+
+    /// Parses a tier from a JSON string under the default [`Limits`].
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_str(json: &str) -> Result<Self, MetadataError> {
+        Self::from_slice(json.as_bytes())
+    }
+
+    /// Takes a tier from a JSON value under the default [`Limits`].
+    pub fn from_value(value: Value) -> Result<Self, MetadataError> {
+        Self::from_value_with(value, &Limits::default())
+    }
+
+    /// Takes a tier from a JSON value under `limits`. A refused value is taken apart without
+    /// recursion, so even a 100,000-deep value cannot overflow the stack.
+    pub fn from_value_with(value: Value, limits: &Limits) -> Result<Self, MetadataError> {
+        match value {
+            Value::Object(map) => Self::from_map_with(map, limits),
+            other => {
+                let found = JsonKind::of(&other);
+                dismantle(other);
+                Err(MetadataError::NotAnObject { found })
+            }
+        }
+    }
+
+    /// Takes a tier from a JSON object under `limits`.
+    pub fn from_map_with(map: Map<String, Value>, limits: &Limits) -> Result<Self, MetadataError> {
+        let value = Value::Object(map);
+        match measure(&value, limits.max_depth()) {
+            Ok(size) => match value {
+                Value::Object(map) => Self::checked(map, size, limits),
+                _ => unreachable!("the value was built as an object above"),
+            },
+            Err(_) => {
+                dismantle(value);
+                Err(MetadataError::TooDeep {
+                    limit: limits.max_depth(),
+                })
+            }
+        }
+    }
+
+    /// Builds a value whose size was measured by the caller.
+    pub(crate) fn checked(map: Map<String, Value>, size: usize, limits: &Limits) -> Result<Self, MetadataError> {
+        if size > limits.tier_bytes() {
+            return Err(MetadataError::TooLarge {
+                size,
+                limit: limits.tier_bytes(),
+            });
+        }
+        Ok(Metadata { map, size })
+    }
+
+    /// Builds a value that is known to be valid, with its measured size.
+    pub(crate) fn trusted(map: Map<String, Value>, size: usize) -> Self {
+        Metadata { map, size }
+    }
+
+    /// The UTF-8 byte length of the compact JSON serialization (R4.1), kept from construction.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The object.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.map
+    }
+
+    /// The value of one top-level key.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.map.get(key)
+    }
+
+    /// Follows a path of keys through nested objects.
+    pub fn pointer<'a, I, S>(&self, path: I) -> Option<&Value>
+    where
+        I: IntoIterator<Item = &'a S>,
+        S: AsRef<str> + ?Sized + 'a,
+    {
+        let mut path = path.into_iter();
+        let first = path.next()?;
+        let mut current = self.map.get(first.as_ref())?;
+        for key in path {
+            current = current.as_object()?.get(key.as_ref())?;
+        }
+        Some(current)
+    }
+
+    /// Whether the tier is `{}`.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The object, as a JSON value.
+    pub fn into_value(self) -> Value {
+        Value::Object(self.map)
+    }
+
+    /// The object, as an owned map.
+    pub fn into_map(self) -> Map<String, Value> {
+        self.map
+    }
+
+    /// A JSON value copy of the object.
+    pub fn to_value(&self) -> Value {
+        Value::Object(self.map.clone())
+    }
+
+    /// The compact JSON text; its length is [`Metadata::size`].
+    pub fn to_json(&self) -> String {
+        let mut out = Vec::with_capacity(self.size);
+        // Serializing a map of JSON values into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, &self.map);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl TryFrom<Value> for Metadata {
+    type Error = MetadataError;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        Metadata::from_value(value)
+    }
+}
+
+impl From<Metadata> for Value {
+    fn from(m: Metadata) -> Value {
+        m.into_value()
+    }
+}
+
+impl fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_json())
+    }
+}
+
+impl Serialize for Metadata {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.map.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Metadata {
+    /// Deserializes with every check of [`Metadata::from_slice`] under the default limits.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let limits = Limits::default();
+        let refusal = Refusal::default();
+        let parsed = Node::top(limits.max_depth(), &refusal).deserialize(d);
+        match parsed {
+            Ok((Value::Object(map), size)) => {
+                Metadata::checked(map, size, &limits).map_err(serde::de::Error::custom)
+            }
+            Ok((other, _)) => Err(serde::de::Error::custom(MetadataError::NotAnObject {
+                found: JsonKind::of(&other),
+            })),
+            Err(err) => Err(refusal.into_de_error(err)),
+        }
+    }
+}
+
+/// A JSON Merge Patch (RFC 7396) for one tier: an object whose `null` values delete keys (R3.2).
+///
+/// ```
+/// use metadata_core::{Metadata, Patch};
+/// let tier = Metadata::from_str(r#"{"a":{"b":1,"c":2},"d":3}"#).unwrap();
+/// let patch = Patch::from_str(r#"{"a":{"b":null},"e":[1]}"#).unwrap();
+/// let merged = patch.apply_to(&tier);
+/// assert_eq!(merged.to_json(), r#"{"a":{"c":2},"d":3,"e":[1]}"#);
+/// assert_eq!(merged.size(), merged.to_json().len());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Patch {
+    map: Map<String, Value>,
+}
+
+impl Patch {
+    /// Parses a patch from JSON bytes under the default [`Limits`].
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, MetadataError> {
+        Self::from_slice_with(bytes, &Limits::default())
+    }
+
+    /// Parses a patch from JSON bytes: it must be an object, no deeper than the depth limit and no
+    /// longer than [`Limits::max_input_bytes`]. Its own size is not limited (a patch may delete
+    /// more than it adds); the merged result is.
+    pub fn from_slice_with(bytes: &[u8], limits: &Limits) -> Result<Self, MetadataError> {
+        if bytes.len() > limits.max_input_bytes() {
+            return Err(MetadataError::InputTooLarge {
+                len: bytes.len(),
+                limit: limits.max_input_bytes(),
+            });
+        }
+        let (map, _) = parse_object(bytes, limits.max_depth())?;
+        Ok(Patch { map })
+    }
+
+    /// Parses a patch from a JSON string under the default [`Limits`].
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_str(json: &str) -> Result<Self, MetadataError> {
+        Self::from_slice(json.as_bytes())
+    }
+
+    /// Takes a patch from a JSON value under the default [`Limits`].
+    pub fn from_value(value: Value) -> Result<Self, MetadataError> {
+        Self::from_value_with(value, &Limits::default())
+    }
+
+    /// Takes a patch from a JSON value under `limits`.
+    pub fn from_value_with(value: Value, limits: &Limits) -> Result<Self, MetadataError> {
+        match value {
+            Value::Object(map) => {
+                let value = Value::Object(map);
+                match measure(&value, limits.max_depth()) {
+                    Ok(size) if size > limits.max_input_bytes() => {
+                        Err(MetadataError::InputTooLarge {
+                            len: size,
+                            limit: limits.max_input_bytes(),
+                        })
+                    }
+                    Ok(_) => match value {
+                        Value::Object(map) => Ok(Patch { map }),
+                        _ => unreachable!("the value was built as an object above"),
+                    },
+                    Err(_) => {
+                        dismantle(value);
+                        Err(MetadataError::TooDeep {
+                            limit: limits.max_depth(),
+                        })
+                    }
+                }
+            }
+            other => {
+                let found = JsonKind::of(&other);
+                dismantle(other);
+                Err(MetadataError::NotAnObject { found })
+            }
+        }
+    }
+
+    /// The patch object.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.map
+    }
+
+    /// Merges this patch into `target` (RFC 7396), measuring the result as it goes. The result
+    /// is not checked against a size limit here; [`crate::apply_change`] does that.
+    pub fn apply_to(&self, target: &Metadata) -> Metadata {
+        crate::merge::merge(target, self)
+    }
+}
+
+impl fmt::Debug for Patch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Patch({})", Value::Object(self.map.clone()))
+    }
+}
+
+impl Serialize for Patch {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.map.serialize(s)
+    }
+}

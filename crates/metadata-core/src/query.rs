@@ -1,0 +1,267 @@
+//! Listing and finding records by a metadata value (R7.2), as pure data with reference
+//! semantics that every store must match.
+
+use crate::error::Error;
+use crate::ids::{OrganizationId, UserId};
+use crate::record::Record;
+use crate::tier::{ResourceKind, Tier};
+use serde_json::Value;
+use std::fmt;
+
+/// The most records one page may hold.
+pub const MAX_PAGE_SIZE: usize = 1000;
+/// The most keys a metadata path may have.
+pub const MAX_PATH_SEGMENTS: usize = 8;
+/// The longest key in a metadata path.
+pub const MAX_SEGMENT_LEN: usize = 64;
+
+/// A path of keys into a tier, such as `role` or `billing.plan`. Keys are 1 to 64 characters of
+/// `A-Z a-z 0-9 _ -`, so every store can spell the path in its own query language safely.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MetadataPath {
+    segments: Vec<String>,
+}
+
+impl MetadataPath {
+    /// Parses a dotted path.
+    ///
+    /// ```
+    /// use metadata_core::MetadataPath;
+    /// assert_eq!(MetadataPath::parse("billing.plan").unwrap().segments(), ["billing", "plan"]);
+    /// assert!(MetadataPath::parse("a..b").is_err());
+    /// ```
+    pub fn parse(dotted: &str) -> Result<Self, Error> {
+        let segments: Vec<String> = dotted.split('.').map(str::to_owned).collect();
+        let ok_segment = |s: &String| {
+            !s.is_empty()
+                && s.len() <= MAX_SEGMENT_LEN
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        };
+        if segments.len() > MAX_PATH_SEGMENTS || !segments.iter().all(ok_segment) {
+            return Err(Error::InvalidQuery {
+                reason: format!(
+                    "a metadata path is 1 to {MAX_PATH_SEGMENTS} dot-separated keys of A-Z, a-z, 0-9, '_' and '-'; got {:?}",
+                    dotted.chars().take(200).collect::<String>()
+                ),
+            });
+        }
+        Ok(MetadataPath { segments })
+    }
+
+    /// The keys, outermost first.
+    pub fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
+    /// The path as written, keys joined by dots.
+    pub fn dotted(&self) -> String {
+        self.segments.join(".")
+    }
+}
+
+impl fmt::Display for MetadataPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.dotted())
+    }
+}
+
+/// A value to look for. Lookups compare scalars only.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum LookupValue {
+    /// A string, compared exactly.
+    String(String),
+    /// An integer; it also matches a JSON number with a fractional form of the same value
+    /// (`1.0` matches `1`).
+    Integer(i64),
+    /// `true` or `false`.
+    Bool(bool),
+}
+
+impl LookupValue {
+    /// Whether a stored JSON value equals this one.
+    pub fn matches(&self, value: &Value) -> bool {
+        match (self, value) {
+            (LookupValue::String(s), Value::String(v)) => s == v,
+            (LookupValue::Bool(b), Value::Bool(v)) => b == v,
+            (LookupValue::Integer(i), Value::Number(n)) => {
+                n.as_i64() == Some(*i)
+                    || (n.is_f64() && n.as_f64().is_some_and(|f| f == *i as f64 && f as i64 == *i))
+            }
+            _ => false,
+        }
+    }
+
+    /// The value as JSON.
+    pub fn to_json(&self) -> Value {
+        match self {
+            LookupValue::String(s) => Value::String(s.clone()),
+            LookupValue::Integer(i) => Value::from(*i),
+            LookupValue::Bool(b) => Value::Bool(*b),
+        }
+    }
+}
+
+impl From<&str> for LookupValue {
+    fn from(s: &str) -> Self {
+        LookupValue::String(s.to_owned())
+    }
+}
+
+impl From<String> for LookupValue {
+    fn from(s: String) -> Self {
+        LookupValue::String(s)
+    }
+}
+
+impl From<i64> for LookupValue {
+    fn from(i: i64) -> Self {
+        LookupValue::Integer(i)
+    }
+}
+
+impl From<bool> for LookupValue {
+    fn from(b: bool) -> Self {
+        LookupValue::Bool(b)
+    }
+}
+
+/// Which records of a kind a listing returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Filter {
+    /// All of them.
+    All,
+    /// Those whose `tier` holds `value` at `path` (R7.2).
+    MetadataEquals {
+        /// The tier to look in.
+        tier: Tier,
+        /// The path within the tier.
+        path: MetadataPath,
+        /// The value to find.
+        value: LookupValue,
+    },
+    /// The memberships of one organization.
+    MembershipsOfOrganization(OrganizationId),
+    /// The memberships of one user.
+    MembershipsOfUser(UserId),
+    /// The invitations of one organization.
+    InvitationsOfOrganization(OrganizationId),
+}
+
+/// Where a page ends: the storage key of its last record. Pass it back for the next page.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cursor(String);
+
+impl Cursor {
+    /// A cursor from text a host stored or passed through its own API.
+    pub fn new(text: impl Into<String>) -> Self {
+        Cursor(text.into())
+    }
+
+    /// The cursor's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One listing request: records of `kind` matching `filter`, ordered by storage key
+/// ([`RecordKey::storage_key`]), after the cursor, at most `limit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListQuery {
+    /// The kind to list.
+    pub kind: ResourceKind,
+    /// Which records.
+    pub filter: Filter,
+    /// Start after this record.
+    pub after: Option<Cursor>,
+    /// The most records to return, 1 to [`MAX_PAGE_SIZE`].
+    pub limit: usize,
+}
+
+impl ListQuery {
+    /// Checks the query: a limit in range, a filter that fits the kind, a tier the kind has.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.limit == 0 || self.limit > MAX_PAGE_SIZE {
+            return Err(Error::InvalidQuery {
+                reason: format!("a page holds 1 to {MAX_PAGE_SIZE} records, not {}", self.limit),
+            });
+        }
+        let fits = match &self.filter {
+            Filter::All => true,
+            Filter::MetadataEquals { tier, .. } => {
+                if !self.kind.has_tier(*tier) {
+                    return Err(Error::UnsupportedTier {
+                        kind: self.kind,
+                        tier: *tier,
+                    });
+                }
+                true
+            }
+            Filter::MembershipsOfOrganization(_) | Filter::MembershipsOfUser(_) => {
+                self.kind == ResourceKind::Membership
+            }
+            Filter::InvitationsOfOrganization(_) => self.kind == ResourceKind::Invitation,
+        };
+        if !fits {
+            return Err(Error::InvalidQuery {
+                reason: format!("that filter does not list {} records", self.kind),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether `record` belongs in this listing, cursor aside: the reference semantics.
+    pub fn matches(&self, record: &Record) -> bool {
+        if record.kind() != self.kind {
+            return false;
+        }
+        match &self.filter {
+            Filter::All => true,
+            Filter::MetadataEquals { tier, path, value } => record
+                .tier(*tier)
+                .and_then(|m| m.pointer(path.segments()))
+                .is_some_and(|v| value.matches(v)),
+            Filter::MembershipsOfOrganization(org) => record.organization_id() == Some(org),
+            Filter::MembershipsOfUser(user) => record.user_id() == Some(user),
+            Filter::InvitationsOfOrganization(org) => record.organization_id() == Some(org),
+        }
+    }
+
+    /// Whether a record with this storage key comes after the cursor.
+    pub fn is_after_cursor(&self, storage_key: &str) -> bool {
+        self.after.as_ref().is_none_or(|c| storage_key > c.as_str())
+    }
+}
+
+/// One page of a listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The records, in storage-key order.
+    pub items: Vec<T>,
+    /// Where to continue, if there may be more.
+    pub next: Option<Cursor>,
+}
+
+impl Page<Record> {
+    /// Builds a page from up to `limit + 1` records in order: a store fetches one more than the
+    /// limit so that it knows whether another page follows.
+    pub fn from_overfetch(mut items: Vec<Record>, limit: usize) -> Self {
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next = if more {
+            items.last().map(|r| Cursor(r.key().storage_key()))
+        } else {
+            None
+        };
+        Page { items, next }
+    }
+}
+
+impl<T> Page<T> {
+    /// Converts every item.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+        }
+    }
+}
