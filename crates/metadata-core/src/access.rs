@@ -71,7 +71,12 @@ pub const fn allows(surface: Surface, tier: Tier, access: Access) -> bool {
 }
 
 /// Checks that `kind` has `tier` (R1.1) and that the matrix allows the access (R2.1).
-pub fn check(surface: Surface, kind: ResourceKind, tier: Tier, access: Access) -> Result<(), Error> {
+pub fn check(
+    surface: Surface,
+    kind: ResourceKind,
+    tier: Tier,
+    access: Access,
+) -> Result<(), Error> {
     if !kind.has_tier(tier) {
         return Err(Error::UnsupportedTier { kind, tier });
     }
@@ -142,7 +147,9 @@ impl FrontendPrincipal {
         match self {
             FrontendPrincipal::User {
                 verified_emails, ..
-            } => verified_emails.iter().any(|e| e.eq_ignore_ascii_case(email)),
+            } => verified_emails
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(email)),
             FrontendPrincipal::SignUp { .. } => false,
         }
     }
@@ -240,7 +247,8 @@ mod tests {
                 let ok = check(Surface::Frontend, kind, tier, Access::Write).is_ok();
                 assert_eq!(
                     ok,
-                    tier == Tier::Unsafe && matches!(kind, ResourceKind::User | ResourceKind::SignUp)
+                    tier == Tier::Unsafe
+                        && matches!(kind, ResourceKind::User | ResourceKind::SignUp)
                 );
             }
         }

@@ -151,7 +151,8 @@ impl Change {
                 let patch = Patch::from_value_with(value, limits).map_err(|e| e.for_tier(tier))?;
                 change.merge(tier, patch)
             } else {
-                let value = Metadata::from_value_with(value, limits).map_err(|e| e.for_tier(tier))?;
+                let value =
+                    Metadata::from_value_with(value, limits).map_err(|e| e.for_tier(tier))?;
                 change.replace(tier, value)
             };
         }
@@ -214,7 +215,12 @@ pub fn apply_change<R: Resource>(
             TierOp::Replace(value) => value.clone(),
             TierOp::Merge(patch) => match current.tier(tier) {
                 Some(target) => patch.apply_to(target),
-                None => return Err(Error::UnsupportedTier { kind: R::KIND, tier }),
+                None => {
+                    return Err(Error::UnsupportedTier {
+                        kind: R::KIND,
+                        tier,
+                    })
+                }
             },
         };
         check_size(tier, &value, limits)?;

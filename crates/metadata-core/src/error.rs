@@ -254,7 +254,9 @@ pub enum Error {
         source: MetadataError,
     },
     /// A request body names a field that is not a tier.
-    #[error("unknown field {field:?}; expected public_metadata, private_metadata or unsafe_metadata")]
+    #[error(
+        "unknown field {field:?}; expected public_metadata, private_metadata or unsafe_metadata"
+    )]
     UnknownField {
         /// The field.
         field: String,
@@ -294,7 +296,9 @@ pub enum Error {
     },
     /// The store lost contact while committing: the write may or may not have happened. Read the
     /// record's version to find out.
-    #[error("storage lost contact while committing; the write may or may not have happened: {source}")]
+    #[error(
+        "storage lost contact while committing; the write may or may not have happened: {source}"
+    )]
     OutcomeUnknown {
         /// The store's own error.
         #[source]

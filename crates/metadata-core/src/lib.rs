@@ -59,8 +59,8 @@ pub use limits::{Limits, DEFAULT_MAX_DEPTH, DEFAULT_TIER_BYTES, MAX_DEPTH_CEILIN
 pub use metadata::{Metadata, Patch};
 pub use plan::{
     accept_invitation, complete_sign_up, create_invitation, create_membership, create_organization,
-    create_sign_up, create_user, delete_writes, revoke_invitation, update_write, InvitationAcceptance,
-    SignUpCompletion, Write, MAX_EMAIL_LEN,
+    create_sign_up, create_user, delete_writes, revoke_invitation, update_write,
+    InvitationAcceptance, SignUpCompletion, Write, MAX_EMAIL_LEN,
 };
 pub use query::{
     Cursor, Filter, ListQuery, LookupValue, MetadataPath, Page, MAX_PAGE_SIZE, MAX_PATH_SEGMENTS,

@@ -101,7 +101,11 @@ impl Metadata {
     }
 
     /// Builds a value whose size was measured by the caller.
-    pub(crate) fn checked(map: Map<String, Value>, size: usize, limits: &Limits) -> Result<Self, MetadataError> {
+    pub(crate) fn checked(
+        map: Map<String, Value>,
+        size: usize,
+        limits: &Limits,
+    ) -> Result<Self, MetadataError> {
         if size > limits.tier_bytes() {
             return Err(MetadataError::TooLarge {
                 size,

@@ -43,9 +43,7 @@ impl Refusal {
     /// Like [`Refusal::into_error`] for any deserializer's error.
     pub(crate) fn into_de_error<E: de::Error>(self, err: E) -> E {
         match self.0.into_inner() {
-            Some(Reason::NotAnObject(found)) => {
-                E::custom(MetadataError::NotAnObject { found })
-            }
+            Some(Reason::NotAnObject(found)) => E::custom(MetadataError::NotAnObject { found }),
             Some(Reason::TooDeep(limit)) => E::custom(MetadataError::TooDeep { limit }),
             Some(Reason::DuplicateKey(key)) => E::custom(MetadataError::DuplicateKey { key }),
             None => err,
@@ -82,7 +80,12 @@ impl<'a> Node<'a> {
         }
     }
 
-    fn scalar<E: de::Error>(self, kind: JsonKind, value: Value, size: usize) -> Result<(Value, usize), E> {
+    fn scalar<E: de::Error>(
+        self,
+        kind: JsonKind,
+        value: Value,
+        size: usize,
+    ) -> Result<(Value, usize), E> {
         if self.top {
             return Err(self.refusal.refuse(Reason::NotAnObject(kind)));
         }
@@ -103,7 +106,10 @@ impl<'a> Node<'a> {
 impl<'de> DeserializeSeed<'de> for Node<'_> {
     type Value = (Value, usize);
 
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
@@ -192,7 +198,10 @@ impl<'de> Visitor<'de> for Node<'_> {
 }
 
 /// Parses a tier object from bytes: `(object, compact size)`.
-pub(crate) fn parse_object(bytes: &[u8], max_depth: usize) -> Result<(Map<String, Value>, usize), MetadataError> {
+pub(crate) fn parse_object(
+    bytes: &[u8],
+    max_depth: usize,
+) -> Result<(Map<String, Value>, usize), MetadataError> {
     let refusal = Refusal::default();
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed = Node::top(max_depth, &refusal)

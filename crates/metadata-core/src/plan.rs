@@ -37,7 +37,12 @@ pub enum Write {
     DeleteInvitationsOfOrganization(OrganizationId),
 }
 
-fn create<R: Resource>(mut blank: R, change: &Change, limits: &Limits, now: Millis) -> Result<R, Error> {
+fn create<R: Resource>(
+    mut blank: R,
+    change: &Change,
+    limits: &Limits,
+    now: Millis,
+) -> Result<R, Error> {
     if change.is_empty() {
         blank.stamp(now);
         Ok(blank)
@@ -47,12 +52,22 @@ fn create<R: Resource>(mut blank: R, change: &Change, limits: &Limits, now: Mill
 }
 
 /// A new user at version 1 with the tiers `change` sets, the others `{}` (R1.2, R6.1).
-pub fn create_user(id: UserId, change: &Change, limits: &Limits, now: Millis) -> Result<User, Error> {
+pub fn create_user(
+    id: UserId,
+    change: &Change,
+    limits: &Limits,
+    now: Millis,
+) -> Result<User, Error> {
     create(User::blank(id, now), change, limits, now)
 }
 
 /// A new sign-up attempt, in progress (R6.1).
-pub fn create_sign_up(id: SignUpId, change: &Change, limits: &Limits, now: Millis) -> Result<SignUp, Error> {
+pub fn create_sign_up(
+    id: SignUpId,
+    change: &Change,
+    limits: &Limits,
+    now: Millis,
+) -> Result<SignUp, Error> {
     create(SignUp::blank(id, now), change, limits, now)
 }
 
@@ -75,7 +90,12 @@ pub fn create_membership(
     limits: &Limits,
     now: Millis,
 ) -> Result<Membership, Error> {
-    create(Membership::blank(id, organization_id, user_id, now), change, limits, now)
+    create(
+        Membership::blank(id, organization_id, user_id, now),
+        change,
+        limits,
+        now,
+    )
 }
 
 /// The longest email address accepted.
@@ -94,7 +114,9 @@ pub fn create_invitation(
         && email_address
             .split_once('@')
             .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
-        && !email_address.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !email_address
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control());
     if !plausible {
         return Err(Error::InvalidEmail {
             value: email_address.chars().take(MAX_EMAIL_LEN).collect(),
@@ -184,7 +206,9 @@ impl InvitationAcceptance {
     /// The writes, to commit in one transaction.
     pub fn writes(&self) -> Vec<Write> {
         vec![
-            Write::Require(RecordKey::Organization(self.membership.organization_id.clone())),
+            Write::Require(RecordKey::Organization(
+                self.membership.organization_id.clone(),
+            )),
             Write::Require(RecordKey::User(self.membership.user_id.clone())),
             Write::Create(Record::Membership(self.membership.clone())),
             Write::Update {
@@ -212,7 +236,12 @@ pub fn accept_invitation(
         });
     }
     check_size(Tier::Public, &invitation.public_metadata, limits)?;
-    let mut membership = Membership::blank(membership_id, invitation.organization_id.clone(), user_id, now);
+    let mut membership = Membership::blank(
+        membership_id,
+        invitation.organization_id.clone(),
+        user_id,
+        now,
+    );
     membership.public_metadata = invitation.public_metadata.clone();
     membership.stamp(now);
     let mut accepted = invitation.clone();

@@ -35,7 +35,8 @@ impl MetadataPath {
         let ok_segment = |s: &String| {
             !s.is_empty()
                 && s.len() <= MAX_SEGMENT_LEN
-                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         };
         if segments.len() > MAX_PATH_SEGMENTS || !segments.iter().all(ok_segment) {
             return Err(Error::InvalidQuery {
@@ -182,7 +183,10 @@ impl ListQuery {
     pub fn validate(&self) -> Result<(), Error> {
         if self.limit == 0 || self.limit > MAX_PAGE_SIZE {
             return Err(Error::InvalidQuery {
-                reason: format!("a page holds 1 to {MAX_PAGE_SIZE} records, not {}", self.limit),
+                reason: format!(
+                    "a page holds 1 to {MAX_PAGE_SIZE} records, not {}",
+                    self.limit
+                ),
             });
         }
         let fits = match &self.filter {

@@ -220,7 +220,12 @@ impl Organization {
 }
 
 impl Membership {
-    pub(crate) fn blank(id: MembershipId, organization_id: OrganizationId, user_id: UserId, now: Millis) -> Self {
+    pub(crate) fn blank(
+        id: MembershipId,
+        organization_id: OrganizationId,
+        user_id: UserId,
+        now: Millis,
+    ) -> Self {
         Membership {
             id,
             object: object::Membership,
@@ -236,7 +241,12 @@ impl Membership {
 }
 
 impl Invitation {
-    pub(crate) fn blank(id: InvitationId, organization_id: OrganizationId, email_address: String, now: Millis) -> Self {
+    pub(crate) fn blank(
+        id: InvitationId,
+        organization_id: OrganizationId,
+        email_address: String,
+        now: Millis,
+    ) -> Self {
         Invitation {
             id,
             object: object::Invitation,
@@ -516,7 +526,9 @@ impl<'de> Deserialize<'de> for Record {
         let record = match kind {
             ResourceKind::User => User::deserialize(value).map(Record::User),
             ResourceKind::SignUp => SignUp::deserialize(value).map(Record::SignUp),
-            ResourceKind::Organization => Organization::deserialize(value).map(Record::Organization),
+            ResourceKind::Organization => {
+                Organization::deserialize(value).map(Record::Organization)
+            }
             ResourceKind::Membership => Membership::deserialize(value).map(Record::Membership),
             ResourceKind::Invitation => Invitation::deserialize(value).map(Record::Invitation),
         };

@@ -36,14 +36,19 @@ impl Metadata {
     /// let written = m.with_typed(&billing, &Limits::default()).unwrap();
     /// assert_eq!(written.to_json(), r#"{"plan":"team","seats":3}"#);
     /// ```
-    pub fn with_typed<T: Serialize + DeserializeOwned>(&self, value: &T, limits: &Limits) -> Result<Metadata, MetadataError> {
+    pub fn with_typed<T: Serialize + DeserializeOwned>(
+        &self,
+        value: &T,
+        limits: &Limits,
+    ) -> Result<Metadata, MetadataError> {
         let mut unknown: Vec<Vec<String>> = Vec::new();
         let _: Result<T, _> = serde_ignored::deserialize(self.as_map(), |path| {
             if let Some(keys) = map_keys(&path) {
                 unknown.push(keys);
             }
         });
-        let written = serde_json::to_value(value).map_err(|source| MetadataError::InvalidJson { source })?;
+        let written =
+            serde_json::to_value(value).map_err(|source| MetadataError::InvalidJson { source })?;
         let mut written = match written {
             Value::Object(map) => map,
             other => {
@@ -73,7 +78,9 @@ fn map_keys(path: &serde_ignored::Path<'_>) -> Option<Vec<String>> {
                 keys.push(key.clone());
                 current = parent;
             }
-            Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+            Path::Some { parent }
+            | Path::NewtypeStruct { parent }
+            | Path::NewtypeVariant { parent } => {
                 current = parent;
             }
             Path::Seq { .. } => return None,

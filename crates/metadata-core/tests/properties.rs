@@ -5,11 +5,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 
 fn key() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "[a-z]{1,6}",
-        "[\\u{0}-\\u{1f}\"\\\\a-z]{0,4}",
-        "\\PC{0,4}",
-    ]
+    prop_oneof!["[a-z]{1,6}", "[\\u{0}-\\u{1f}\"\\\\a-z]{0,4}", "\\PC{0,4}",]
 }
 
 fn scalar() -> impl Strategy<Value = Value> {
@@ -18,7 +14,9 @@ fn scalar() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         "\\PC{0,12}".prop_map(Value::String),
         "[\\u{0}-\\u{7f}]{0,8}".prop_map(Value::String),
     ]
@@ -28,7 +26,8 @@ fn json() -> impl Strategy<Value = Value> {
     scalar().prop_recursive(5, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::btree_map(key(), inner, 0..5).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(key(), inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }

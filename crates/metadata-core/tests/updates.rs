@@ -9,7 +9,10 @@ fn limits() -> Limits {
 
 fn user() -> User {
     let change = Change::new()
-        .replace_json(Tier::Public, json!({"role": "member", "nested": {"a": 1, "b": 2}}))
+        .replace_json(
+            Tier::Public,
+            json!({"role": "member", "nested": {"a": 1, "b": 2}}),
+        )
         .unwrap()
         .replace_json(Tier::Private, json!({"stripe": "cus_1"}))
         .unwrap();
@@ -28,7 +31,9 @@ fn r1_2_new_records_start_with_empty_tiers_at_version_1() {
 #[test]
 fn r3_1_replace_does_not_merge_and_leaves_other_tiers() {
     let u = user();
-    let change = Change::new().replace_json(Tier::Public, json!({"nested": {"a": 9}})).unwrap();
+    let change = Change::new()
+        .replace_json(Tier::Public, json!({"nested": {"a": 9}}))
+        .unwrap();
     let next = apply_change(&u, &change, Surface::Backend, &limits(), 2_000).unwrap();
     assert_eq!(next.public_metadata.to_value(), json!({"nested": {"a": 9}}));
     assert_eq!(next.private_metadata, u.private_metadata);
@@ -39,9 +44,17 @@ fn r3_1_replace_does_not_merge_and_leaves_other_tiers() {
 #[test]
 fn r3_2_merge_is_deep_and_null_deletes() {
     let u = user();
-    let change = Change::new().merge_json(Tier::Public, json!({"nested": {"a": null, "c": 3}, "x": [null]})).unwrap();
+    let change = Change::new()
+        .merge_json(
+            Tier::Public,
+            json!({"nested": {"a": null, "c": 3}, "x": [null]}),
+        )
+        .unwrap();
     let next = apply_change(&u, &change, Surface::Backend, &limits(), 2_000).unwrap();
-    assert_eq!(next.public_metadata.to_value(), json!({"role": "member", "nested": {"b": 2, "c": 3}, "x": [null]}));
+    assert_eq!(
+        next.public_metadata.to_value(),
+        json!({"role": "member", "nested": {"b": 2, "c": 3}, "x": [null]})
+    );
 }
 
 #[test]
@@ -50,9 +63,23 @@ fn r3_3_multi_tier_update_is_all_or_nothing_and_names_the_tier() {
     let change = Change::new()
         .replace_json(Tier::Public, json!({"ok": true}))
         .unwrap()
-        .replace(Tier::Private, Metadata::from_value_with(json!({"k": "x".repeat(8184)}), &Limits::default().with_tier_bytes(9000)).unwrap());
+        .replace(
+            Tier::Private,
+            Metadata::from_value_with(
+                json!({"k": "x".repeat(8185)}),
+                &Limits::default().with_tier_bytes(9000),
+            )
+            .unwrap(),
+        );
     let err = apply_change(&u, &change, Surface::Backend, &limits(), 2_000).unwrap_err();
-    assert!(matches!(err, Error::TooLarge { tier: Tier::Private, size: 8193, limit: 8192 }));
+    assert!(matches!(
+        err,
+        Error::TooLarge {
+            tier: Tier::Private,
+            size: 8193,
+            limit: 8192
+        }
+    ));
     // The frontend may write unsafe but not public: the whole update is refused.
     let change = Change::new()
         .replace_json(Tier::Unsafe, json!({"ok": true}))
@@ -60,16 +87,35 @@ fn r3_3_multi_tier_update_is_all_or_nothing_and_names_the_tier() {
         .replace_json(Tier::Public, json!({"evil": true}))
         .unwrap();
     let err = apply_change(&u, &change, Surface::Frontend, &limits(), 2_000).unwrap_err();
-    assert!(matches!(err, Error::AccessDenied { surface: Surface::Frontend, tier: Tier::Public, access: Access::Write, .. }));
+    assert!(matches!(
+        err,
+        Error::AccessDenied {
+            surface: Surface::Frontend,
+            tier: Tier::Public,
+            access: Access::Write,
+            ..
+        }
+    ));
 }
 
 #[test]
 fn r3_5_expected_version_must_match() {
     let u = user();
-    let change = Change::new().replace_json(Tier::Public, json!({})).unwrap().expect_version(u.version);
+    let change = Change::new()
+        .replace_json(Tier::Public, json!({}))
+        .unwrap()
+        .expect_version(u.version);
     let next = apply_change(&u, &change, Surface::Backend, &limits(), 2_000).unwrap();
     let err = apply_change(&next, &change, Surface::Backend, &limits(), 3_000).unwrap_err();
-    assert!(matches!(err, Error::Conflict { expected: 1, actual: 2, kind: ResourceKind::User, .. }));
+    assert!(matches!(
+        err,
+        Error::Conflict {
+            expected: 1,
+            actual: 2,
+            kind: ResourceKind::User,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -82,22 +128,50 @@ fn r3_5_updated_at_never_moves_back() {
 
 #[test]
 fn r1_1_a_tier_the_resource_lacks_is_an_error() {
-    let org = create_organization(OrganizationId::new("o").unwrap(), &Change::new(), &limits(), 1).unwrap();
+    let org = create_organization(
+        OrganizationId::new("o").unwrap(),
+        &Change::new(),
+        &limits(),
+        1,
+    )
+    .unwrap();
     let change = Change::new().replace_json(Tier::Unsafe, json!({})).unwrap();
     let err = apply_change(&org, &change, Surface::Backend, &limits(), 2).unwrap_err();
-    assert!(matches!(err, Error::UnsupportedTier { kind: ResourceKind::Organization, tier: Tier::Unsafe }));
+    assert!(matches!(
+        err,
+        Error::UnsupportedTier {
+            kind: ResourceKind::Organization,
+            tier: Tier::Unsafe
+        }
+    ));
     assert!(org.tier(Tier::Unsafe).is_none());
 }
 
 #[test]
 fn r4_2_limit_is_configurable() {
     let small = Limits::default().with_tier_bytes(16);
-    let change = Change::new().replace_json(Tier::Public, json!({"k": "0123456789"})).unwrap();
+    let change = Change::new()
+        .replace_json(Tier::Public, json!({"k": "0123456789"}))
+        .unwrap();
     let err = apply_change(&user(), &change, Surface::Backend, &small, 2).unwrap_err();
-    assert!(matches!(err, Error::TooLarge { size: 18, limit: 16, .. }));
+    assert!(matches!(
+        err,
+        Error::TooLarge {
+            size: 18,
+            limit: 16,
+            ..
+        }
+    ));
     let big = Limits::default().with_tier_bytes(20_000);
     let value = Metadata::from_value_with(json!({"k": "x".repeat(15_000)}), &big).unwrap();
-    let next = apply_change(&user(), &Change::new().replace(Tier::Public, value), Surface::Backend, &big, 2).unwrap();
+    let next = apply_change(
+        &user(),
+        &Change::new().replace(Tier::Public, value),
+        Surface::Backend,
+        &big,
+        2,
+    )
+    .unwrap();
     assert_eq!(next.public_metadata.size(), 15_008);
 }
 
@@ -105,17 +179,26 @@ fn r4_2_limit_is_configurable() {
 fn r4_1_size_is_checked_after_the_merge() {
     let u = create_user(
         UserId::new("u").unwrap(),
-        &Change::new().replace_json(Tier::Public, json!({"a": "x".repeat(8000)})).unwrap(),
+        &Change::new()
+            .replace_json(Tier::Public, json!({"a": "x".repeat(8000)}))
+            .unwrap(),
         &limits(),
         1,
     )
     .unwrap();
-    let change = Change::new().merge_json(Tier::Public, json!({"b": "y".repeat(200)})).unwrap();
+    let change = Change::new()
+        .merge_json(Tier::Public, json!({"b": "y".repeat(200)}))
+        .unwrap();
     assert!(matches!(
         apply_change(&u, &change, Surface::Backend, &limits(), 2),
-        Err(Error::TooLarge { tier: Tier::Public, .. })
+        Err(Error::TooLarge {
+            tier: Tier::Public,
+            ..
+        })
     ));
-    let change = Change::new().merge_json(Tier::Public, json!({"a": null, "b": "y".repeat(200)})).unwrap();
+    let change = Change::new()
+        .merge_json(Tier::Public, json!({"a": null, "b": "y".repeat(200)}))
+        .unwrap();
     assert!(apply_change(&u, &change, Surface::Backend, &limits(), 2).is_ok());
 }
 
@@ -123,24 +206,64 @@ fn r4_1_size_is_checked_after_the_merge() {
 fn r5_1_sign_up_completion_copies_unsafe_and_completes_once() {
     let sign_up = create_sign_up(
         SignUpId::new("sua_1").unwrap(),
-        &Change::new().replace_json(Tier::Unsafe, json!({"plan": "pro"})).unwrap(),
+        &Change::new()
+            .replace_json(Tier::Unsafe, json!({"plan": "pro"}))
+            .unwrap(),
         &limits(),
         1,
     )
     .unwrap();
-    let backend = Change::new().replace_json(Tier::Public, json!({"role": "owner"})).unwrap();
-    let plan = complete_sign_up(&sign_up, UserId::new("user_9").unwrap(), &backend, &limits(), 2).unwrap();
+    let backend = Change::new()
+        .replace_json(Tier::Public, json!({"role": "owner"}))
+        .unwrap();
+    let plan = complete_sign_up(
+        &sign_up,
+        UserId::new("user_9").unwrap(),
+        &backend,
+        &limits(),
+        2,
+    )
+    .unwrap();
     assert_eq!(plan.user.unsafe_metadata.to_value(), json!({"plan": "pro"}));
-    assert_eq!(plan.user.public_metadata.to_value(), json!({"role": "owner"}));
+    assert_eq!(
+        plan.user.public_metadata.to_value(),
+        json!({"role": "owner"})
+    );
     assert!(plan.user.private_metadata.is_empty());
     assert_eq!(plan.user.version, 1);
     assert_eq!(plan.sign_up.status, SignUpStatus::Complete);
-    assert_eq!(plan.sign_up.created_user_id, Some(UserId::new("user_9").unwrap()));
+    assert_eq!(
+        plan.sign_up.created_user_id,
+        Some(UserId::new("user_9").unwrap())
+    );
     assert_eq!(plan.expected_version, sign_up.version);
-    assert!(matches!(plan.writes()[..], [Write::Create(Record::User(_)), Write::Update { expected_version: 1, .. }]));
+    assert!(matches!(
+        plan.writes()[..],
+        [
+            Write::Create(Record::User(_)),
+            Write::Update {
+                expected_version: 1,
+                ..
+            }
+        ]
+    ));
     // Completing again, or writing the completed sign-up, is refused: it is frozen.
-    let err = complete_sign_up(&plan.sign_up, UserId::new("user_10").unwrap(), &Change::new(), &limits(), 3).unwrap_err();
-    assert!(matches!(err, Error::Frozen { kind: ResourceKind::SignUp, status: "complete", .. }));
+    let err = complete_sign_up(
+        &plan.sign_up,
+        UserId::new("user_10").unwrap(),
+        &Change::new(),
+        &limits(),
+        3,
+    )
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Frozen {
+            kind: ResourceKind::SignUp,
+            status: "complete",
+            ..
+        }
+    ));
     let change = Change::new().replace_json(Tier::Unsafe, json!({})).unwrap();
     let err = apply_change(&plan.sign_up, &change, Surface::Frontend, &limits(), 3).unwrap_err();
     assert!(matches!(err, Error::Frozen { .. }));
@@ -153,24 +276,54 @@ fn r5_2_invitation_acceptance_copies_public_and_freezes() {
         InvitationId::new("inv_1").unwrap(),
         org.clone(),
         "a@example.com",
-        &Change::new().replace_json(Tier::Public, json!({"role": "editor"})).unwrap(),
+        &Change::new()
+            .replace_json(Tier::Public, json!({"role": "editor"}))
+            .unwrap(),
         &limits(),
         1,
     )
     .unwrap();
-    let plan = accept_invitation(&inv, MembershipId::new("mem_1").unwrap(), UserId::new("u1").unwrap(), &limits(), 2).unwrap();
-    assert_eq!(plan.membership.public_metadata.to_value(), json!({"role": "editor"}));
+    let plan = accept_invitation(
+        &inv,
+        MembershipId::new("mem_1").unwrap(),
+        UserId::new("u1").unwrap(),
+        &limits(),
+        2,
+    )
+    .unwrap();
+    assert_eq!(
+        plan.membership.public_metadata.to_value(),
+        json!({"role": "editor"})
+    );
     assert!(plan.membership.private_metadata.is_empty());
     assert_eq!(plan.membership.organization_id, org);
     assert_eq!(plan.invitation.status, InvitationStatus::Accepted);
     let writes = plan.writes();
     assert!(writes.contains(&Write::Require(RecordKey::Organization(org.clone()))));
     assert!(writes.contains(&Write::Require(RecordKey::User(UserId::new("u1").unwrap()))));
-    let err = accept_invitation(&plan.invitation, MembershipId::new("m2").unwrap(), UserId::new("u2").unwrap(), &limits(), 3)
-        .unwrap_err();
-    assert!(matches!(err, Error::Frozen { status: "accepted", .. }));
+    let err = accept_invitation(
+        &plan.invitation,
+        MembershipId::new("m2").unwrap(),
+        UserId::new("u2").unwrap(),
+        &limits(),
+        3,
+    )
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Frozen {
+            status: "accepted",
+            ..
+        }
+    ));
     let revoked = revoke_invitation(&inv, 4).unwrap();
-    assert!(matches!(revoke_invitation(&revoked, 5), Err(Error::Frozen { status: "revoked", .. })));
+    assert!(matches!(
+        revoke_invitation(&revoked, 5),
+        Err(Error::Frozen {
+            status: "revoked",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -178,7 +331,10 @@ fn r6_2_deletes_cascade() {
     let user = RecordKey::User(UserId::new("u").unwrap());
     assert_eq!(
         delete_writes(&user),
-        vec![Write::Delete(user.clone()), Write::DeleteMembershipsOfUser(UserId::new("u").unwrap())]
+        vec![
+            Write::Delete(user.clone()),
+            Write::DeleteMembershipsOfUser(UserId::new("u").unwrap())
+        ]
     );
     let org_id = OrganizationId::new("o").unwrap();
     let org = RecordKey::Organization(org_id.clone());
