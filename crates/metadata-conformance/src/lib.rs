@@ -1,1 +1,84 @@
-//! x
+//! The conformance suite every [`metadata_store::MetadataStore`] must pass, and the model check
+//! that compares a store with a pure reference model over random operation sequences.
+//!
+//! A store crate runs all of it with one macro, under two executors (a `futures` `block_on`
+//! and a multi-threaded tokio runtime):
+//!
+//! ```ignore
+//! metadata_conformance::conformance_tests!(|| std::sync::Arc::new(MyStore::new()));
+//! ```
+//!
+//! (The example is not compiled here: it expands into `#[test]` functions for the crate that
+//! calls it.)
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod concurrency;
+pub mod fixtures;
+pub mod model;
+pub mod suite;
+
+use std::future::Future;
+
+/// Runs a future to completion on `futures`' single-threaded executor.
+pub fn run_block_on<F: Future>(future: F) -> F::Output {
+    futures::executor::block_on(future)
+}
+
+/// Runs a future to completion on a multi-threaded tokio runtime.
+pub fn run_tokio<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
+        .block_on(future)
+}
+
+/// Expands the whole suite into `#[test]` functions, once per executor. `$make` is an
+/// expression of type `impl Fn() -> Arc<dyn MetadataStore>` that returns a fresh, empty store.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@executor conformance_block_on, $crate::run_block_on, $make);
+        $crate::conformance_tests!(@executor conformance_tokio, $crate::run_tokio, $make);
+    };
+    (@executor $module:ident, $run:path, $make:expr) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::conformance_tests!(@tests $run, $make;
+                r1_2_r6_1_create_read_and_collide,
+                r1_1_tiers_a_kind_lacks_are_refused,
+                r3_1_replace_persists_and_leaves_other_tiers,
+                r3_2_merge_persists,
+                r3_3_failed_multi_tier_update_changes_nothing,
+                r3_5_stale_expected_version_conflicts,
+                r3_5_racing_writers_lose_nothing,
+                r4_1_size_limit_is_exact_through_the_store,
+                r5_1_sign_up_completion_copies_once_and_atomically,
+                r5_2_invitation_acceptance_copies_and_is_atomic,
+                r6_1_memberships_need_their_organization_and_user,
+                r6_2_deleting_cascades_and_is_idempotent,
+                r7_2_find_by_metadata_value_in_pages,
+                r7_2_listing_children_in_pages,
+                r2_2_frontend_sees_only_its_own_and_hidden_is_not_found,
+                r2_3_r2_4_frontend_writes_only_its_own_unsafe_tier,
+                r11_1_typed_edit_keeps_unknown_keys,
+            );
+            #[test]
+            fn model_check_against_reference() {
+                $crate::model::check(&$make, |f| $run(f));
+            }
+        }
+    };
+    (@tests $run:path, $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let store = ($make)();
+                $run($crate::suite::$name(store));
+            }
+        )*
+    };
+}

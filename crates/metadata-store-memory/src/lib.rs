@@ -1,1 +1,204 @@
-//! x
+//! An in-memory [`MetadataStore`]: for tests, prototypes and single-process services that keep
+//! nothing across restarts.
+//!
+//! Every commit runs under one short write lock that is never held across an `.await`; reads
+//! take a read lock only long enough to clone an `Arc`.
+//!
+//! ```
+//! use metadata_core::{Change, Tier, UserId};
+//! use metadata_store::MetadataService;
+//! use metadata_store_memory::MemoryStore;
+//! use serde_json::json;
+//!
+//! # futures::executor::block_on(async {
+//! let metadata = MetadataService::new(MemoryStore::new());
+//! let id = UserId::new("user_1").unwrap();
+//! let change = Change::new().replace_json(Tier::Public, json!({"role": "admin"})).unwrap();
+//! metadata.backend().create_user(&id, change).await.unwrap();
+//! let user = metadata.backend().get_user(&id).await.unwrap();
+//! assert_eq!(user.public_metadata.get("role"), Some(&json!("admin")));
+//! # });
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use async_trait::async_trait;
+use metadata_core::{ListQuery, Page, Record, RecordKey, ResourceKind, Write, MEMBERSHIP_KEY_SEPARATOR};
+use metadata_store::{MetadataStore, StoreError};
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{Arc, PoisonError, RwLock};
+
+type Key = (ResourceKind, String);
+type Records = BTreeMap<Key, Arc<Record>>;
+
+/// An in-memory store. Cloning shares the records.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStore {
+    records: Arc<RwLock<Records>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    /// How many records it holds.
+    pub fn len(&self) -> usize {
+        self.records.read().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Whether it holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn key_of(key: &RecordKey) -> Key {
+    (key.kind(), key.storage_key())
+}
+
+/// Applies writes in order, remembering what each replaced so a failure can undo them all.
+struct Transaction<'a> {
+    records: &'a mut Records,
+    undo: Vec<(Key, Option<Arc<Record>>)>,
+}
+
+impl Transaction<'_> {
+    fn put(&mut self, key: Key, record: Option<Arc<Record>>) {
+        let old = match record {
+            Some(r) => self.records.insert(key.clone(), r),
+            None => self.records.remove(&key),
+        };
+        self.undo.push((key, old));
+    }
+
+    fn delete_where(&mut self, kind: ResourceKind, prefix: Option<&str>, keep: impl Fn(&Record) -> bool) -> u64 {
+        let start = (kind, prefix.unwrap_or("").to_owned());
+        let doomed: Vec<Key> = self
+            .records
+            .range(start..)
+            .take_while(|((k, s), _)| *k == kind && prefix.is_none_or(|p| s.starts_with(p)))
+            .filter(|(_, r)| !keep(r))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &doomed {
+            self.put(key.clone(), None);
+        }
+        doomed.len() as u64
+    }
+
+    fn apply(&mut self, write: &Write) -> Result<u64, StoreError> {
+        match write {
+            Write::Require(key) => match self.records.get(&key_of(key)) {
+                Some(_) => Ok(1),
+                None => Err(StoreError::NotFound { key: key.clone() }),
+            },
+            Write::Create(record) => {
+                let key = record.key();
+                let k = key_of(&key);
+                if self.records.contains_key(&k) {
+                    return Err(StoreError::AlreadyExists { key });
+                }
+                self.put(k, Some(Arc::new(record.clone())));
+                Ok(1)
+            }
+            Write::Update {
+                record,
+                expected_version,
+            } => {
+                let key = record.key();
+                let k = key_of(&key);
+                match self.records.get(&k) {
+                    None => Err(StoreError::NotFound { key }),
+                    Some(stored) if stored.version() != *expected_version => Err(StoreError::Conflict {
+                        key,
+                        actual: stored.version(),
+                    }),
+                    Some(_) => {
+                        self.put(k, Some(Arc::new(record.clone())));
+                        Ok(1)
+                    }
+                }
+            }
+            Write::Delete(key) => {
+                let k = key_of(key);
+                if self.records.contains_key(&k) {
+                    self.put(k, None);
+                    Ok(1)
+                } else {
+                    Ok(0)
+                }
+            }
+            Write::DeleteMembershipsOfUser(user) => {
+                Ok(self.delete_where(ResourceKind::Membership, None, |r| r.user_id() != Some(user)))
+            }
+            Write::DeleteMembershipsOfOrganization(org) => {
+                let prefix = format!("{org}{MEMBERSHIP_KEY_SEPARATOR}");
+                Ok(self.delete_where(ResourceKind::Membership, Some(&prefix), |_| false))
+            }
+            Write::DeleteInvitationsOfOrganization(org) => {
+                Ok(self.delete_where(ResourceKind::Invitation, None, |r| r.organization_id() != Some(org)))
+            }
+        }
+    }
+
+    fn rollback(self) {
+        for (key, old) in self.undo.into_iter().rev() {
+            match old {
+                Some(r) => self.records.insert(key, r),
+                None => self.records.remove(&key),
+            };
+        }
+    }
+}
+
+#[async_trait]
+impl MetadataStore for MemoryStore {
+    async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        let found = {
+            let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
+            records.get(&key_of(key)).cloned()
+        };
+        Ok(found.map(|r| Record::clone(&r)))
+    }
+
+    async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
+        let mut records = self.records.write().unwrap_or_else(PoisonError::into_inner);
+        let mut tx = Transaction {
+            records: &mut records,
+            undo: Vec::new(),
+        };
+        let mut counts = Vec::with_capacity(writes.len());
+        for write in writes {
+            match tx.apply(write) {
+                Ok(n) => counts.push(n),
+                Err(err) => {
+                    tx.rollback();
+                    return Err(err);
+                }
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page<Record>, StoreError> {
+        let start = match &query.after {
+            Some(cursor) => Bound::Excluded((query.kind, cursor.as_str().to_owned())),
+            None => Bound::Included((query.kind, String::new())),
+        };
+        let found: Vec<Arc<Record>> = {
+            let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
+            records
+                .range((start, Bound::Unbounded))
+                .take_while(|((kind, _), _)| *kind == query.kind)
+                .filter(|(_, r)| query.matches(r))
+                .take(query.limit + 1)
+                .map(|(_, r)| Arc::clone(r))
+                .collect()
+        };
+        let items = found.iter().map(|r| Record::clone(r)).collect();
+        Ok(Page::from_overfetch(items, query.limit))
+    }
+}

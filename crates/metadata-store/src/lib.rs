@@ -1,1 +1,36 @@
-//! x
+//! The [`MetadataStore`] trait that every storage backend implements, and
+//! [`MetadataService`], the facade that applies every metadata rule of `metadata-core` over any
+//! store, so a host cannot skip one.
+//!
+//! ```
+//! use metadata_core::{Change, Error, FrontendPrincipal, Tier, UserId};
+//! use metadata_store::MetadataService;
+//! use serde_json::json;
+//!
+//! async fn on_signed_in_request(metadata: &MetadataService, user: UserId) -> Result<(), Error> {
+//!     // The backend writes any tier...
+//!     let change = Change::new().replace_json(Tier::Public, json!({"role": "admin"}))?;
+//!     metadata.backend().update_user(&user, change).await?;
+//!     // ...the frontend only its own unsafe tier (SPEC 2).
+//!     let me = metadata.frontend(FrontendPrincipal::user(user));
+//!     let refused = me.update_own(Change::new().replace_json(Tier::Public, json!({}))?).await;
+//!     assert!(matches!(refused, Err(Error::AccessDenied { .. })));
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Stores live in their own crates: `metadata-store-memory`, `metadata-store-sqlite`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod backend;
+mod error;
+mod frontend;
+mod service;
+mod store;
+
+pub use backend::{Backend, PageRequest};
+pub use error::StoreError;
+pub use frontend::{Frontend, OwnRecord};
+pub use service::{MetadataService, MAX_UPDATE_ATTEMPTS};
+pub use store::MetadataStore;

@@ -1,0 +1,577 @@
+//! The model check: random operation sequences from both surfaces, applied to a pure reference
+//! model and to a store through [`MetadataService`], compared after every step.
+//!
+//! The reference keeps records in a `BTreeMap`, makes every commit atomic by working on a copy,
+//! and calls the core's pure functions directly: it shares the rules, not the facade or the
+//! storage code it checks.
+
+use metadata_core::*;
+use metadata_store::{MetadataService, MetadataStore, PageRequest};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// The limits both sides use: small, so that size errors come up often.
+pub fn model_limits() -> Limits {
+    Limits::default().with_tier_bytes(48)
+}
+
+const NOW: Millis = 1_000;
+const EMAILS: [&str; 2] = ["a@example.com", "b@example.com"];
+
+/// A record one operation aims at, by small indexes into fixed id pools.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// `u{n}`
+    User(u8),
+    /// `s{n}`
+    SignUp(u8),
+    /// `o{n}`
+    Organization(u8),
+    /// membership of `u{1}` in `o{0}`
+    Membership(u8, u8),
+    /// `i{n}`
+    Invitation(u8),
+}
+
+impl Target {
+    fn key(self) -> RecordKey {
+        match self {
+            Target::User(n) => RecordKey::User(user(n)),
+            Target::SignUp(n) => RecordKey::SignUp(sign_up(n)),
+            Target::Organization(n) => RecordKey::Organization(org(n)),
+            Target::Membership(o, u) => RecordKey::Membership {
+                organization_id: org(o),
+                user_id: user(u),
+            },
+            Target::Invitation(n) => RecordKey::Invitation(invitation(n)),
+        }
+    }
+}
+
+fn user(n: u8) -> UserId {
+    UserId::new(format!("u{n}")).unwrap()
+}
+fn sign_up(n: u8) -> SignUpId {
+    SignUpId::new(format!("s{n}")).unwrap()
+}
+fn org(n: u8) -> OrganizationId {
+    OrganizationId::new(format!("o{n}")).unwrap()
+}
+fn invitation(n: u8) -> InvitationId {
+    InvitationId::new(format!("i{n}")).unwrap()
+}
+
+/// A frontend principal.
+#[derive(Clone, Copy, Debug)]
+pub enum Principal {
+    /// User `u{n}`, with verified email `EMAILS[e]`.
+    User(u8, u8),
+    /// Sign-up `s{n}`.
+    SignUp(u8),
+}
+
+impl Principal {
+    fn build(self) -> FrontendPrincipal {
+        match self {
+            Principal::User(n, e) => FrontendPrincipal::user(user(n)).with_verified_email(EMAILS[e as usize]),
+            Principal::SignUp(n) => FrontendPrincipal::sign_up(sign_up(n)),
+        }
+    }
+}
+
+/// One operation.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// Backend creates a record.
+    Create(Target, Change, u8),
+    /// Backend applies a change.
+    Update(Target, Change),
+    /// Frontend applies a change to its own record.
+    FrontendUpdate(Principal, Change),
+    /// Frontend reads a record.
+    FrontendGet(Principal, Target),
+    /// Backend completes a sign-up as a user.
+    CompleteSignUp(u8, u8),
+    /// Backend accepts an invitation for a user.
+    Accept(u8, u8),
+    /// Backend revokes an invitation.
+    Revoke(u8),
+    /// Backend deletes a record.
+    Delete(Target),
+    /// Backend finds users (or organizations) whose tier has `a` equal to `n`: first page of 2.
+    Find(bool, Tier, i64),
+}
+
+fn target() -> impl Strategy<Value = Target> {
+    prop_oneof![
+        (0u8..3).prop_map(Target::User),
+        (0u8..2).prop_map(Target::SignUp),
+        (0u8..2).prop_map(Target::Organization),
+        (0u8..2, 0u8..3).prop_map(|(o, u)| Target::Membership(o, u)),
+        (0u8..2).prop_map(Target::Invitation),
+    ]
+}
+
+fn small_object() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(json!({})),
+        (0i64..3).prop_map(|n| json!({ "a": n })),
+        (0i64..3).prop_map(|n| json!({ "b": { "c": n } })),
+        Just(json!({ "a": null, "b": { "c": null } })),
+        Just(json!({ "big": "0123456789012345678901234567890123456789" })),
+    ]
+}
+
+fn change() -> impl Strategy<Value = Change> {
+    (
+        prop::collection::vec((0usize..3, any::<bool>(), small_object()), 0..3),
+        prop_oneof![3 => Just(None), 1 => (0u64..4).prop_map(Some)],
+    )
+        .prop_map(|(ops, expected)| {
+            let mut change = Change::new();
+            for (tier, merge, value) in ops {
+                let tier = Tier::ALL[tier];
+                let limits = Limits::default();
+                change = if merge {
+                    change.merge(tier, Patch::from_value_with(value, &limits).unwrap())
+                } else {
+                    // A replace cannot hold nulls meant for a merge; strip them by merging into {}.
+                    let patch = Patch::from_value_with(value, &limits).unwrap();
+                    change.replace(tier, patch.apply_to(&Metadata::new()))
+                };
+            }
+            match expected {
+                Some(v) => change.expect_version(v),
+                None => change,
+            }
+        })
+}
+
+fn principal() -> impl Strategy<Value = Principal> {
+    prop_oneof![
+        (0u8..3, 0u8..2).prop_map(|(u, e)| Principal::User(u, e)),
+        (0u8..2).prop_map(Principal::SignUp),
+    ]
+}
+
+/// Generates one operation.
+pub fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (target(), 0u8..2).prop_map(|(t, e)| Op::Create(t, Change::new(), e)),
+        3 => (target(), change(), 0u8..2).prop_map(|(t, c, e)| Op::Create(t, c, e)),
+        4 => (target(), change()).prop_map(|(t, c)| Op::Update(t, c)),
+        3 => (principal(), change()).prop_map(|(p, c)| Op::FrontendUpdate(p, c)),
+        3 => (principal(), target()).prop_map(|(p, t)| Op::FrontendGet(p, t)),
+        1 => (0u8..2, 0u8..3).prop_map(|(s, u)| Op::CompleteSignUp(s, u)),
+        1 => (0u8..2, 0u8..3).prop_map(|(i, u)| Op::Accept(i, u)),
+        1 => (0u8..2).prop_map(Op::Revoke),
+        2 => target().prop_map(Op::Delete),
+        1 => (any::<bool>(), (0usize..3).prop_map(|t| Tier::ALL[t]), 0i64..3).prop_map(|(u, t, n)| Op::Find(u, t, n)),
+    ]
+}
+
+/// What an operation returned: the JSON of the value, or the error's code.
+pub type Outcome = Result<Value, String>;
+
+fn ok<T: Serialize>(value: T) -> Outcome {
+    Ok(serde_json::to_value(value).unwrap())
+}
+
+fn code(err: Error) -> String {
+    match err {
+        Error::Conflict { expected, actual, .. } => format!("version_conflict {expected} {actual}"),
+        other => other.code().to_owned(),
+    }
+}
+
+type Key = (ResourceKind, String);
+
+/// The pure reference model.
+#[derive(Clone, Debug, Default)]
+pub struct Model {
+    records: BTreeMap<Key, Record>,
+}
+
+fn mkey(key: &RecordKey) -> Key {
+    (key.kind(), key.storage_key())
+}
+
+fn not_found(key: &RecordKey) -> Error {
+    Error::NotFound {
+        kind: key.kind(),
+        id: key.storage_key(),
+    }
+}
+
+impl Model {
+    fn get(&self, key: &RecordKey) -> Option<&Record> {
+        self.records.get(&mkey(key))
+    }
+
+    fn load<R: Resource>(&self, key: &RecordKey) -> Result<R, Error> {
+        self.get(key)
+            .cloned()
+            .and_then(R::from_record)
+            .ok_or_else(|| not_found(key))
+    }
+
+    /// Applies writes all or none: on a copy, kept only if every write succeeds.
+    fn commit(&mut self, writes: &[Write]) -> Result<Vec<u64>, Error> {
+        let mut next = self.records.clone();
+        let mut counts = Vec::new();
+        for write in writes {
+            let n = match write {
+                Write::Require(key) => {
+                    if !next.contains_key(&mkey(key)) {
+                        return Err(not_found(key));
+                    }
+                    1
+                }
+                Write::Create(record) => {
+                    let key = record.key();
+                    if next.contains_key(&mkey(&key)) {
+                        return Err(Error::AlreadyExists {
+                            kind: key.kind(),
+                            id: key.storage_key(),
+                        });
+                    }
+                    next.insert(mkey(&key), record.clone());
+                    1
+                }
+                Write::Update { record, expected_version } => {
+                    let key = record.key();
+                    match next.get(&mkey(&key)) {
+                        None => return Err(not_found(&key)),
+                        Some(r) if r.version() != *expected_version => unreachable!("single-threaded"),
+                        Some(_) => {
+                            next.insert(mkey(&key), record.clone());
+                            1
+                        }
+                    }
+                }
+                Write::Delete(key) => next.remove(&mkey(key)).map_or(0, |_| 1),
+                Write::DeleteMembershipsOfUser(u) => {
+                    let before = next.len();
+                    next.retain(|_, r| !(r.kind() == ResourceKind::Membership && r.user_id() == Some(u)));
+                    (before - next.len()) as u64
+                }
+                Write::DeleteMembershipsOfOrganization(o) => {
+                    let before = next.len();
+                    next.retain(|_, r| !(r.kind() == ResourceKind::Membership && r.organization_id() == Some(o)));
+                    (before - next.len()) as u64
+                }
+                Write::DeleteInvitationsOfOrganization(o) => {
+                    let before = next.len();
+                    next.retain(|_, r| !(r.kind() == ResourceKind::Invitation && r.organization_id() == Some(o)));
+                    (before - next.len()) as u64
+                }
+            };
+            counts.push(n);
+        }
+        self.records = next;
+        Ok(counts)
+    }
+
+    fn create(&mut self, target: Target, change: &Change, email: u8) -> Result<Record, Error> {
+        let l = model_limits();
+        let (record, requires) = match target {
+            Target::User(n) => (create_user(user(n), change, &l, NOW)?.into_record(), vec![]),
+            Target::SignUp(n) => (create_sign_up(sign_up(n), change, &l, NOW)?.into_record(), vec![]),
+            Target::Organization(n) => (create_organization(org(n), change, &l, NOW)?.into_record(), vec![]),
+            Target::Membership(o, u) => {
+                let id = MembershipId::new(format!("m{o}{u}")).unwrap();
+                let m = create_membership(id, org(o), user(u), change, &l, NOW)?;
+                let req = vec![RecordKey::Organization(org(o)), RecordKey::User(user(u))];
+                (m.into_record(), req)
+            }
+            Target::Invitation(n) => {
+                let inv = create_invitation(invitation(n), org(n % 2), EMAILS[email as usize], change, &l, NOW)?;
+                (inv.into_record(), vec![RecordKey::Organization(org(n % 2))])
+            }
+        };
+        let mut writes: Vec<Write> = requires.into_iter().map(Write::Require).collect();
+        writes.push(Write::Create(record.clone()));
+        self.commit(&writes)?;
+        Ok(record)
+    }
+
+    fn update<R: Resource>(&mut self, key: &RecordKey, change: &Change, surface: Surface) -> Result<R, Error> {
+        let current: R = self.load(key)?;
+        let next = apply_change(&current, change, surface, &model_limits(), NOW)?;
+        self.commit(&[update_write(&current, next.clone())])?;
+        Ok(next)
+    }
+
+    fn update_any(&mut self, target: Target, change: &Change) -> Outcome {
+        let key = target.key();
+        let s = Surface::Backend;
+        match target {
+            Target::User(_) => self.update::<User>(&key, change, s).map_or_else(|e| Err(code(e)), ok),
+            Target::SignUp(_) => self.update::<SignUp>(&key, change, s).map_or_else(|e| Err(code(e)), ok),
+            Target::Organization(_) => self.update::<Organization>(&key, change, s).map_or_else(|e| Err(code(e)), ok),
+            Target::Membership(..) => self.update::<Membership>(&key, change, s).map_or_else(|e| Err(code(e)), ok),
+            Target::Invitation(_) => self.update::<Invitation>(&key, change, s).map_or_else(|e| Err(code(e)), ok),
+        }
+    }
+
+    fn frontend_get(&self, p: Principal, target: Target) -> Outcome {
+        let key = target.key();
+        let record = self.get(&key).cloned().ok_or_else(|| code(not_found(&key)))?;
+        let principal = p.build();
+        let org_of = match &record {
+            Record::Organization(o) => Some(o.id.clone()),
+            Record::Membership(m) => Some(m.organization_id.clone()),
+            _ => None,
+        };
+        let is_member = match (org_of, principal.user_id()) {
+            (Some(o), Some(u)) => self
+                .get(&RecordKey::Membership {
+                    organization_id: o,
+                    user_id: u.clone(),
+                })
+                .is_some(),
+            _ => false,
+        };
+        if !frontend_sees(&principal, &record, Facts { is_member }) {
+            return Err(code(not_found(&key)));
+        }
+        match record {
+            Record::User(u) => ok(UserView::from(u)),
+            Record::Organization(o) => ok(OrganizationView::from(o)),
+            Record::Membership(m) => ok(MembershipView::from(m)),
+            other => ok(other),
+        }
+    }
+
+    /// Applies one operation to the model.
+    pub fn apply(&mut self, op: &Op) -> Outcome {
+        let l = model_limits();
+        match op {
+            Op::Create(target, change, email) => self.create(*target, change, *email).map_or_else(|e| Err(code(e)), ok),
+            Op::Update(target, change) => self.update_any(*target, change),
+            Op::FrontendUpdate(p, change) => match p {
+                Principal::User(n, _) => self
+                    .update::<User>(&RecordKey::User(user(*n)), change, Surface::Frontend)
+                    .map_or_else(|e| Err(code(e)), |u| ok(UserView::from(u))),
+                Principal::SignUp(n) => self
+                    .update::<SignUp>(&RecordKey::SignUp(sign_up(*n)), change, Surface::Frontend)
+                    .map_or_else(|e| Err(code(e)), ok),
+            },
+            Op::FrontendGet(p, target) => self.frontend_get(*p, *target),
+            Op::CompleteSignUp(s, u) => (|| {
+                let su: SignUp = self.load(&RecordKey::SignUp(sign_up(*s)))?;
+                let plan = complete_sign_up(&su, user(*u), &Change::new(), &l, NOW)?;
+                self.commit(&plan.writes())?;
+                Ok(plan.user)
+            })()
+            .map_or_else(|e| Err(code(e)), ok),
+            Op::Accept(i, u) => (|| {
+                let inv: Invitation = self.load(&RecordKey::Invitation(invitation(*i)))?;
+                let id = MembershipId::new(format!("acc{i}")).unwrap();
+                let plan = accept_invitation(&inv, id, user(*u), &l, NOW)?;
+                self.commit(&plan.writes())?;
+                Ok(plan.membership)
+            })()
+            .map_or_else(|e| Err(code(e)), ok),
+            Op::Revoke(i) => (|| {
+                let inv: Invitation = self.load(&RecordKey::Invitation(invitation(*i)))?;
+                let revoked = revoke_invitation(&inv, NOW)?;
+                self.commit(&[update_write(&inv, revoked.clone())])?;
+                Ok(revoked)
+            })()
+            .map_or_else(|e| Err(code(e)), ok),
+            Op::Delete(target) => {
+                let counts = self.commit(&delete_writes(&target.key())).map_err(code)?;
+                ok(counts[0] > 0)
+            }
+            Op::Find(users, tier, n) => {
+                let kind = if *users { ResourceKind::User } else { ResourceKind::Organization };
+                if !kind.has_tier(*tier) {
+                    return Err(code(Error::UnsupportedTier { kind, tier: *tier }));
+                }
+                let query = ListQuery {
+                    kind,
+                    filter: Filter::MetadataEquals {
+                        tier: *tier,
+                        path: MetadataPath::parse("a").unwrap(),
+                        value: LookupValue::Integer(*n),
+                    },
+                    after: None,
+                    limit: 2,
+                };
+                let found: Vec<Record> = self.records.values().filter(|r| query.matches(r)).take(3).cloned().collect();
+                let page = Page::from_overfetch(found, 2);
+                ok(json!({
+                    "ids": page.items.iter().map(|r| r.key().storage_key()).collect::<Vec<_>>(),
+                    "more": page.next.is_some(),
+                }))
+            }
+        }
+    }
+
+    /// Every record, in key order.
+    pub fn records(&self) -> Vec<Record> {
+        self.records.values().cloned().collect()
+    }
+}
+
+fn res<T: Serialize>(r: Result<T, Error>) -> Outcome {
+    r.map_or_else(|e| Err(code(e)), ok)
+}
+
+/// Applies one operation to the store through the facade.
+pub async fn apply_to_service(m: &MetadataService, op: &Op) -> Outcome {
+    let b = m.backend();
+    match op {
+        Op::Create(target, change, email) => {
+            let c = change.clone();
+            match *target {
+                Target::User(n) => res(b.create_user(&user(n), c).await),
+                Target::SignUp(n) => res(b.create_sign_up(&sign_up(n), c).await),
+                Target::Organization(n) => res(b.create_organization(&org(n), c).await),
+                Target::Membership(o, u) => {
+                    let id = MembershipId::new(format!("m{o}{u}")).unwrap();
+                    res(b.create_membership(&id, &org(o), &user(u), c).await)
+                }
+                Target::Invitation(n) => {
+                    res(b.create_invitation(&invitation(n), &org(n % 2), EMAILS[*email as usize], c).await)
+                }
+            }
+        }
+        Op::Update(target, change) => {
+            let c = change.clone();
+            match *target {
+                Target::User(n) => res(b.update_user(&user(n), c).await),
+                Target::SignUp(n) => res(b.update_sign_up(&sign_up(n), c).await),
+                Target::Organization(n) => res(b.update_organization(&org(n), c).await),
+                Target::Membership(o, u) => res(b.update_membership(&org(o), &user(u), c).await),
+                Target::Invitation(n) => res(b.update_invitation(&invitation(n), c).await),
+            }
+        }
+        Op::FrontendUpdate(p, change) => {
+            let f = m.frontend(p.build());
+            match f.update_own(change.clone()).await {
+                Ok(metadata_store::OwnRecord::User(u)) => ok(u),
+                Ok(metadata_store::OwnRecord::SignUp(s)) => ok(s),
+                Err(e) => Err(code(e)),
+            }
+        }
+        Op::FrontendGet(p, target) => {
+            let f = m.frontend(p.build());
+            match *target {
+                Target::User(n) => res(f.get_user(&user(n)).await),
+                Target::SignUp(n) => res(f.get_sign_up(&sign_up(n)).await),
+                Target::Organization(n) => res(f.get_organization(&org(n)).await),
+                Target::Membership(o, u) => res(f.get_membership(&org(o), &user(u)).await),
+                Target::Invitation(n) => res(f.get_invitation(&invitation(n)).await),
+            }
+        }
+        Op::CompleteSignUp(s, u) => res(b.complete_sign_up(&sign_up(*s), &user(*u), Change::new()).await),
+        Op::Accept(i, u) => {
+            let id = MembershipId::new(format!("acc{i}")).unwrap();
+            res(b.accept_invitation(&invitation(*i), &id, &user(*u)).await)
+        }
+        Op::Revoke(i) => res(b.revoke_invitation(&invitation(*i)).await),
+        Op::Delete(target) => {
+            let r = match *target {
+                Target::User(n) => b.delete_user(&user(n)).await,
+                Target::SignUp(n) => b.delete_sign_up(&sign_up(n)).await,
+                Target::Organization(n) => b.delete_organization(&org(n)).await,
+                Target::Membership(o, u) => b.delete_membership(&org(o), &user(u)).await,
+                Target::Invitation(n) => b.delete_invitation(&invitation(n)).await,
+            };
+            res(r)
+        }
+        Op::Find(users, tier, n) => {
+            let page = PageRequest::first(2);
+            let ids = if *users {
+                b.find::<User>(*tier, "a", *n, page)
+                    .await
+                    .map(|p| (p.items.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(), p.next.is_some()))
+            } else {
+                b.find::<Organization>(*tier, "a", *n, page)
+                    .await
+                    .map(|p| (p.items.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(), p.next.is_some()))
+            };
+            ids.map_or_else(|e| Err(code(e)), |(ids, more)| ok(json!({"ids": ids, "more": more})))
+        }
+    }
+}
+
+/// Every record in the store, in kind and key order.
+pub async fn store_records(store: &dyn MetadataStore) -> Vec<Record> {
+    let mut all = Vec::new();
+    for kind in ResourceKind::ALL {
+        let mut after = None;
+        loop {
+            let query = ListQuery {
+                kind,
+                filter: Filter::All,
+                after: after.clone(),
+                limit: 50,
+            };
+            let page = store.list(&query).await.expect("listing works");
+            all.extend(page.items);
+            match page.next {
+                Some(c) => after = Some(c),
+                None => break,
+            }
+        }
+    }
+    all
+}
+
+type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+/// Runs the model check: `cases` random sequences, each on a fresh store from `make`, compared
+/// with the model after every step. `run` drives a future to completion on some executor.
+pub fn check_with(make: &dyn Fn() -> Arc<dyn MetadataStore>, run: &dyn Fn(BoxFuture<'_>), cases: u32) {
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&prop::collection::vec(op(), 1..60), |ops| {
+        let store = make();
+        let service = MetadataService::from_arc(store.clone())
+            .with_limits(model_limits())
+            .with_clock(|| NOW);
+        let mut model = Model::default();
+        let mut failure: Option<String> = None;
+        run(Box::pin(async {
+            for (step, op) in ops.iter().enumerate() {
+                let expected = model.apply(op);
+                let actual = apply_to_service(&service, op).await;
+                if expected != actual {
+                    failure = Some(format!("step {step} {op:?}: model {expected:?}, store {actual:?}"));
+                    return;
+                }
+                let mut model_records = model.records();
+                model_records.sort_by_key(|r| (r.kind(), r.key().storage_key()));
+                let stored = store_records(store.as_ref()).await;
+                if model_records != stored {
+                    failure = Some(format!("step {step} {op:?}: states differ:\nmodel {model_records:?}\nstore {stored:?}"));
+                    return;
+                }
+            }
+        }));
+        match failure {
+            Some(f) => Err(proptest::test_runner::TestCaseError::fail(f)),
+            None => Ok(()),
+        }
+    });
+    if let Err(e) = result {
+        panic!("model check failed: {e}");
+    }
+}
+
+/// The model check with the default number of cases (64).
+pub fn check(make: &dyn Fn() -> Arc<dyn MetadataStore>, run: impl Fn(BoxFuture<'_>)) {
+    check_with(make, &run, 64);
+}

@@ -1,0 +1,199 @@
+//! The frontend surface: code acting for one signed-in user or one sign-up attempt (SPEC 2).
+//!
+//! Everything it returns is a view without a private tier, by type (R2.3); everything it cannot
+//! see is *not found* (R2.2); the only writes it offers are to its own unsafe tier (R2.4).
+
+use crate::backend::{membership_key, PageRequest};
+use crate::service::{not_found, MetadataService};
+use metadata_core::{
+    frontend_sees, Change, Error, Facts, Filter, FrontendPrincipal, Invitation, InvitationId, ListQuery,
+    Membership, MembershipView, Metadata, OrganizationId, OrganizationView, Page, Patch, Record, RecordKey,
+    Resource, SignUp, SignUpId, Surface, Tier, User, UserId, UserView,
+};
+
+/// The frontend surface of a [`MetadataService`], for one principal.
+#[derive(Clone, Debug)]
+pub struct Frontend<'a> {
+    pub(crate) service: &'a MetadataService,
+    pub(crate) principal: FrontendPrincipal,
+}
+
+/// The principal's own record after a write: a user or a sign-up attempt, as the frontend sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnRecord {
+    /// The signed-in user.
+    User(UserView),
+    /// The sign-up attempt.
+    SignUp(SignUp),
+}
+
+impl OwnRecord {
+    /// The version after the write.
+    pub fn version(&self) -> u64 {
+        match self {
+            OwnRecord::User(u) => u.version,
+            OwnRecord::SignUp(s) => s.version,
+        }
+    }
+
+    /// The unsafe tier after the write.
+    pub fn unsafe_metadata(&self) -> &Metadata {
+        match self {
+            OwnRecord::User(u) => &u.unsafe_metadata,
+            OwnRecord::SignUp(s) => &s.unsafe_metadata,
+        }
+    }
+}
+
+impl Frontend<'_> {
+    /// Who this surface acts for.
+    pub fn principal(&self) -> &FrontendPrincipal {
+        &self.principal
+    }
+
+    async fn is_member(&self, organization: &OrganizationId) -> Result<bool, Error> {
+        match self.principal.user_id() {
+            Some(user) => Ok(self
+                .service
+                .try_load::<Membership>(&membership_key(organization, user))
+                .await?
+                .is_some()),
+            None => Ok(false),
+        }
+    }
+
+    /// Loads a record and checks that the principal may see it; anything else is not found.
+    async fn visible<R: Resource>(&self, key: RecordKey) -> Result<R, Error> {
+        let record: R = self.service.load(&key).await?;
+        let record = record.into_record();
+        let organization = match &record {
+            Record::Organization(o) => Some(&o.id),
+            Record::Membership(m) => Some(&m.organization_id),
+            _ => None,
+        };
+        let facts = Facts {
+            is_member: match organization {
+                Some(org) => self.is_member(org).await?,
+                None => false,
+            },
+        };
+        if !frontend_sees(&self.principal, &record, facts) {
+            return Err(not_found(&key));
+        }
+        R::from_record(record).ok_or_else(|| not_found(&key))
+    }
+
+    /// A user: only the signed-in user itself (R2.2).
+    pub async fn get_user(&self, id: &UserId) -> Result<UserView, Error> {
+        Ok(self.visible::<User>(RecordKey::User(id.clone())).await?.into())
+    }
+
+    /// A sign-up attempt: only the principal's own.
+    pub async fn get_sign_up(&self, id: &SignUpId) -> Result<SignUp, Error> {
+        self.visible(RecordKey::SignUp(id.clone())).await
+    }
+
+    /// An organization the signed-in user is a member of.
+    pub async fn get_organization(&self, id: &OrganizationId) -> Result<OrganizationView, Error> {
+        Ok(self
+            .visible::<metadata_core::Organization>(RecordKey::Organization(id.clone()))
+            .await?
+            .into())
+    }
+
+    /// A membership of an organization the signed-in user is a member of.
+    pub async fn get_membership(&self, organization: &OrganizationId, user: &UserId) -> Result<MembershipView, Error> {
+        Ok(self
+            .visible::<Membership>(membership_key(organization, user))
+            .await?
+            .into())
+    }
+
+    /// An invitation to one of the principal's verified email addresses.
+    pub async fn get_invitation(&self, id: &InvitationId) -> Result<Invitation, Error> {
+        self.visible(RecordKey::Invitation(id.clone())).await
+    }
+
+    /// The memberships of an organization the signed-in user is a member of (R2.2).
+    pub async fn memberships_of_organization(
+        &self,
+        organization: &OrganizationId,
+        page: PageRequest,
+    ) -> Result<Page<MembershipView>, Error> {
+        if !self.is_member(organization).await? {
+            return Err(not_found(&RecordKey::Organization(organization.clone())));
+        }
+        let query = ListQuery {
+            kind: Membership::KIND,
+            filter: Filter::MembershipsOfOrganization(organization.clone()),
+            after: page.after,
+            limit: page.limit,
+        };
+        query.validate()?;
+        let page = self
+            .service
+            .store
+            .list(&query)
+            .await
+            .map_err(|e| e.into_error(None))?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for record in page.items {
+            if let Record::Membership(m) = record {
+                items.push(MembershipView::from(m));
+            }
+        }
+        Ok(Page { items, next: page.next })
+    }
+
+    /// Applies `change` to the principal's own record: the signed-in user or the sign-up
+    /// attempt. Only its unsafe tier may be named (R2.4); anything else is refused whole with
+    /// [`Error::AccessDenied`] or [`Error::UnsupportedTier`] (R2.3).
+    pub async fn update_own(&self, change: Change) -> Result<OwnRecord, Error> {
+        match &self.principal {
+            FrontendPrincipal::User { user_id, .. } => {
+                let user: User = self
+                    .service
+                    .update(&RecordKey::User(user_id.clone()), &change, Surface::Frontend)
+                    .await?;
+                Ok(OwnRecord::User(user.into()))
+            }
+            FrontendPrincipal::SignUp { sign_up_id } => {
+                let sign_up: SignUp = self
+                    .service
+                    .update(&RecordKey::SignUp(sign_up_id.clone()), &change, Surface::Frontend)
+                    .await?;
+                Ok(OwnRecord::SignUp(sign_up))
+            }
+        }
+    }
+
+    /// Applies `change` to the signed-in user's own record.
+    pub async fn update_own_user(&self, change: Change) -> Result<UserView, Error> {
+        match (&self.principal, self.update_own(change).await?) {
+            (_, OwnRecord::User(view)) => Ok(view),
+            (FrontendPrincipal::SignUp { sign_up_id }, OwnRecord::SignUp(_)) => Err(Error::NotFound {
+                kind: User::KIND,
+                id: sign_up_id.to_string(),
+            }),
+            (FrontendPrincipal::User { user_id, .. }, OwnRecord::SignUp(_)) => Err(Error::NotFound {
+                kind: User::KIND,
+                id: user_id.to_string(),
+            }),
+        }
+    }
+
+    /// Replaces the principal's own unsafe tier (R3.1), optionally only if it is still at
+    /// `expected_version` (R3.5).
+    pub async fn update_own_unsafe(&self, value: Metadata, expected_version: Option<u64>) -> Result<OwnRecord, Error> {
+        let mut change = Change::new().replace(Tier::Unsafe, value);
+        if let Some(v) = expected_version {
+            change = change.expect_version(v);
+        }
+        self.update_own(change).await
+    }
+
+    /// Merges a patch into the principal's own unsafe tier (R3.2).
+    pub async fn merge_own_unsafe(&self, patch: Patch) -> Result<OwnRecord, Error> {
+        self.update_own(Change::new().merge(Tier::Unsafe, patch)).await
+    }
+}

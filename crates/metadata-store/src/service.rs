@@ -1,0 +1,163 @@
+//! [`MetadataService`]: the facade that applies every rule of the core over any store.
+
+use crate::backend::Backend;
+use crate::error::StoreError;
+use crate::frontend::Frontend;
+use crate::store::MetadataStore;
+use metadata_core::{
+    apply_change, update_write, Change, Error, FrontendPrincipal, Limits, Millis, RecordKey,
+    Resource, Surface,
+};
+use std::fmt;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// How many times an update without an expected version is re-applied to a record that another
+/// writer changed between the read and the write.
+pub const MAX_UPDATE_ATTEMPTS: usize = 64;
+
+type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
+
+/// Reads and writes metadata through every rule, over any [`MetadataStore`].
+///
+/// [`MetadataService::backend`] is the host's trusted surface; [`MetadataService::frontend`]
+/// acts for one signed-in user or sign-up attempt and can reach only what SPEC 2 lets it.
+/// Cloning is cheap; clones share the store.
+///
+/// ```
+/// # use metadata_store::*;
+/// # use metadata_core::*;
+/// # async fn demo(store: std::sync::Arc<dyn MetadataStore>) -> Result<(), Error> {
+/// let metadata = MetadataService::from_arc(store);
+/// let id = UserId::new("user_1")?;
+/// metadata.backend().create_user(&id, Change::new()).await?;
+/// let me = metadata.frontend(FrontendPrincipal::user(id.clone()));
+/// let view = me.update_own_user(Change::new().replace_json(Tier::Unsafe, serde_json::json!({"theme": "dark"}))?).await?;
+/// assert_eq!(view.version, 2);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct MetadataService {
+    pub(crate) store: Arc<dyn MetadataStore>,
+    pub(crate) limits: Limits,
+    clock: Clock,
+}
+
+impl fmt::Debug for MetadataService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetadataService")
+            .field("store", &self.store)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+fn system_now() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+impl MetadataService {
+    /// A service over `store`, with the default [`Limits`] and the system clock.
+    pub fn new(store: impl MetadataStore) -> Self {
+        Self::from_arc(Arc::new(store))
+    }
+
+    /// A service over a shared store.
+    pub fn from_arc(store: Arc<dyn MetadataStore>) -> Self {
+        MetadataService {
+            store,
+            limits: Limits::default(),
+            clock: Arc::new(system_now),
+        }
+    }
+
+    /// Uses `limits` for every write (R4.2).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Uses `clock` for timestamps, in ms since the epoch (for tests and replays).
+    pub fn with_clock(mut self, clock: impl Fn() -> Millis + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Arc<dyn MetadataStore> {
+        &self.store
+    }
+
+    /// The trusted backend surface.
+    pub fn backend(&self) -> Backend<'_> {
+        Backend { service: self }
+    }
+
+    /// The frontend surface, acting for `principal`. The host authenticates the request and
+    /// builds the principal from its own session.
+    pub fn frontend(&self, principal: FrontendPrincipal) -> Frontend<'_> {
+        Frontend {
+            service: self,
+            principal,
+        }
+    }
+
+    pub(crate) fn now(&self) -> Millis {
+        (self.clock)()
+    }
+
+    /// Loads a record of kind `R`, or `NotFound`.
+    pub(crate) async fn load<R: Resource>(&self, key: &RecordKey) -> Result<R, Error> {
+        self.try_load(key).await?.ok_or_else(|| not_found(key))
+    }
+
+    /// Loads a record of kind `R` if it is there.
+    pub(crate) async fn try_load<R: Resource>(&self, key: &RecordKey) -> Result<Option<R>, Error> {
+        match self.store.get(key).await.map_err(|e| e.into_error(None))? {
+            Some(record) => Ok(Some(R::from_record(record).ok_or_else(|| Error::Storage {
+                retryable: false,
+                source: format!("the store returned another kind of record for {key}").into(),
+            })?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads, applies `change` through the core, and writes back conditionally. Without an
+    /// expected version, a write that lost a race is re-applied to the newer record, so no
+    /// concurrent update is lost; with one, the race is the caller's conflict (R3.5).
+    pub(crate) async fn update<R: Resource>(
+        &self,
+        key: &RecordKey,
+        change: &Change,
+        surface: Surface,
+    ) -> Result<R, Error> {
+        for _ in 0..MAX_UPDATE_ATTEMPTS {
+            let current: R = self.load(key).await?;
+            let next = apply_change(&current, change, surface, &self.limits, self.now())?;
+            match self.store.commit(&[update_write(&current, next.clone())]).await {
+                Ok(_) => return Ok(next),
+                Err(StoreError::Conflict { .. }) if change.expected_version().is_none() => continue,
+                Err(err) => return Err(err.into_error(change.expected_version())),
+            }
+        }
+        Err(Error::Storage {
+            retryable: true,
+            source: format!("{key} kept changing over {MAX_UPDATE_ATTEMPTS} attempts").into(),
+        })
+    }
+}
+
+pub(crate) fn not_found(key: &RecordKey) -> Error {
+    Error::NotFound {
+        kind: key.kind(),
+        id: key.storage_key(),
+    }
+}
