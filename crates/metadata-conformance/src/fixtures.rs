@@ -9,7 +9,8 @@ use std::sync::Arc;
 /// A service over `store` whose clock ticks by one millisecond per reading, from 1,000.
 pub fn service(store: Arc<dyn MetadataStore>) -> MetadataService {
     let clock = Arc::new(AtomicI64::new(1_000));
-    MetadataService::from_arc(store).with_clock(move || clock.fetch_add(1, Ordering::Relaxed) as Millis)
+    MetadataService::from_arc(store)
+        .with_clock(move || clock.fetch_add(1, Ordering::Relaxed) as Millis)
 }
 
 /// A tier value from JSON; panics on invalid test input.

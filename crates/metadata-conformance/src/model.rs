@@ -79,7 +79,9 @@ pub enum Principal {
 impl Principal {
     fn build(self) -> FrontendPrincipal {
         match self {
-            Principal::User(n, e) => FrontendPrincipal::user(user(n)).with_verified_email(EMAILS[e as usize]),
+            Principal::User(n, e) => {
+                FrontendPrincipal::user(user(n)).with_verified_email(EMAILS[e as usize])
+            }
             Principal::SignUp(n) => FrontendPrincipal::sign_up(sign_up(n)),
         }
     }
@@ -185,7 +187,9 @@ fn ok<T: Serialize>(value: T) -> Outcome {
 
 fn code(err: Error) -> String {
     match err {
-        Error::Conflict { expected, actual, .. } => format!("version_conflict {expected} {actual}"),
+        Error::Conflict {
+            expected, actual, ..
+        } => format!("version_conflict {expected} {actual}"),
         other => other.code().to_owned(),
     }
 }
@@ -244,11 +248,16 @@ impl Model {
                     next.insert(mkey(&key), record.clone());
                     1
                 }
-                Write::Update { record, expected_version } => {
+                Write::Update {
+                    record,
+                    expected_version,
+                } => {
                     let key = record.key();
                     match next.get(&mkey(&key)) {
                         None => return Err(not_found(&key)),
-                        Some(r) if r.version() != *expected_version => unreachable!("single-threaded"),
+                        Some(r) if r.version() != *expected_version => {
+                            unreachable!("single-threaded")
+                        }
                         Some(_) => {
                             next.insert(mkey(&key), record.clone());
                             1
@@ -258,17 +267,23 @@ impl Model {
                 Write::Delete(key) => next.remove(&mkey(key)).map_or(0, |_| 1),
                 Write::DeleteMembershipsOfUser(u) => {
                     let before = next.len();
-                    next.retain(|_, r| !(r.kind() == ResourceKind::Membership && r.user_id() == Some(u)));
+                    next.retain(|_, r| {
+                        !(r.kind() == ResourceKind::Membership && r.user_id() == Some(u))
+                    });
                     (before - next.len()) as u64
                 }
                 Write::DeleteMembershipsOfOrganization(o) => {
                     let before = next.len();
-                    next.retain(|_, r| !(r.kind() == ResourceKind::Membership && r.organization_id() == Some(o)));
+                    next.retain(|_, r| {
+                        !(r.kind() == ResourceKind::Membership && r.organization_id() == Some(o))
+                    });
                     (before - next.len()) as u64
                 }
                 Write::DeleteInvitationsOfOrganization(o) => {
                     let before = next.len();
-                    next.retain(|_, r| !(r.kind() == ResourceKind::Invitation && r.organization_id() == Some(o)));
+                    next.retain(|_, r| {
+                        !(r.kind() == ResourceKind::Invitation && r.organization_id() == Some(o))
+                    });
                     (before - next.len()) as u64
                 }
             };
@@ -282,8 +297,14 @@ impl Model {
         let l = model_limits();
         let (record, requires) = match target {
             Target::User(n) => (create_user(user(n), change, &l, NOW)?.into_record(), vec![]),
-            Target::SignUp(n) => (create_sign_up(sign_up(n), change, &l, NOW)?.into_record(), vec![]),
-            Target::Organization(n) => (create_organization(org(n), change, &l, NOW)?.into_record(), vec![]),
+            Target::SignUp(n) => (
+                create_sign_up(sign_up(n), change, &l, NOW)?.into_record(),
+                vec![],
+            ),
+            Target::Organization(n) => (
+                create_organization(org(n), change, &l, NOW)?.into_record(),
+                vec![],
+            ),
             Target::Membership(o, u) => {
                 let id = MembershipId::new(format!("m{o}{u}")).unwrap();
                 let m = create_membership(id, org(o), user(u), change, &l, NOW)?;
@@ -291,7 +312,14 @@ impl Model {
                 (m.into_record(), req)
             }
             Target::Invitation(n) => {
-                let inv = create_invitation(invitation(n), org(n % 2), EMAILS[email as usize], change, &l, NOW)?;
+                let inv = create_invitation(
+                    invitation(n),
+                    org(n % 2),
+                    EMAILS[email as usize],
+                    change,
+                    &l,
+                    NOW,
+                )?;
                 (inv.into_record(), vec![RecordKey::Organization(org(n % 2))])
             }
         };
@@ -301,7 +329,12 @@ impl Model {
         Ok(record)
     }
 
-    fn update<R: Resource>(&mut self, key: &RecordKey, change: &Change, surface: Surface) -> Result<R, Error> {
+    fn update<R: Resource>(
+        &mut self,
+        key: &RecordKey,
+        change: &Change,
+        surface: Surface,
+    ) -> Result<R, Error> {
         let current: R = self.load(key)?;
         let next = apply_change(&current, change, surface, &model_limits(), NOW)?;
         self.commit(&[update_write(&current, next.clone())])?;
@@ -312,17 +345,30 @@ impl Model {
         let key = target.key();
         let s = Surface::Backend;
         match target {
-            Target::User(_) => self.update::<User>(&key, change, s).map_or_else(|e| Err(code(e)), ok),
-            Target::SignUp(_) => self.update::<SignUp>(&key, change, s).map_or_else(|e| Err(code(e)), ok),
-            Target::Organization(_) => self.update::<Organization>(&key, change, s).map_or_else(|e| Err(code(e)), ok),
-            Target::Membership(..) => self.update::<Membership>(&key, change, s).map_or_else(|e| Err(code(e)), ok),
-            Target::Invitation(_) => self.update::<Invitation>(&key, change, s).map_or_else(|e| Err(code(e)), ok),
+            Target::User(_) => self
+                .update::<User>(&key, change, s)
+                .map_or_else(|e| Err(code(e)), ok),
+            Target::SignUp(_) => self
+                .update::<SignUp>(&key, change, s)
+                .map_or_else(|e| Err(code(e)), ok),
+            Target::Organization(_) => self
+                .update::<Organization>(&key, change, s)
+                .map_or_else(|e| Err(code(e)), ok),
+            Target::Membership(..) => self
+                .update::<Membership>(&key, change, s)
+                .map_or_else(|e| Err(code(e)), ok),
+            Target::Invitation(_) => self
+                .update::<Invitation>(&key, change, s)
+                .map_or_else(|e| Err(code(e)), ok),
         }
     }
 
     fn frontend_get(&self, p: Principal, target: Target) -> Outcome {
         let key = target.key();
-        let record = self.get(&key).cloned().ok_or_else(|| code(not_found(&key)))?;
+        let record = self
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| code(not_found(&key)))?;
         let principal = p.build();
         let org_of = match &record {
             Record::Organization(o) => Some(o.id.clone()),
@@ -353,7 +399,9 @@ impl Model {
     pub fn apply(&mut self, op: &Op) -> Outcome {
         let l = model_limits();
         match op {
-            Op::Create(target, change, email) => self.create(*target, change, *email).map_or_else(|e| Err(code(e)), ok),
+            Op::Create(target, change, email) => self
+                .create(*target, change, *email)
+                .map_or_else(|e| Err(code(e)), ok),
             Op::Update(target, change) => self.update_any(*target, change),
             Op::FrontendUpdate(p, change) => match p {
                 Principal::User(n, _) => self
@@ -391,7 +439,11 @@ impl Model {
                 ok(counts[0] > 0)
             }
             Op::Find(users, tier, n) => {
-                let kind = if *users { ResourceKind::User } else { ResourceKind::Organization };
+                let kind = if *users {
+                    ResourceKind::User
+                } else {
+                    ResourceKind::Organization
+                };
                 if !kind.has_tier(*tier) {
                     return Err(code(Error::UnsupportedTier { kind, tier: *tier }));
                 }
@@ -405,7 +457,13 @@ impl Model {
                     after: None,
                     limit: 2,
                 };
-                let found: Vec<Record> = self.records.values().filter(|r| query.matches(r)).take(3).cloned().collect();
+                let found: Vec<Record> = self
+                    .records
+                    .values()
+                    .filter(|r| query.matches(r))
+                    .take(3)
+                    .cloned()
+                    .collect();
                 let page = Page::from_overfetch(found, 2);
                 ok(json!({
                     "ids": page.items.iter().map(|r| r.key().storage_key()).collect::<Vec<_>>(),
@@ -439,9 +497,9 @@ pub async fn apply_to_service(m: &MetadataService, op: &Op) -> Outcome {
                     let id = MembershipId::new(format!("m{o}{u}")).unwrap();
                     res(b.create_membership(&id, &org(o), &user(u), c).await)
                 }
-                Target::Invitation(n) => {
-                    res(b.create_invitation(&invitation(n), &org(n % 2), EMAILS[*email as usize], c).await)
-                }
+                Target::Invitation(n) => res(b
+                    .create_invitation(&invitation(n), &org(n % 2), EMAILS[*email as usize], c)
+                    .await),
             }
         }
         Op::Update(target, change) => {
@@ -472,7 +530,9 @@ pub async fn apply_to_service(m: &MetadataService, op: &Op) -> Outcome {
                 Target::Invitation(n) => res(f.get_invitation(&invitation(n)).await),
             }
         }
-        Op::CompleteSignUp(s, u) => res(b.complete_sign_up(&sign_up(*s), &user(*u), Change::new()).await),
+        Op::CompleteSignUp(s, u) => res(b
+            .complete_sign_up(&sign_up(*s), &user(*u), Change::new())
+            .await),
         Op::Accept(i, u) => {
             let id = MembershipId::new(format!("acc{i}")).unwrap();
             res(b.accept_invitation(&invitation(*i), &id, &user(*u)).await)
@@ -491,15 +551,24 @@ pub async fn apply_to_service(m: &MetadataService, op: &Op) -> Outcome {
         Op::Find(users, tier, n) => {
             let page = PageRequest::first(2);
             let ids = if *users {
-                b.find::<User>(*tier, "a", *n, page)
-                    .await
-                    .map(|p| (p.items.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(), p.next.is_some()))
+                b.find::<User>(*tier, "a", *n, page).await.map(|p| {
+                    (
+                        p.items.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(),
+                        p.next.is_some(),
+                    )
+                })
             } else {
-                b.find::<Organization>(*tier, "a", *n, page)
-                    .await
-                    .map(|p| (p.items.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(), p.next.is_some()))
+                b.find::<Organization>(*tier, "a", *n, page).await.map(|p| {
+                    (
+                        p.items.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(),
+                        p.next.is_some(),
+                    )
+                })
             };
-            ids.map_or_else(|e| Err(code(e)), |(ids, more)| ok(json!({"ids": ids, "more": more})))
+            ids.map_or_else(
+                |e| Err(code(e)),
+                |(ids, more)| ok(json!({"ids": ids, "more": more})),
+            )
         }
     }
 }
@@ -531,7 +600,11 @@ type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
 
 /// Runs the model check: `cases` random sequences, each on a fresh store from `make`, compared
 /// with the model after every step. `run` drives a future to completion on some executor.
-pub fn check_with(make: &dyn Fn() -> Arc<dyn MetadataStore>, run: &dyn Fn(BoxFuture<'_>), cases: u32) {
+pub fn check_with(
+    make: &dyn Fn() -> Arc<dyn MetadataStore>,
+    run: &dyn Fn(BoxFuture<'_>),
+    cases: u32,
+) {
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,

@@ -211,15 +211,15 @@ impl Serialize for Metadata {
 }
 
 impl<'de> Deserialize<'de> for Metadata {
-    /// Deserializes with every check of [`Metadata::from_slice`] under the default limits.
+    /// Deserializes a tier, checking that it is an object, no deeper than
+    /// [`MAX_DEPTH_CEILING`](crate::MAX_DEPTH_CEILING), without duplicate keys, and measuring it.
+    /// The size limit is not applied here, because a host may have configured a larger one
+    /// (R4.2) for the records it stored; it applies to every write, in [`crate::apply_change`].
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let limits = Limits::default();
         let refusal = Refusal::default();
-        let parsed = Node::top(limits.max_depth(), &refusal).deserialize(d);
+        let parsed = Node::top(crate::limits::MAX_DEPTH_CEILING, &refusal).deserialize(d);
         match parsed {
-            Ok((Value::Object(map), size)) => {
-                Metadata::checked(map, size, &limits).map_err(serde::de::Error::custom)
-            }
+            Ok((Value::Object(map), size)) => Ok(Metadata::trusted(map, size)),
             Ok((other, _)) => Err(serde::de::Error::custom(MetadataError::NotAnObject {
                 found: JsonKind::of(&other),
             })),

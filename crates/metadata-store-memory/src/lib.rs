@@ -23,7 +23,9 @@
 #![deny(missing_docs)]
 
 use async_trait::async_trait;
-use metadata_core::{ListQuery, Page, Record, RecordKey, ResourceKind, Write, MEMBERSHIP_KEY_SEPARATOR};
+use metadata_core::{
+    ListQuery, Page, Record, RecordKey, ResourceKind, Write, MEMBERSHIP_KEY_SEPARATOR,
+};
 use metadata_store::{MetadataStore, StoreError};
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -46,7 +48,10 @@ impl MemoryStore {
 
     /// How many records it holds.
     pub fn len(&self) -> usize {
-        self.records.read().unwrap_or_else(PoisonError::into_inner).len()
+        self.records
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Whether it holds no record.
@@ -74,7 +79,12 @@ impl Transaction<'_> {
         self.undo.push((key, old));
     }
 
-    fn delete_where(&mut self, kind: ResourceKind, prefix: Option<&str>, keep: impl Fn(&Record) -> bool) -> u64 {
+    fn delete_where(
+        &mut self,
+        kind: ResourceKind,
+        prefix: Option<&str>,
+        keep: impl Fn(&Record) -> bool,
+    ) -> u64 {
         let start = (kind, prefix.unwrap_or("").to_owned());
         let doomed: Vec<Key> = self
             .records
@@ -112,10 +122,12 @@ impl Transaction<'_> {
                 let k = key_of(&key);
                 match self.records.get(&k) {
                     None => Err(StoreError::NotFound { key }),
-                    Some(stored) if stored.version() != *expected_version => Err(StoreError::Conflict {
-                        key,
-                        actual: stored.version(),
-                    }),
+                    Some(stored) if stored.version() != *expected_version => {
+                        Err(StoreError::Conflict {
+                            key,
+                            actual: stored.version(),
+                        })
+                    }
                     Some(_) => {
                         self.put(k, Some(Arc::new(record.clone())));
                         Ok(1)
@@ -132,14 +144,18 @@ impl Transaction<'_> {
                 }
             }
             Write::DeleteMembershipsOfUser(user) => {
-                Ok(self.delete_where(ResourceKind::Membership, None, |r| r.user_id() != Some(user)))
+                Ok(self.delete_where(ResourceKind::Membership, None, |r| {
+                    r.user_id() != Some(user)
+                }))
             }
             Write::DeleteMembershipsOfOrganization(org) => {
                 let prefix = format!("{org}{MEMBERSHIP_KEY_SEPARATOR}");
                 Ok(self.delete_where(ResourceKind::Membership, Some(&prefix), |_| false))
             }
             Write::DeleteInvitationsOfOrganization(org) => {
-                Ok(self.delete_where(ResourceKind::Invitation, None, |r| r.organization_id() != Some(org)))
+                Ok(self.delete_where(ResourceKind::Invitation, None, |r| {
+                    r.organization_id() != Some(org)
+                }))
             }
         }
     }

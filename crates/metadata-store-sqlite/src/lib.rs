@@ -1,1 +1,299 @@
-//! x
+//! The embedded default [`MetadataStore`], on SQLite (bundled, no system library needed).
+//!
+//! - A file database in WAL mode, or an in-memory one.
+//! - A schema with versioned migrations (`PRAGMA user_version`); a file written by a newer
+//!   version of this library is refused with [`SqliteError::SchemaTooNew`].
+//! - Each connection lives on its own thread and takes jobs over a channel, so blocking SQLite
+//!   calls never run on the caller's executor, and no async runtime is required. Reads go to
+//!   reader connections and do not wait behind writes; a panicking job is caught.
+//! - Every commit is one `BEGIN IMMEDIATE` transaction with conditional `UPDATE`s, and a busy
+//!   timeout lets several processes share one file.
+//! - Lookups by metadata value (R7.2) use SQLite's JSON functions; [`SqliteStore::declare_index`]
+//!   adds an expression index for a path queried often.
+//!
+//! ```
+//! use metadata_core::{Change, ResourceKind, Tier, User, UserId};
+//! use metadata_store::{MetadataService, PageRequest};
+//! use metadata_store_sqlite::SqliteStore;
+//! use serde_json::json;
+//!
+//! # futures::executor::block_on(async {
+//! let dir = std::env::temp_dir().join(format!("metadata-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let store = SqliteStore::open_file(dir.join("doc.db")).unwrap();
+//! store.declare_index(ResourceKind::User, Tier::Public, "role").await.unwrap();
+//! let metadata = MetadataService::new(store);
+//! let id = UserId::new("user_1").unwrap();
+//! let change = Change::new().replace_json(Tier::Public, json!({"role": "admin"})).unwrap();
+//! metadata.backend().create_user(&id, change).await.unwrap();
+//! let admins = metadata.backend().find_users(Tier::Public, "role", "admin", PageRequest::first(10)).await.unwrap();
+//! assert_eq!(admins.items[0].id, id);
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # });
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod bridge;
+mod error;
+mod schema;
+mod sql;
+
+pub use error::SqliteError;
+pub use schema::SCHEMA_VERSION;
+
+use async_trait::async_trait;
+use bridge::Worker;
+use metadata_core::{ListQuery, MetadataPath, Page, Record, RecordKey, ResourceKind, Tier, Write};
+use metadata_store::{MetadataStore, StoreError};
+use rusqlite::{Connection, OpenFlags};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the database lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Location {
+    File(PathBuf),
+    Memory,
+}
+
+/// How to open a [`SqliteStore`].
+///
+/// ```
+/// use metadata_store_sqlite::SqliteOptions;
+/// let options = SqliteOptions::file("/var/lib/app/metadata.db")
+///     .readers(4)
+///     .synchronous_full(true)
+///     .busy_timeout(std::time::Duration::from_secs(10));
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    location: Location,
+    readers: usize,
+    synchronous_full: bool,
+    busy_timeout: Duration,
+}
+
+impl SqliteOptions {
+    /// A database file, created if missing.
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        SqliteOptions {
+            location: Location::File(path.into()),
+            readers: 2,
+            synchronous_full: false,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// A private in-memory database, gone when the store is dropped. It has one connection, so
+    /// reads share its thread with writes.
+    pub fn memory() -> Self {
+        SqliteOptions {
+            location: Location::Memory,
+            ..SqliteOptions::file("")
+        }
+    }
+
+    /// How many reader connections (threads) serve reads of a file database; at least 1.
+    pub fn readers(mut self, readers: usize) -> Self {
+        self.readers = readers.max(1);
+        self
+    }
+
+    /// `synchronous=FULL` instead of `NORMAL`: a commit also survives a power cut, at the cost
+    /// of an fsync per commit. Either way a commit survives the process being killed.
+    pub fn synchronous_full(mut self, full: bool) -> Self {
+        self.synchronous_full = full;
+        self
+    }
+
+    /// How long a write waits for another connection or process to release the database.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+}
+
+fn open_connection(options: &SqliteOptions, writer: bool) -> Result<Connection, SqliteError> {
+    let mut conn = match &options.location {
+        Location::File(path) => {
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI;
+            Connection::open_with_flags(path, flags)?
+        }
+        Location::Memory => Connection::open_in_memory()?,
+    };
+    conn.busy_timeout(options.busy_timeout)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    // Reading the schema first turns a file that is not a database, or a damaged one, into a
+    // typed error before anything else.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    if options.location != Location::Memory {
+        if writer {
+            conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
+        }
+        let sync = if options.synchronous_full {
+            "FULL"
+        } else {
+            "NORMAL"
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
+    }
+    if writer {
+        schema::migrate(&mut conn)?;
+    }
+    Ok(conn)
+}
+
+struct Inner {
+    writer: Worker,
+    readers: Vec<Worker>,
+    next_reader: AtomicUsize,
+    location: Location,
+}
+
+/// A [`MetadataStore`] on SQLite. Cloning shares the connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("location", &self.inner.location)
+            .field("readers", &self.inner.readers.len())
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates a database. This blocks the calling thread while
+    /// the connections open: call it at start-up, not inside async code on a busy executor.
+    pub fn open(options: SqliteOptions) -> Result<Self, SqliteError> {
+        let opts = options.clone();
+        let writer = Worker::spawn("metadata-sqlite-writer", move || {
+            open_connection(&opts, true)
+        })?;
+        let readers = match &options.location {
+            Location::Memory => Vec::new(),
+            Location::File(_) => (0..options.readers)
+                .map(|i| {
+                    let opts = options.clone();
+                    Worker::spawn(&format!("metadata-sqlite-reader-{i}"), move || {
+                        open_connection(&opts, false)
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                writer,
+                readers,
+                next_reader: AtomicUsize::new(0),
+                location: options.location,
+            }),
+        })
+    }
+
+    /// Opens a database file with the default options.
+    pub fn open_file(path: impl Into<PathBuf>) -> Result<Self, SqliteError> {
+        Self::open(SqliteOptions::file(path))
+    }
+
+    /// Opens a private in-memory database.
+    pub fn open_in_memory() -> Result<Self, SqliteError> {
+        Self::open(SqliteOptions::memory())
+    }
+
+    fn reader(&self) -> &Worker {
+        let readers = &self.inner.readers;
+        if readers.is_empty() {
+            &self.inner.writer
+        } else {
+            &readers[self.inner.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len()]
+        }
+    }
+
+    /// Declares an expression index on a metadata path, so that finding `kind` records by the
+    /// value at `path` in `tier` (R7.2) reads the index instead of scanning. Idempotent.
+    pub async fn declare_index(
+        &self,
+        kind: ResourceKind,
+        tier: Tier,
+        path: &str,
+    ) -> Result<(), StoreError> {
+        let path =
+            MetadataPath::parse(path).map_err(|e| StoreError::backend("sqlite", false, e))?;
+        self.inner
+            .writer
+            .call(move |conn| {
+                schema::declare_index(conn, kind, tier, &path).map_err(StoreError::from)
+            })
+            .await
+    }
+
+    /// Runs `PRAGMA integrity_check`: `"ok"` for a sound database.
+    pub async fn integrity_check(&self) -> Result<String, SqliteError> {
+        self.inner
+            .writer
+            .call(|conn| {
+                Ok(conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))?)
+            })
+            .await
+    }
+
+    /// The query plan SQLite chooses for a listing, one line per step (to check index use).
+    pub fn explain_list(&self, query: &ListQuery) -> Result<Vec<String>, SqliteError> {
+        let prepared = sql::prepare_list(query);
+        self.inner
+            .writer
+            .call_blocking(move |conn| sql::explain(conn, &prepared))
+    }
+}
+
+#[async_trait]
+impl MetadataStore for SqliteStore {
+    async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        let kind = key.kind();
+        let storage_key = key.storage_key();
+        let body = {
+            let k = storage_key.clone();
+            self.reader()
+                .call(move |conn| sql::get(conn, kind, &k).map_err(StoreError::from))
+                .await?
+        };
+        match body {
+            Some(body) => Ok(Some(sql::parse(kind, &storage_key, &body)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
+        let prepared = sql::prepare(writes);
+        self.inner
+            .writer
+            .call(move |conn| sql::commit(conn, &prepared))
+            .await
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page<Record>, StoreError> {
+        let prepared = sql::prepare_list(query);
+        let rows = self
+            .reader()
+            .call(move |conn| sql::list(conn, &prepared).map_err(StoreError::from))
+            .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for (key, body) in rows {
+            items.push(sql::parse(query.kind, &key, &body)?);
+        }
+        Ok(Page::from_overfetch(items, query.limit))
+    }
+}

@@ -3,10 +3,10 @@
 use crate::service::MetadataService;
 use metadata_core::{
     accept_invitation, complete_sign_up, create_invitation, create_membership, create_organization,
-    create_sign_up, create_user, delete_writes, revoke_invitation, update_write, Change, Cursor, Error,
-    Filter, Invitation, InvitationId, ListQuery, LookupValue, Membership, MembershipId, Metadata,
-    MetadataPath, Organization, OrganizationId, Page, Patch, Record, RecordKey, Resource, SignUp,
-    SignUpId, Surface, Tier, User, UserId, Write,
+    create_sign_up, create_user, delete_writes, revoke_invitation, update_write, Change, Cursor,
+    Error, Filter, Invitation, InvitationId, ListQuery, LookupValue, Membership, MembershipId,
+    Metadata, MetadataPath, Organization, OrganizationId, Page, Patch, Record, RecordKey, Resource,
+    SignUp, SignUpId, Surface, Tier, User, UserId, Write,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -72,7 +72,11 @@ impl Backend<'_> {
     }
 
     /// Creates an organization.
-    pub async fn create_organization(&self, id: &OrganizationId, change: Change) -> Result<Organization, Error> {
+    pub async fn create_organization(
+        &self,
+        id: &OrganizationId,
+        change: Change,
+    ) -> Result<Organization, Error> {
         let s = self.service;
         let org = create_organization(id.clone(), &change, &s.limits, s.now())?;
         self.create(org, vec![]).await
@@ -87,7 +91,14 @@ impl Backend<'_> {
         change: Change,
     ) -> Result<Membership, Error> {
         let s = self.service;
-        let m = create_membership(id.clone(), organization.clone(), user.clone(), &change, &s.limits, s.now())?;
+        let m = create_membership(
+            id.clone(),
+            organization.clone(),
+            user.clone(),
+            &change,
+            &s.limits,
+            s.now(),
+        )?;
         let requires = vec![
             RecordKey::Organization(organization.clone()),
             RecordKey::User(user.clone()),
@@ -104,8 +115,16 @@ impl Backend<'_> {
         change: Change,
     ) -> Result<Invitation, Error> {
         let s = self.service;
-        let inv = create_invitation(id.clone(), organization.clone(), email, &change, &s.limits, s.now())?;
-        self.create(inv, vec![RecordKey::Organization(organization.clone())]).await
+        let inv = create_invitation(
+            id.clone(),
+            organization.clone(),
+            email,
+            &change,
+            &s.limits,
+            s.now(),
+        )?;
+        self.create(inv, vec![RecordKey::Organization(organization.clone())])
+            .await
     }
 
     /// A user, whole (R7.1).
@@ -120,11 +139,17 @@ impl Backend<'_> {
 
     /// An organization, whole.
     pub async fn get_organization(&self, id: &OrganizationId) -> Result<Organization, Error> {
-        self.service.load(&RecordKey::Organization(id.clone())).await
+        self.service
+            .load(&RecordKey::Organization(id.clone()))
+            .await
     }
 
     /// The membership of `user` in `organization`, whole.
-    pub async fn get_membership(&self, organization: &OrganizationId, user: &UserId) -> Result<Membership, Error> {
+    pub async fn get_membership(
+        &self,
+        organization: &OrganizationId,
+        user: &UserId,
+    ) -> Result<Membership, Error> {
         self.service.load(&membership_key(organization, user)).await
     }
 
@@ -135,12 +160,20 @@ impl Backend<'_> {
 
     /// Applies `change` to a user (SPEC 3).
     pub async fn update_user(&self, id: &UserId, change: Change) -> Result<User, Error> {
-        self.service.update(&RecordKey::User(id.clone()), &change, Surface::Backend).await
+        self.service
+            .update(&RecordKey::User(id.clone()), &change, Surface::Backend)
+            .await
     }
 
     /// Replaces one tier of a user (R3.1).
-    pub async fn replace_user(&self, id: &UserId, tier: Tier, value: Metadata) -> Result<User, Error> {
-        self.update_user(id, Change::new().replace(tier, value)).await
+    pub async fn replace_user(
+        &self,
+        id: &UserId,
+        tier: Tier,
+        value: Metadata,
+    ) -> Result<User, Error> {
+        self.update_user(id, Change::new().replace(tier, value))
+            .await
     }
 
     /// Merges a patch into one tier of a user (R3.2).
@@ -150,13 +183,23 @@ impl Backend<'_> {
 
     /// Applies `change` to a sign-up attempt.
     pub async fn update_sign_up(&self, id: &SignUpId, change: Change) -> Result<SignUp, Error> {
-        self.service.update(&RecordKey::SignUp(id.clone()), &change, Surface::Backend).await
+        self.service
+            .update(&RecordKey::SignUp(id.clone()), &change, Surface::Backend)
+            .await
     }
 
     /// Applies `change` to an organization.
-    pub async fn update_organization(&self, id: &OrganizationId, change: Change) -> Result<Organization, Error> {
+    pub async fn update_organization(
+        &self,
+        id: &OrganizationId,
+        change: Change,
+    ) -> Result<Organization, Error> {
         self.service
-            .update(&RecordKey::Organization(id.clone()), &change, Surface::Backend)
+            .update(
+                &RecordKey::Organization(id.clone()),
+                &change,
+                Surface::Backend,
+            )
             .await
     }
 
@@ -168,20 +211,37 @@ impl Backend<'_> {
         change: Change,
     ) -> Result<Membership, Error> {
         self.service
-            .update(&membership_key(organization, user), &change, Surface::Backend)
+            .update(
+                &membership_key(organization, user),
+                &change,
+                Surface::Backend,
+            )
             .await
     }
 
     /// Applies `change` to an invitation.
-    pub async fn update_invitation(&self, id: &InvitationId, change: Change) -> Result<Invitation, Error> {
+    pub async fn update_invitation(
+        &self,
+        id: &InvitationId,
+        change: Change,
+    ) -> Result<Invitation, Error> {
         self.service
-            .update(&RecordKey::Invitation(id.clone()), &change, Surface::Backend)
+            .update(
+                &RecordKey::Invitation(id.clone()),
+                &change,
+                Surface::Backend,
+            )
             .await
     }
 
     /// Reads one tier of a user as `T`, lets `edit` change it, and writes it back keeping every
     /// key `T` does not know (R11.1). Retries if another writer got there first.
-    pub async fn edit_user_typed<T, F>(&self, id: &UserId, tier: Tier, mut edit: F) -> Result<User, Error>
+    pub async fn edit_user_typed<T, F>(
+        &self,
+        id: &UserId,
+        tier: Tier,
+        mut edit: F,
+    ) -> Result<User, Error>
     where
         T: Serialize + DeserializeOwned,
         F: FnMut(&mut T),
@@ -190,11 +250,20 @@ impl Backend<'_> {
         let key = RecordKey::User(id.clone());
         for _ in 0..crate::service::MAX_UPDATE_ATTEMPTS {
             let user: User = s.load(&key).await?;
-            let current = user.tier(tier).ok_or(Error::UnsupportedTier { kind: User::KIND, tier })?;
-            let mut typed: T = current.to_typed().map_err(|source| Error::Typed { tier, source })?;
+            let current = user.tier(tier).ok_or(Error::UnsupportedTier {
+                kind: User::KIND,
+                tier,
+            })?;
+            let mut typed: T = current
+                .to_typed()
+                .map_err(|source| Error::Typed { tier, source })?;
             edit(&mut typed);
-            let value = current.with_typed(&typed, &s.limits).map_err(|e| e.for_tier(tier))?;
-            let change = Change::new().replace(tier, value).expect_version(user.version);
+            let value = current
+                .with_typed(&typed, &s.limits)
+                .map_err(|e| e.for_tier(tier))?;
+            let change = Change::new()
+                .replace(tier, value)
+                .expect_version(user.version);
             match s.update::<User>(&key, &change, Surface::Backend).await {
                 Err(Error::Conflict { .. }) => continue,
                 other => return other,
@@ -209,7 +278,12 @@ impl Backend<'_> {
     /// Completes a sign-up as the new user `user` (R5.1): the user is created with the sign-up's
     /// unsafe tier, and `change` may set its other tiers, atomically with marking the sign-up
     /// complete. A sign-up completes once.
-    pub async fn complete_sign_up(&self, id: &SignUpId, user: &UserId, change: Change) -> Result<User, Error> {
+    pub async fn complete_sign_up(
+        &self,
+        id: &SignUpId,
+        user: &UserId,
+        change: Change,
+    ) -> Result<User, Error> {
         let s = self.service;
         let key = RecordKey::SignUp(id.clone());
         for _ in 0..crate::service::MAX_UPDATE_ATTEMPTS {
@@ -242,7 +316,8 @@ impl Backend<'_> {
         let key = RecordKey::Invitation(id.clone());
         for _ in 0..crate::service::MAX_UPDATE_ATTEMPTS {
             let inv: Invitation = s.load(&key).await?;
-            let plan = accept_invitation(&inv, membership.clone(), user.clone(), &s.limits, s.now())?;
+            let plan =
+                accept_invitation(&inv, membership.clone(), user.clone(), &s.limits, s.now())?;
             match s.store.commit(&plan.writes()).await {
                 Ok(_) => return Ok(plan.membership),
                 Err(crate::StoreError::Conflict { .. }) => continue,
@@ -285,7 +360,11 @@ impl Backend<'_> {
     }
 
     /// Deletes a membership.
-    pub async fn delete_membership(&self, organization: &OrganizationId, user: &UserId) -> Result<bool, Error> {
+    pub async fn delete_membership(
+        &self,
+        organization: &OrganizationId,
+        user: &UserId,
+    ) -> Result<bool, Error> {
         self.delete(membership_key(organization, user)).await
     }
 
@@ -295,7 +374,11 @@ impl Backend<'_> {
     }
 
     /// Lists records of kind `R` that `filter` selects, in storage-key order.
-    pub async fn list<R: Resource>(&self, filter: Filter, page: PageRequest) -> Result<Page<R>, Error> {
+    pub async fn list<R: Resource>(
+        &self,
+        filter: Filter,
+        page: PageRequest,
+    ) -> Result<Page<R>, Error> {
         let query = ListQuery {
             kind: R::KIND,
             filter,
@@ -303,7 +386,12 @@ impl Backend<'_> {
             limit: page.limit,
         };
         query.validate()?;
-        let page = self.service.store.list(&query).await.map_err(|e| e.into_error(None))?;
+        let page = self
+            .service
+            .store
+            .list(&query)
+            .await
+            .map_err(|e| e.into_error(None))?;
         let mut items = Vec::with_capacity(page.items.len());
         for record in page.items {
             items.push(R::from_record(record).ok_or_else(|| Error::Storage {
@@ -311,7 +399,10 @@ impl Backend<'_> {
                 source: "the store listed a record of another kind".into(),
             })?);
         }
-        Ok(Page { items, next: page.next })
+        Ok(Page {
+            items,
+            next: page.next,
+        })
     }
 
     /// Finds records of kind `R` whose `tier` holds `value` at `path` (R7.2), for example users
@@ -352,12 +443,21 @@ impl Backend<'_> {
         organization: &OrganizationId,
         page: PageRequest,
     ) -> Result<Page<Membership>, Error> {
-        self.list(Filter::MembershipsOfOrganization(organization.clone()), page).await
+        self.list(
+            Filter::MembershipsOfOrganization(organization.clone()),
+            page,
+        )
+        .await
     }
 
     /// The memberships of a user.
-    pub async fn memberships_of_user(&self, user: &UserId, page: PageRequest) -> Result<Page<Membership>, Error> {
-        self.list(Filter::MembershipsOfUser(user.clone()), page).await
+    pub async fn memberships_of_user(
+        &self,
+        user: &UserId,
+        page: PageRequest,
+    ) -> Result<Page<Membership>, Error> {
+        self.list(Filter::MembershipsOfUser(user.clone()), page)
+            .await
     }
 
     /// The invitations of an organization.
@@ -366,12 +466,20 @@ impl Backend<'_> {
         organization: &OrganizationId,
         page: PageRequest,
     ) -> Result<Page<Invitation>, Error> {
-        self.list(Filter::InvitationsOfOrganization(organization.clone()), page).await
+        self.list(
+            Filter::InvitationsOfOrganization(organization.clone()),
+            page,
+        )
+        .await
     }
 
     /// Any record, whole.
     pub async fn get_record(&self, key: &RecordKey) -> Result<Option<Record>, Error> {
-        self.service.store.get(key).await.map_err(|e| e.into_error(None))
+        self.service
+            .store
+            .get(key)
+            .await
+            .map_err(|e| e.into_error(None))
     }
 }
 

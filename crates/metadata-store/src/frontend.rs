@@ -6,9 +6,9 @@
 use crate::backend::{membership_key, PageRequest};
 use crate::service::{not_found, MetadataService};
 use metadata_core::{
-    frontend_sees, Change, Error, Facts, Filter, FrontendPrincipal, Invitation, InvitationId, ListQuery,
-    Membership, MembershipView, Metadata, OrganizationId, OrganizationView, Page, Patch, Record, RecordKey,
-    Resource, SignUp, SignUpId, Surface, Tier, User, UserId, UserView,
+    frontend_sees, Change, Error, Facts, Filter, FrontendPrincipal, Invitation, InvitationId,
+    ListQuery, Membership, MembershipView, Metadata, OrganizationId, OrganizationView, Page, Patch,
+    Record, RecordKey, Resource, SignUp, SignUpId, Surface, Tier, User, UserId, UserView,
 };
 
 /// The frontend surface of a [`MetadataService`], for one principal.
@@ -85,7 +85,10 @@ impl Frontend<'_> {
 
     /// A user: only the signed-in user itself (R2.2).
     pub async fn get_user(&self, id: &UserId) -> Result<UserView, Error> {
-        Ok(self.visible::<User>(RecordKey::User(id.clone())).await?.into())
+        Ok(self
+            .visible::<User>(RecordKey::User(id.clone()))
+            .await?
+            .into())
     }
 
     /// A sign-up attempt: only the principal's own.
@@ -102,7 +105,11 @@ impl Frontend<'_> {
     }
 
     /// A membership of an organization the signed-in user is a member of.
-    pub async fn get_membership(&self, organization: &OrganizationId, user: &UserId) -> Result<MembershipView, Error> {
+    pub async fn get_membership(
+        &self,
+        organization: &OrganizationId,
+        user: &UserId,
+    ) -> Result<MembershipView, Error> {
         Ok(self
             .visible::<Membership>(membership_key(organization, user))
             .await?
@@ -142,7 +149,10 @@ impl Frontend<'_> {
                 items.push(MembershipView::from(m));
             }
         }
-        Ok(Page { items, next: page.next })
+        Ok(Page {
+            items,
+            next: page.next,
+        })
     }
 
     /// Applies `change` to the principal's own record: the signed-in user or the sign-up
@@ -153,14 +163,22 @@ impl Frontend<'_> {
             FrontendPrincipal::User { user_id, .. } => {
                 let user: User = self
                     .service
-                    .update(&RecordKey::User(user_id.clone()), &change, Surface::Frontend)
+                    .update(
+                        &RecordKey::User(user_id.clone()),
+                        &change,
+                        Surface::Frontend,
+                    )
                     .await?;
                 Ok(OwnRecord::User(user.into()))
             }
             FrontendPrincipal::SignUp { sign_up_id } => {
                 let sign_up: SignUp = self
                     .service
-                    .update(&RecordKey::SignUp(sign_up_id.clone()), &change, Surface::Frontend)
+                    .update(
+                        &RecordKey::SignUp(sign_up_id.clone()),
+                        &change,
+                        Surface::Frontend,
+                    )
                     .await?;
                 Ok(OwnRecord::SignUp(sign_up))
             }
@@ -171,20 +189,28 @@ impl Frontend<'_> {
     pub async fn update_own_user(&self, change: Change) -> Result<UserView, Error> {
         match (&self.principal, self.update_own(change).await?) {
             (_, OwnRecord::User(view)) => Ok(view),
-            (FrontendPrincipal::SignUp { sign_up_id }, OwnRecord::SignUp(_)) => Err(Error::NotFound {
-                kind: User::KIND,
-                id: sign_up_id.to_string(),
-            }),
-            (FrontendPrincipal::User { user_id, .. }, OwnRecord::SignUp(_)) => Err(Error::NotFound {
-                kind: User::KIND,
-                id: user_id.to_string(),
-            }),
+            (FrontendPrincipal::SignUp { sign_up_id }, OwnRecord::SignUp(_)) => {
+                Err(Error::NotFound {
+                    kind: User::KIND,
+                    id: sign_up_id.to_string(),
+                })
+            }
+            (FrontendPrincipal::User { user_id, .. }, OwnRecord::SignUp(_)) => {
+                Err(Error::NotFound {
+                    kind: User::KIND,
+                    id: user_id.to_string(),
+                })
+            }
         }
     }
 
     /// Replaces the principal's own unsafe tier (R3.1), optionally only if it is still at
     /// `expected_version` (R3.5).
-    pub async fn update_own_unsafe(&self, value: Metadata, expected_version: Option<u64>) -> Result<OwnRecord, Error> {
+    pub async fn update_own_unsafe(
+        &self,
+        value: Metadata,
+        expected_version: Option<u64>,
+    ) -> Result<OwnRecord, Error> {
         let mut change = Change::new().replace(Tier::Unsafe, value);
         if let Some(v) = expected_version {
             change = change.expect_version(v);
@@ -194,6 +220,7 @@ impl Frontend<'_> {
 
     /// Merges a patch into the principal's own unsafe tier (R3.2).
     pub async fn merge_own_unsafe(&self, patch: Patch) -> Result<OwnRecord, Error> {
-        self.update_own(Change::new().merge(Tier::Unsafe, patch)).await
+        self.update_own(Change::new().merge(Tier::Unsafe, patch))
+            .await
     }
 }

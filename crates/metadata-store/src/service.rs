@@ -122,9 +122,11 @@ impl MetadataService {
     /// Loads a record of kind `R` if it is there.
     pub(crate) async fn try_load<R: Resource>(&self, key: &RecordKey) -> Result<Option<R>, Error> {
         match self.store.get(key).await.map_err(|e| e.into_error(None))? {
-            Some(record) => Ok(Some(R::from_record(record).ok_or_else(|| Error::Storage {
-                retryable: false,
-                source: format!("the store returned another kind of record for {key}").into(),
+            Some(record) => Ok(Some(R::from_record(record).ok_or_else(|| {
+                Error::Storage {
+                    retryable: false,
+                    source: format!("the store returned another kind of record for {key}").into(),
+                }
             })?)),
             None => Ok(None),
         }
@@ -142,7 +144,11 @@ impl MetadataService {
         for _ in 0..MAX_UPDATE_ATTEMPTS {
             let current: R = self.load(key).await?;
             let next = apply_change(&current, change, surface, &self.limits, self.now())?;
-            match self.store.commit(&[update_write(&current, next.clone())]).await {
+            match self
+                .store
+                .commit(&[update_write(&current, next.clone())])
+                .await
+            {
                 Ok(_) => return Ok(next),
                 Err(StoreError::Conflict { .. }) if change.expected_version().is_none() => continue,
                 Err(err) => return Err(err.into_error(change.expected_version())),

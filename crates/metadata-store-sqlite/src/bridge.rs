@@ -1,0 +1,105 @@
+//! Connection threads: each SQLite connection lives on its own thread and runs boxed jobs sent
+//! over a channel, answering on a oneshot channel. No async runtime is involved, so the store
+//! works under any executor, and blocking SQLite calls never run on the caller's executor.
+
+use crate::error::SqliteError;
+use rusqlite::Connection;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::thread;
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send + 'static>;
+
+/// A handle to one connection thread. The thread ends when every handle is dropped.
+#[derive(Debug, Clone)]
+pub(crate) struct Worker {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Worker {
+    /// Starts a thread that opens a connection with `open` and then serves jobs. Returns once the
+    /// connection is open, or with the error that prevented it.
+    pub(crate) fn spawn(
+        name: &str,
+        open: impl FnOnce() -> Result<Connection, SqliteError> + Send + 'static,
+    ) -> Result<Worker, SqliteError> {
+        let (jobs, inbox) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                let mut conn = match open() {
+                    Ok(conn) => {
+                        let _ = ready_tx.send(Ok(()));
+                        conn
+                    }
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(err));
+                        return;
+                    }
+                };
+                while let Ok(job) = inbox.recv() {
+                    job(&mut conn);
+                }
+            })
+            .map_err(SqliteError::Spawn)?;
+        ready_rx.recv().map_err(|_| SqliteError::Closed)??;
+        Ok(Worker { jobs })
+    }
+
+    /// Runs `f` on the connection thread and waits for its answer without blocking the
+    /// executor. A panic in `f` is caught and reported; the connection serves the next job.
+    pub(crate) async fn call<T, E>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<SqliteError> + Send + 'static,
+    {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|panic| {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(SqliteError::Panicked(msg).into())
+            });
+            let _ = tx.send(result);
+        });
+        self.jobs.send(job).map_err(|_| SqliteError::Closed)?;
+        rx.await.map_err(|_| SqliteError::Closed)?
+    }
+
+    /// Runs `f` on the connection thread and blocks the calling thread for the answer (for
+    /// synchronous set-up code, never inside async code).
+    pub(crate) fn call_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, SqliteError> + Send + 'static,
+    ) -> Result<T, SqliteError> {
+        futures_executor_free_block_on(self.call(f))
+    }
+}
+
+/// Waits for a future that completes from another thread, by parking this one.
+fn futures_executor_free_block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(out) => return out,
+            Poll::Pending => thread::park(),
+        }
+    }
+}

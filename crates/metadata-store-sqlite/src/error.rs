@@ -1,0 +1,80 @@
+//! The SQLite store's own errors, kept whole inside [`metadata_store::StoreError`].
+
+use metadata_store::StoreError;
+use rusqlite::ErrorCode;
+
+/// What can go wrong in the SQLite store. Inside a [`StoreError::Backend`] it is the `source`,
+/// so a host can downcast to it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SqliteError {
+    /// The file was written by a newer version of this library; it is left untouched.
+    #[error("the database has schema version {found}, newer than the {supported} this library knows; upgrade the library")]
+    SchemaTooNew {
+        /// The file's schema version (`PRAGMA user_version`).
+        found: i64,
+        /// The newest schema version this library writes.
+        supported: i64,
+    },
+    /// The file is not a SQLite database.
+    #[error("the file is not a SQLite database")]
+    NotADatabase(#[source] rusqlite::Error),
+    /// The database is damaged (for example truncated).
+    #[error("the database file is damaged")]
+    Corrupt(#[source] rusqlite::Error),
+    /// The file cannot be written.
+    #[error("the database file is read-only")]
+    ReadOnly(#[source] rusqlite::Error),
+    /// The database stayed locked by another connection past the busy timeout.
+    #[error("the database is busy")]
+    Busy(#[source] rusqlite::Error),
+    /// Any other SQLite failure.
+    #[error("sqlite: {0}")]
+    Sqlite(#[source] rusqlite::Error),
+    /// A stored record does not parse: the file was changed outside this library.
+    #[error("stored record {key} does not parse: {source}")]
+    BadRecord {
+        /// The record's storage key.
+        key: String,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A job panicked on the connection thread; the connection lives on.
+    #[error("a database job panicked: {0}")]
+    Panicked(String),
+    /// The connection thread is gone (the store was shut down).
+    #[error("the database connection thread has stopped")]
+    Closed,
+    /// A connection thread could not be started.
+    #[error("could not start a connection thread")]
+    Spawn(#[source] std::io::Error),
+}
+
+impl From<rusqlite::Error> for SqliteError {
+    fn from(err: rusqlite::Error) -> Self {
+        match err.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) => SqliteError::NotADatabase(err),
+            Some(ErrorCode::DatabaseCorrupt) => SqliteError::Corrupt(err),
+            Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) => SqliteError::ReadOnly(err),
+            Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
+                SqliteError::Busy(err)
+            }
+            _ => SqliteError::Sqlite(err),
+        }
+    }
+}
+
+impl SqliteError {
+    /// Whether trying again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, SqliteError::Busy(_))
+    }
+}
+
+impl From<SqliteError> for StoreError {
+    fn from(err: SqliteError) -> Self {
+        let retryable = err.is_retryable();
+        StoreError::backend("sqlite", retryable, err)
+    }
+}

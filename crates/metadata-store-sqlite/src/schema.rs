@@ -1,0 +1,72 @@
+//! The schema and its versioned migrations (`PRAGMA user_version`).
+
+use crate::error::SqliteError;
+use crate::sql::json_path;
+use metadata_core::{MetadataPath, ResourceKind, Tier};
+use rusqlite::{Connection, TransactionBehavior};
+
+/// The migrations, in order; the schema version is how many have run.
+const MIGRATIONS: &[&str] = &[
+    // 1: one table for every kind of record; the body is the record's wire JSON (R8.1).
+    "CREATE TABLE records (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        organization_id TEXT,
+        user_id TEXT,
+        body TEXT NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    CREATE INDEX records_by_organization ON records (kind, organization_id, key)
+        WHERE organization_id IS NOT NULL;
+    CREATE INDEX records_by_user ON records (kind, user_id, key)
+        WHERE user_id IS NOT NULL;",
+];
+
+/// The newest schema version this library writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database up to [`SCHEMA_VERSION`], refusing one from a newer version.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), SqliteError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(SqliteError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The name of the lookup index for a kind, tier and path.
+pub(crate) fn index_name(kind: ResourceKind, tier: Tier, path: &MetadataPath) -> String {
+    format!(
+        "lookup__{}__{}__{}",
+        kind.object_name(),
+        tier.field_name(),
+        path.segments().join("__").replace('-', "_2d_")
+    )
+}
+
+/// Declares an expression index so that lookups of `path` in `tier` of `kind` records use it
+/// instead of scanning (R7.2).
+pub(crate) fn declare_index(
+    conn: &Connection,
+    kind: ResourceKind,
+    tier: Tier,
+    path: &MetadataPath,
+) -> Result<(), SqliteError> {
+    let sql = format!(
+        "CREATE INDEX IF NOT EXISTS \"{}\" ON records (kind, json_extract(body, '{}'), key)",
+        index_name(kind, tier, path),
+        json_path(tier, path)
+    );
+    conn.execute_batch(&sql)?;
+    Ok(())
+}

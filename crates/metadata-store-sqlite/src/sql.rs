@@ -1,0 +1,290 @@
+//! Every query, as a plain synchronous function of a connection, so the SQL can be tested and
+//! measured without an executor.
+
+use crate::error::SqliteError;
+use metadata_core::{
+    Filter, ListQuery, LookupValue, MetadataPath, Record, RecordKey, ResourceKind, Tier, Write,
+};
+use metadata_store::StoreError;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{
+    params, params_from_iter, Connection, ErrorCode, OptionalExtension, TransactionBehavior,
+};
+
+/// The SQLite JSON path of `path` inside `tier` of a record body, every label quoted. Paths
+/// hold only `A-Z a-z 0-9 _ -`, so the result is safe inside a SQL string literal.
+pub(crate) fn json_path(tier: Tier, path: &MetadataPath) -> String {
+    let mut out = format!("$.\"{}\"", tier.field_name());
+    for segment in path.segments() {
+        out.push_str(".\"");
+        out.push_str(segment);
+        out.push('"');
+    }
+    out
+}
+
+/// A write with its record already serialized, ready to run on the connection thread.
+#[derive(Debug)]
+pub(crate) enum PreparedWrite {
+    Require(RecordKey),
+    Create {
+        key: RecordKey,
+        version: u64,
+        organization_id: Option<String>,
+        user_id: Option<String>,
+        body: String,
+    },
+    Update {
+        key: RecordKey,
+        version: u64,
+        expected_version: u64,
+        body: String,
+    },
+    Delete(RecordKey),
+    DeleteChildren {
+        kind: ResourceKind,
+        column: &'static str,
+        value: String,
+    },
+}
+
+/// Serializes the records of `writes` (on the caller's thread, not the connection's).
+pub(crate) fn prepare(writes: &[Write]) -> Vec<PreparedWrite> {
+    writes
+        .iter()
+        .map(|w| match w {
+            Write::Require(key) => PreparedWrite::Require(key.clone()),
+            Write::Create(record) => PreparedWrite::Create {
+                key: record.key(),
+                version: record.version(),
+                organization_id: record.organization_id().map(|o| o.to_string()),
+                user_id: record.user_id().map(|u| u.to_string()),
+                body: record.to_json(),
+            },
+            Write::Update {
+                record,
+                expected_version,
+            } => PreparedWrite::Update {
+                key: record.key(),
+                version: record.version(),
+                expected_version: *expected_version,
+                body: record.to_json(),
+            },
+            Write::Delete(key) => PreparedWrite::Delete(key.clone()),
+            Write::DeleteMembershipsOfUser(u) => PreparedWrite::DeleteChildren {
+                kind: ResourceKind::Membership,
+                column: "user_id",
+                value: u.to_string(),
+            },
+            Write::DeleteMembershipsOfOrganization(o) => PreparedWrite::DeleteChildren {
+                kind: ResourceKind::Membership,
+                column: "organization_id",
+                value: o.to_string(),
+            },
+            Write::DeleteInvitationsOfOrganization(o) => PreparedWrite::DeleteChildren {
+                kind: ResourceKind::Invitation,
+                column: "organization_id",
+                value: o.to_string(),
+            },
+        })
+        .collect()
+}
+
+fn version_of(conn: &Connection, key: &RecordKey) -> Result<Option<u64>, SqliteError> {
+    Ok(conn
+        .prepare_cached("SELECT version FROM records WHERE kind = ?1 AND key = ?2")?
+        .query_row(params![key.kind().object_name(), key.storage_key()], |r| {
+            r.get::<_, i64>(0)
+        })
+        .optional()?
+        .map(|v| v as u64))
+}
+
+fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
+    match write {
+        PreparedWrite::Require(key) => match version_of(conn, key)? {
+            Some(_) => Ok(1),
+            None => Err(StoreError::NotFound { key: key.clone() }),
+        },
+        PreparedWrite::Create {
+            key,
+            version,
+            organization_id,
+            user_id,
+            body,
+        } => {
+            let inserted = conn
+                .prepare_cached(
+                    "INSERT INTO records (kind, key, version, organization_id, user_id, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(SqliteError::from)?
+                .execute(params![
+                    key.kind().object_name(),
+                    key.storage_key(),
+                    *version as i64,
+                    organization_id,
+                    user_id,
+                    body
+                ]);
+            match inserted {
+                Ok(_) => Ok(1),
+                Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
+                    Err(StoreError::AlreadyExists { key: key.clone() })
+                }
+                Err(e) => Err(SqliteError::from(e).into()),
+            }
+        }
+        PreparedWrite::Update {
+            key,
+            version,
+            expected_version,
+            body,
+        } => {
+            let changed = conn
+                .prepare_cached("UPDATE records SET version = ?1, body = ?2 WHERE kind = ?3 AND key = ?4 AND version = ?5")
+                .map_err(SqliteError::from)?
+                .execute(params![
+                    *version as i64,
+                    body,
+                    key.kind().object_name(),
+                    key.storage_key(),
+                    *expected_version as i64
+                ])
+                .map_err(SqliteError::from)?;
+            if changed == 1 {
+                return Ok(1);
+            }
+            match version_of(conn, key)? {
+                Some(actual) => Err(StoreError::Conflict {
+                    key: key.clone(),
+                    actual,
+                }),
+                None => Err(StoreError::NotFound { key: key.clone() }),
+            }
+        }
+        PreparedWrite::Delete(key) => Ok(conn
+            .prepare_cached("DELETE FROM records WHERE kind = ?1 AND key = ?2")
+            .map_err(SqliteError::from)?
+            .execute(params![key.kind().object_name(), key.storage_key()])
+            .map_err(SqliteError::from)? as u64),
+        PreparedWrite::DeleteChildren {
+            kind,
+            column,
+            value,
+        } => {
+            let sql = format!("DELETE FROM records WHERE kind = ?1 AND {column} = ?2");
+            Ok(conn
+                .prepare_cached(&sql)
+                .map_err(SqliteError::from)?
+                .execute(params![kind.object_name(), value])
+                .map_err(SqliteError::from)? as u64)
+        }
+    }
+}
+
+/// Runs `writes` in one immediate transaction: all of them, or none.
+pub(crate) fn commit(
+    conn: &mut Connection,
+    writes: &[PreparedWrite],
+) -> Result<Vec<u64>, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(SqliteError::from)?;
+    let mut counts = Vec::with_capacity(writes.len());
+    for write in writes {
+        counts.push(run(&tx, write)?);
+    }
+    tx.commit().map_err(SqliteError::from)?;
+    Ok(counts)
+}
+
+/// The stored body of one record.
+pub(crate) fn get(
+    conn: &Connection,
+    kind: ResourceKind,
+    key: &str,
+) -> Result<Option<String>, SqliteError> {
+    Ok(conn
+        .prepare_cached("SELECT body FROM records WHERE kind = ?1 AND key = ?2")?
+        .query_row(params![kind.object_name(), key], |r| r.get(0))
+        .optional()?)
+}
+
+/// A listing as SQL and its parameters.
+#[derive(Debug)]
+pub(crate) struct PreparedList {
+    sql: String,
+    params: Vec<SqlValue>,
+}
+
+/// Builds the SQL of a listing. Only the JSON path (checked characters) and constants are
+/// written into the text, so that an expression index on the same path matches it.
+pub(crate) fn prepare_list(query: &ListQuery) -> PreparedList {
+    let mut params: Vec<SqlValue> = vec![
+        SqlValue::Text(query.kind.object_name().to_owned()),
+        SqlValue::Text(
+            query
+                .after
+                .as_ref()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default(),
+        ),
+        SqlValue::Integer(query.limit as i64 + 1),
+    ];
+    let condition = match &query.filter {
+        Filter::All => String::new(),
+        Filter::MetadataEquals { tier, path, value } => {
+            let path = json_path(*tier, path);
+            let (bound, types) = match value {
+                LookupValue::String(s) => (SqlValue::Text(s.clone()), "= 'text'"),
+                LookupValue::Integer(i) => (SqlValue::Integer(*i), "IN ('integer', 'real')"),
+                LookupValue::Bool(true) => (SqlValue::Integer(1), "= 'true'"),
+                LookupValue::Bool(false) => (SqlValue::Integer(0), "= 'false'"),
+            };
+            params.push(bound);
+            format!("AND json_extract(body, '{path}') = ?4 AND json_type(body, '{path}') {types}")
+        }
+        Filter::MembershipsOfOrganization(o) | Filter::InvitationsOfOrganization(o) => {
+            params.push(SqlValue::Text(o.to_string()));
+            "AND organization_id = ?4".to_owned()
+        }
+        Filter::MembershipsOfUser(u) => {
+            params.push(SqlValue::Text(u.to_string()));
+            "AND user_id = ?4".to_owned()
+        }
+    };
+    PreparedList {
+        sql: format!("SELECT key, body FROM records WHERE kind = ?1 AND key > ?2 {condition} ORDER BY key LIMIT ?3"),
+        params,
+    }
+}
+
+/// Runs a listing: `(storage key, body)` of up to `limit + 1` records.
+pub(crate) fn list(
+    conn: &Connection,
+    query: &PreparedList,
+) -> Result<Vec<(String, String)>, SqliteError> {
+    let mut stmt = conn.prepare_cached(&query.sql)?;
+    let rows = stmt.query_map(params_from_iter(query.params.iter()), |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Parses a stored body.
+pub(crate) fn parse(kind: ResourceKind, key: &str, body: &str) -> Result<Record, SqliteError> {
+    Record::from_json(kind, body.as_bytes()).map_err(|source| SqliteError::BadRecord {
+        key: key.to_owned(),
+        source,
+    })
+}
+
+/// The query plan of a listing.
+pub(crate) fn explain(conn: &Connection, query: &PreparedList) -> Result<Vec<String>, SqliteError> {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", query.sql))?;
+    let rows = stmt.query_map(params_from_iter(query.params.iter()), |r| {
+        r.get::<_, String>(3)
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
