@@ -147,6 +147,13 @@ fn open_connection(options: &SqliteOptions, writer: bool) -> Result<Connection, 
         conn.pragma_update(None, "synchronous", sync)?;
     }
     if writer {
+        // SQLite quietly opens a file it cannot write read-only; a store must be able to write.
+        if conn.is_readonly(rusqlite::MAIN_DB)? {
+            return Err(SqliteError::ReadOnly(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
+                Some("the database file cannot be opened for writing".into()),
+            )));
+        }
         schema::migrate(&mut conn)?;
     }
     Ok(conn)

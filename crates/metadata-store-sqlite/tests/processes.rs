@@ -1,0 +1,177 @@
+//! Tests that need more than one process: two writer processes on one file (R3.5), and
+//! durability under SIGKILL. The test binary re-runs itself as the child processes, told what to
+//! do by the `METADATA_SQLITE_CHILD` environment variable; it has its own `main`
+//! (`harness = false`) and prints a closing `N passed, N failed` line.
+
+use metadata_core::{Change, Tier, UserId};
+use metadata_store::MetadataService;
+use metadata_store_sqlite::SqliteStore;
+use serde_json::json;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const CHILD: &str = "METADATA_SQLITE_CHILD";
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    futures::executor::block_on(f)
+}
+
+fn child(mode: &str) {
+    let mut parts = mode.splitn(3, ':');
+    let (what, arg, path) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    let metadata = MetadataService::new(SqliteStore::open_file(path).unwrap());
+    match what {
+        "increment" => {
+            let times: usize = arg.parse().unwrap();
+            let user = UserId::new("counter").unwrap();
+            block_on(metadata_conformance::concurrency::increment(
+                &metadata, &user, times,
+            ))
+            .unwrap();
+        }
+        "writer" => {
+            let mut out = std::io::stdout().lock();
+            for i in 0..1_000_000 {
+                let id = UserId::new(format!("{arg}_{i}")).unwrap();
+                let change = Change::new()
+                    .replace_json(Tier::Private, json!({ "i": i }))
+                    .unwrap();
+                block_on(metadata.backend().create_user(&id, change)).unwrap();
+                writeln!(out, "ack {i}").unwrap();
+                out.flush().unwrap();
+            }
+        }
+        other => panic!("unknown child mode {other}"),
+    }
+}
+
+fn spawn(mode: String, stdout: Stdio) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .env(CHILD, mode)
+        .stdout(stdout)
+        .spawn()
+        .unwrap()
+}
+
+fn temp_db(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("metadata-sqlite-processes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// R3.5: two processes, 5,000 expected-version increments each, on one file: exactly 10,000.
+fn two_processes_increment_to_exactly_ten_thousand() {
+    let path = temp_db("counter.db");
+    let metadata = MetadataService::new(SqliteStore::open_file(&path).unwrap());
+    let user = UserId::new("counter").unwrap();
+    block_on(metadata.backend().create_user(&user, Change::new())).unwrap();
+    let children: Vec<_> = (0..2)
+        .map(|_| spawn(format!("increment:5000:{}", path.display()), Stdio::null()))
+        .collect();
+    for mut c in children {
+        assert!(
+            c.wait().unwrap().success(),
+            "an incrementing process failed"
+        );
+    }
+    let user = block_on(metadata.backend().get_user(&user)).unwrap();
+    assert_eq!(user.public_metadata.get("counter"), Some(&json!(10_000)));
+}
+
+/// A small xorshift generator, seeded from the clock, for kill times.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn verify(path: &Path, round: usize, acked: usize) {
+    let store = SqliteStore::open_file(path).unwrap();
+    assert_eq!(
+        block_on(store.integrity_check()).unwrap(),
+        "ok",
+        "round {round}"
+    );
+    let metadata = MetadataService::new(store);
+    for i in 0..acked {
+        let id = UserId::new(format!("r{round}_{i}")).unwrap();
+        let user = block_on(metadata.backend().get_user(&id))
+            .unwrap_or_else(|e| panic!("round {round}: acknowledged write {i} is missing: {e}"));
+        assert_eq!(user.private_metadata.to_value(), json!({ "i": i }));
+    }
+}
+
+/// Durability: a writer process killed with SIGKILL at random moments, 20 times; every write it
+/// saw acknowledged is there afterwards, and the file checks out.
+fn sigkill_loses_no_acknowledged_write() -> usize {
+    let path = temp_db("durability.db");
+    drop(SqliteStore::open_file(&path).unwrap());
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut rng = Rng(seed);
+    let mut total = 0;
+    for round in 0..20 {
+        let mut child = spawn(
+            format!("writer:r{round}:{}", path.display()),
+            Stdio::piped(),
+        );
+        let stdout = child.stdout.take().unwrap();
+        let deadline = Instant::now() + Duration::from_millis(20 + rng.next() % 400);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                match line {
+                    Ok(l) if l.starts_with("ack ") => {
+                        if tx.send(()).is_err() {
+                            break;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+        });
+        let mut acked = 0;
+        while Instant::now() < deadline {
+            if rx.recv_timeout(Duration::from_millis(1)).is_ok() {
+                acked += 1;
+            }
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        acked += rx.try_iter().count();
+        reader.join().unwrap();
+        verify(&path, round, acked);
+        total += acked;
+    }
+    total
+}
+
+fn main() {
+    if let Ok(mode) = std::env::var(CHILD) {
+        child(&mode);
+        return;
+    }
+    let started = Instant::now();
+    two_processes_increment_to_exactly_ten_thousand();
+    println!("test two_processes_increment_to_exactly_ten_thousand ... ok");
+    let acked = sigkill_loses_no_acknowledged_write();
+    println!("test sigkill_loses_no_acknowledged_write ... ok ({acked} acknowledged writes over 20 kills)");
+    println!(
+        "processes: 2 passed, 0 failed ({:.1}s)",
+        started.elapsed().as_secs_f64()
+    );
+}

@@ -1,0 +1,231 @@
+//! The SQLite file itself: reopening, bad files, schema versions, index use.
+
+use metadata_core::{
+    Change, Filter, ListQuery, LookupValue, MetadataPath, ResourceKind, Tier, UserId,
+};
+use metadata_store::{MetadataService, StoreError};
+use metadata_store_sqlite::{SqliteError, SqliteOptions, SqliteStore, SCHEMA_VERSION};
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn fresh_path() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!("metadata-sqlite-storage-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!("db-{}.sqlite", N.fetch_add(1, Ordering::Relaxed)))
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    futures::executor::block_on(f)
+}
+
+#[test]
+fn reopening_a_file_keeps_every_record() {
+    let path = fresh_path();
+    let ids: Vec<UserId> = (0..50)
+        .map(|i| UserId::new(format!("u{i}")).unwrap())
+        .collect();
+    {
+        let metadata = MetadataService::new(SqliteStore::open_file(&path).unwrap());
+        for (i, id) in ids.iter().enumerate() {
+            let change = Change::new()
+                .replace_json(Tier::Private, json!({ "n": i }))
+                .unwrap();
+            block_on(metadata.backend().create_user(id, change)).unwrap();
+        }
+        block_on(
+            metadata.backend().update_user(
+                &ids[0],
+                Change::new()
+                    .replace_json(Tier::Public, json!({"x": 1}))
+                    .unwrap(),
+            ),
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open_file(&path).unwrap();
+    assert_eq!(block_on(store.integrity_check()).unwrap(), "ok");
+    let metadata = MetadataService::new(store);
+    for (i, id) in ids.iter().enumerate() {
+        let user = block_on(metadata.backend().get_user(id)).unwrap();
+        assert_eq!(user.private_metadata.to_value(), json!({ "n": i }));
+    }
+    let first = block_on(metadata.backend().get_user(&ids[0])).unwrap();
+    assert_eq!(
+        (first.version, first.public_metadata.to_value()),
+        (2, json!({"x": 1}))
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_a_typed_error() {
+    let path = fresh_path();
+    std::fs::write(
+        &path,
+        b"this is a text file, long enough to look like a header, but it is not sqlite at all....",
+    )
+    .unwrap();
+    let err = SqliteStore::open_file(&path).unwrap_err();
+    assert!(matches!(err, SqliteError::NotADatabase(_)), "{err:?}");
+}
+
+#[test]
+fn a_truncated_database_is_a_typed_error() {
+    let path = fresh_path();
+    {
+        let metadata = MetadataService::new(SqliteStore::open(SqliteOptions::file(&path)).unwrap());
+        for i in 0..200 {
+            let id = UserId::new(format!("u{i}")).unwrap();
+            let change = Change::new()
+                .replace_json(Tier::Public, json!({"pad": "x".repeat(2000)}))
+                .unwrap();
+            block_on(metadata.backend().create_user(&id, change)).unwrap();
+        }
+    }
+    // Fold the WAL into the file, then cut the file short.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))
+            .unwrap();
+    }
+    let len = std::fs::metadata(&path).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(len / 3).unwrap();
+    drop(file);
+    match SqliteStore::open_file(&path) {
+        Err(err) => assert!(
+            matches!(err, SqliteError::Corrupt(_) | SqliteError::NotADatabase(_)),
+            "{err:?}"
+        ),
+        Ok(store) => {
+            // The header and schema survived: the damage shows when the data is read.
+            let ok = block_on(store.integrity_check());
+            assert!(
+                !matches!(ok.as_deref(), Ok("ok")),
+                "a truncated file must not check out: {ok:?}"
+            );
+            let metadata = MetadataService::new(store);
+            let mut saw_error = false;
+            for i in 0..200 {
+                let id = UserId::new(format!("u{i}")).unwrap();
+                if let Err(err) = block_on(metadata.backend().get_user(&id)) {
+                    assert!(matches!(
+                        err,
+                        metadata_core::Error::Storage { .. }
+                            | metadata_core::Error::NotFound { .. }
+                    ));
+                    saw_error = true;
+                }
+            }
+            assert!(saw_error);
+        }
+    }
+}
+
+#[test]
+fn a_database_from_a_newer_schema_is_refused_untouched() {
+    let path = fresh_path();
+    drop(SqliteStore::open_file(&path).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+    }
+    let err = SqliteStore::open_file(&path).unwrap_err();
+    assert!(
+        matches!(err, SqliteError::SchemaTooNew { found, supported } if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION)
+    );
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION + 1);
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+#[test]
+fn a_read_only_file_is_a_typed_error() {
+    let path = fresh_path();
+    drop(SqliteStore::open_file(&path).unwrap());
+    // Root ignores file permissions, so there the file is made immutable instead.
+    let root = is_root();
+    if root {
+        let status = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "chattr +i is needed to make a file read-only for root"
+        );
+    } else {
+        let mut perms = std::fs::metadata(&path).unwrap().permissions();
+        perms.set_readonly(true);
+        std::fs::set_permissions(&path, perms).unwrap();
+    }
+    let result = SqliteStore::open_file(&path);
+    if root {
+        std::process::Command::new("chattr")
+            .arg("-i")
+            .arg(&path)
+            .status()
+            .unwrap();
+    }
+    let err = result.unwrap_err();
+    assert!(matches!(err, SqliteError::ReadOnly(_)), "{err:?}");
+}
+
+#[test]
+fn r7_2_a_declared_index_is_used_by_lookups() {
+    let store = SqliteStore::open_file(fresh_path()).unwrap();
+    let query = ListQuery {
+        kind: ResourceKind::User,
+        filter: Filter::MetadataEquals {
+            tier: Tier::Public,
+            path: MetadataPath::parse("billing.plan").unwrap(),
+            value: LookupValue::String("pro".into()),
+        },
+        after: None,
+        limit: 10,
+    };
+    let before = store.explain_list(&query).unwrap().join("\n");
+    assert!(
+        before.contains("SCAN") || !before.contains("lookup__"),
+        "{before}"
+    );
+    block_on(store.declare_index(ResourceKind::User, Tier::Public, "billing.plan")).unwrap();
+    block_on(store.declare_index(ResourceKind::User, Tier::Public, "billing.plan")).unwrap();
+    let after = store.explain_list(&query).unwrap().join("\n");
+    assert!(
+        after.contains("USING INDEX lookup__user__public_metadata__billing__plan"),
+        "{after}"
+    );
+    let bad = block_on(store.declare_index(ResourceKind::User, Tier::Public, "no spaces allowed"));
+    assert!(matches!(bad, Err(StoreError::Backend { .. })));
+}
+
+#[test]
+fn membership_listing_uses_its_index() {
+    let store = SqliteStore::open_file(fresh_path()).unwrap();
+    let query = ListQuery {
+        kind: ResourceKind::Membership,
+        filter: Filter::MembershipsOfOrganization(
+            metadata_core::OrganizationId::new("org").unwrap(),
+        ),
+        after: None,
+        limit: 10,
+    };
+    let plan = store.explain_list(&query).unwrap().join("\n");
+    assert!(plan.contains("records_by_organization"), "{plan}");
+}
