@@ -4,12 +4,40 @@
 //! A store crate runs all of it with one macro, under two executors (a `futures` `block_on`
 //! and a multi-threaded tokio runtime):
 //!
-//! ```ignore
-//! metadata_conformance::conformance_tests!(|| std::sync::Arc::new(MyStore::new()));
+//! ```text
+//! // In tests/conformance.rs of a store crate:
+//! fn fresh() -> std::sync::Arc<dyn metadata_store::MetadataStore> {
+//!     std::sync::Arc::new(MyStore::new())
+//! }
+//! metadata_conformance::conformance_tests!(fresh);
 //! ```
 //!
-//! (The example is not compiled here: it expands into `#[test]` functions for the crate that
-//! calls it.)
+//! The suite's functions can also be called one by one:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use async_trait::async_trait;
+//! use metadata_core::{ListQuery, Page, Record, RecordKey, Write};
+//! use metadata_store::{MetadataStore, StoreError};
+//!
+//! /// A store that holds nothing: the suite's first test finds out.
+//! #[derive(Debug)]
+//! struct Forgetful;
+//! #[async_trait]
+//! impl MetadataStore for Forgetful {
+//!     async fn get(&self, _: &RecordKey) -> Result<Option<Record>, StoreError> { Ok(None) }
+//!     async fn commit(&self, w: &[Write]) -> Result<Vec<u64>, StoreError> { Ok(vec![1; w.len()]) }
+//!     async fn list(&self, _: &ListQuery) -> Result<Page<Record>, StoreError> {
+//!         Ok(Page { items: vec![], next: None })
+//!     }
+//! }
+//! let outcome = std::panic::catch_unwind(|| {
+//!     metadata_conformance::run_block_on(metadata_conformance::suite::r1_2_r6_1_create_read_and_collide(
+//!         Arc::new(Forgetful),
+//!     ))
+//! });
+//! assert!(outcome.is_err(), "a store that forgets fails the suite");
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

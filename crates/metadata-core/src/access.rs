@@ -186,11 +186,12 @@ mod tests {
 
     /// SPEC 2, cell by cell, written out independently of `MATRIX`.
     fn expected(surface: Surface, tier: Tier, access: Access) -> bool {
-        match (tier, surface, access) {
-            (Tier::Private, Surface::Frontend, _) => false,
-            (Tier::Public, Surface::Frontend, Access::Write) => false,
-            _ => true,
-        }
+        let frontend_may_not = matches!(
+            (tier, surface, access),
+            (Tier::Private, Surface::Frontend, _)
+                | (Tier::Public, Surface::Frontend, Access::Write)
+        );
+        !frontend_may_not
     }
 
     #[test]

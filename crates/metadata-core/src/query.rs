@@ -165,7 +165,7 @@ impl Cursor {
 }
 
 /// One listing request: records of `kind` matching `filter`, ordered by storage key
-/// ([`RecordKey::storage_key`]), after the cursor, at most `limit`.
+/// ([`crate::RecordKey::storage_key`]), after the cursor, at most `limit`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListQuery {
     /// The kind to list.
