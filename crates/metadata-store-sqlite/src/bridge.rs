@@ -103,3 +103,24 @@ fn futures_executor_free_block_on<F: std::future::Future>(future: F) -> F::Outpu
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_job_is_reported_and_the_connection_lives_on() {
+        let worker = Worker::spawn("test", || Ok(Connection::open_in_memory()?)).unwrap();
+        let panicked: Result<(), SqliteError> = worker.call_blocking(|_| panic!("boom"));
+        assert!(matches!(panicked, Err(SqliteError::Panicked(msg)) if msg == "boom"));
+        let answer = worker
+            .call_blocking(|conn| Ok(conn.query_row("SELECT 41 + 1", [], |r| r.get::<_, i64>(0))?));
+        assert_eq!(answer.unwrap(), 42);
+    }
+
+    #[test]
+    fn a_connection_that_cannot_open_is_an_error_not_a_hang() {
+        let err = Worker::spawn("test", || Err(SqliteError::Closed)).unwrap_err();
+        assert!(matches!(err, SqliteError::Closed));
+    }
+}

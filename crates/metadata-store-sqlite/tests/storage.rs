@@ -229,3 +229,43 @@ fn membership_listing_uses_its_index() {
     let plan = store.explain_list(&query).unwrap().join("\n");
     assert!(plan.contains("records_by_organization"), "{plan}");
 }
+
+#[test]
+fn reads_do_not_wait_behind_a_write_in_progress() {
+    let path = fresh_path();
+    // No busy waiting at all: a read that had to wait for the writer would fail at once.
+    let store =
+        SqliteStore::open(SqliteOptions::file(&path).busy_timeout(std::time::Duration::ZERO))
+            .unwrap();
+    let metadata = MetadataService::new(store);
+    let id = UserId::new("u").unwrap();
+    block_on(metadata.backend().create_user(&id, Change::new())).unwrap();
+    // Another connection holds the write lock with an uncommitted change.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other
+        .execute_batch("BEGIN IMMEDIATE; DELETE FROM records;")
+        .unwrap();
+    let user = block_on(metadata.backend().get_user(&id)).unwrap();
+    assert_eq!(user.version, 1, "the read sees the last committed state");
+    // A write, by contrast, finds the database busy: a typed, retryable error.
+    let err = block_on(
+        metadata.backend().update_user(
+            &id,
+            Change::new()
+                .replace_json(metadata_core::Tier::Public, json!({}))
+                .unwrap(),
+        ),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            metadata_core::Error::Storage {
+                retryable: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    other.execute_batch("ROLLBACK").unwrap();
+}
