@@ -43,6 +43,7 @@
 
 pub mod concurrency;
 pub mod fixtures;
+pub mod fuzzing;
 pub mod model;
 pub mod suite;
 

@@ -120,14 +120,39 @@ fn target() -> impl Strategy<Value = Target> {
     ]
 }
 
+/// The small tier values operations use, by index (modulo their number).
+pub fn small_object_at(i: usize) -> Value {
+    match i % 5 {
+        0 => json!({}),
+        1 => json!({ "a": (i / 5 % 3) as i64 }),
+        2 => json!({ "b": { "c": (i / 5 % 3) as i64 } }),
+        3 => json!({ "a": null, "b": { "c": null } }),
+        _ => json!({ "big": "0123456789012345678901234567890123456789" }),
+    }
+}
+
 fn small_object() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        Just(json!({})),
-        (0i64..3).prop_map(|n| json!({ "a": n })),
-        (0i64..3).prop_map(|n| json!({ "b": { "c": n } })),
-        Just(json!({ "a": null, "b": { "c": null } })),
-        Just(json!({ "big": "0123456789012345678901234567890123456789" })),
-    ]
+    (0usize..15).prop_map(small_object_at)
+}
+
+/// Builds a change from (tier index, merge?, value) operations and an expected version.
+pub fn build_change(ops: &[(usize, bool, Value)], expected: Option<u64>) -> Change {
+    let limits = Limits::default();
+    let mut change = Change::new();
+    for (tier, merge, value) in ops {
+        let tier = Tier::ALL[tier % 3];
+        let patch = Patch::from_value_with(value.clone(), &limits).expect("small objects are valid patches");
+        change = if *merge {
+            change.merge(tier, patch)
+        } else {
+            // A replace cannot hold the nulls meant for a merge; strip them by merging into {}.
+            change.replace(tier, patch.apply_to(&Metadata::new()))
+        };
+    }
+    match expected {
+        Some(v) => change.expect_version(v),
+        None => change,
+    }
 }
 
 fn change() -> impl Strategy<Value = Change> {
@@ -135,24 +160,7 @@ fn change() -> impl Strategy<Value = Change> {
         prop::collection::vec((0usize..3, any::<bool>(), small_object()), 0..3),
         prop_oneof![3 => Just(None), 1 => (0u64..4).prop_map(Some)],
     )
-        .prop_map(|(ops, expected)| {
-            let mut change = Change::new();
-            for (tier, merge, value) in ops {
-                let tier = Tier::ALL[tier];
-                let limits = Limits::default();
-                change = if merge {
-                    change.merge(tier, Patch::from_value_with(value, &limits).unwrap())
-                } else {
-                    // A replace cannot hold nulls meant for a merge; strip them by merging into {}.
-                    let patch = Patch::from_value_with(value, &limits).unwrap();
-                    change.replace(tier, patch.apply_to(&Metadata::new()))
-                };
-            }
-            match expected {
-                Some(v) => change.expect_version(v),
-                None => change,
-            }
-        })
+        .prop_map(|(ops, expected)| build_change(&ops, expected))
 }
 
 fn principal() -> impl Strategy<Value = Principal> {
@@ -596,15 +604,56 @@ pub async fn store_records(store: &dyn MetadataStore) -> Vec<Record> {
     all
 }
 
+/// The public and private tiers of every record: what the frontend must never change.
+fn protected_tiers(model: &Model) -> Vec<(String, Option<Metadata>, Option<Metadata>)> {
+    model
+        .records
+        .iter()
+        .map(|((_, k), r)| (k.clone(), r.tier(Tier::Public).cloned(), r.tier(Tier::Private).cloned()))
+        .collect()
+}
+
+/// Applies `ops` to a fresh model and to `store` through the facade, comparing the outcome of
+/// every step and the whole state after it, and checking that no frontend operation returns a
+/// private tier or changes a public or private one. Returns the first difference found.
+pub async fn run_case(store: Arc<dyn MetadataStore>, ops: &[Op]) -> Result<(), String> {
+    let service = MetadataService::from_arc(store.clone())
+        .with_limits(model_limits())
+        .with_clock(|| NOW);
+    let mut model = Model::default();
+    for (step, op) in ops.iter().enumerate() {
+        let frontend = matches!(op, Op::FrontendGet(..) | Op::FrontendUpdate(..));
+        let protected_before = frontend.then(|| protected_tiers(&model));
+        let expected = model.apply(op);
+        let actual = apply_to_service(&service, op).await;
+        if expected != actual {
+            return Err(format!("step {step} {op:?}: model {expected:?}, store {actual:?}"));
+        }
+        if let Some(before) = protected_before {
+            if let Ok(value) = &actual {
+                if value.get("private_metadata").is_some() {
+                    return Err(format!("step {step} {op:?}: the frontend was shown a private tier"));
+                }
+            }
+            if protected_tiers(&model) != before {
+                return Err(format!("step {step} {op:?}: the frontend changed a public or private tier"));
+            }
+        }
+        let mut model_records = model.records();
+        model_records.sort_by_key(|r| (r.kind(), r.key().storage_key()));
+        let stored = store_records(store.as_ref()).await;
+        if model_records != stored {
+            return Err(format!("step {step} {op:?}: states differ:\nmodel {model_records:?}\nstore {stored:?}"));
+        }
+    }
+    Ok(())
+}
+
 type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
 
 /// Runs the model check: `cases` random sequences, each on a fresh store from `make`, compared
 /// with the model after every step. `run` drives a future to completion on some executor.
-pub fn check_with(
-    make: &dyn Fn() -> Arc<dyn MetadataStore>,
-    run: &dyn Fn(BoxFuture<'_>),
-    cases: u32,
-) {
+pub fn check_with(make: &dyn Fn() -> Arc<dyn MetadataStore>, run: &dyn Fn(BoxFuture<'_>), cases: u32) {
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
@@ -612,32 +661,11 @@ pub fn check_with(
     });
     let result = runner.run(&prop::collection::vec(op(), 1..60), |ops| {
         let store = make();
-        let service = MetadataService::from_arc(store.clone())
-            .with_limits(model_limits())
-            .with_clock(|| NOW);
-        let mut model = Model::default();
-        let mut failure: Option<String> = None;
+        let mut outcome = Ok(());
         run(Box::pin(async {
-            for (step, op) in ops.iter().enumerate() {
-                let expected = model.apply(op);
-                let actual = apply_to_service(&service, op).await;
-                if expected != actual {
-                    failure = Some(format!("step {step} {op:?}: model {expected:?}, store {actual:?}"));
-                    return;
-                }
-                let mut model_records = model.records();
-                model_records.sort_by_key(|r| (r.kind(), r.key().storage_key()));
-                let stored = store_records(store.as_ref()).await;
-                if model_records != stored {
-                    failure = Some(format!("step {step} {op:?}: states differ:\nmodel {model_records:?}\nstore {stored:?}"));
-                    return;
-                }
-            }
+            outcome = run_case(store, &ops).await;
         }));
-        match failure {
-            Some(f) => Err(proptest::test_runner::TestCaseError::fail(f)),
-            None => Ok(()),
-        }
+        outcome.map_err(proptest::test_runner::TestCaseError::fail)
     });
     if let Err(e) = result {
         panic!("model check failed: {e}");
@@ -647,4 +675,59 @@ pub fn check_with(
 /// The model check with the default number of cases (64).
 pub fn check(make: &dyn Fn() -> Arc<dyn MetadataStore>, run: impl Fn(BoxFuture<'_>)) {
     check_with(make, &run, 64);
+}
+
+/// Reads operations from raw bytes (for the fuzzer): each byte chooses what comes next, and
+/// running out of bytes ends the sequence.
+pub fn decode_ops(data: &[u8]) -> Vec<Op> {
+    let mut bytes = data.iter().copied();
+    let mut next = move || bytes.next();
+    let mut ops = Vec::new();
+    while ops.len() < 200 {
+        let Some(tag) = next() else { break };
+        let mut b = || next().unwrap_or(0);
+        let target = |t: u8, x: u8, y: u8| match t % 5 {
+            0 => Target::User(x % 3),
+            1 => Target::SignUp(x % 2),
+            2 => Target::Organization(x % 2),
+            3 => Target::Membership(x % 2, y % 3),
+            _ => Target::Invitation(x % 2),
+        };
+        let principal = |p: u8, x: u8| if p % 2 == 0 { Principal::User(x % 3, p / 2 % 2) } else { Principal::SignUp(x % 2) };
+        let change = |b: &mut dyn FnMut() -> u8| {
+            let n = b() % 3;
+            let ops: Vec<(usize, bool, Value)> =
+                (0..n).map(|_| (b() as usize, b() % 2 == 1, small_object_at(b() as usize))).collect();
+            let e = b();
+            build_change(&ops, (e % 4 == 0).then_some(u64::from(e / 4 % 4)))
+        };
+        let op = match tag % 9 {
+            0 => {
+                let (t, x, y, e) = (b(), b(), b(), b());
+                Op::Create(target(t, x, y), change(&mut b), e % 2)
+            }
+            1 => {
+                let (t, x, y) = (b(), b(), b());
+                Op::Update(target(t, x, y), change(&mut b))
+            }
+            2 => {
+                let (p, x) = (b(), b());
+                Op::FrontendUpdate(principal(p, x), change(&mut b))
+            }
+            3 => {
+                let (p, x, t, y, z) = (b(), b(), b(), b(), b());
+                Op::FrontendGet(principal(p, x), target(t, y, z))
+            }
+            4 => Op::CompleteSignUp(b() % 2, b() % 3),
+            5 => Op::Accept(b() % 2, b() % 3),
+            6 => Op::Revoke(b() % 2),
+            7 => {
+                let (t, x, y) = (b(), b(), b());
+                Op::Delete(target(t, x, y))
+            }
+            _ => Op::Find(b() % 2 == 0, Tier::ALL[b() as usize % 3], i64::from(b() % 3)),
+        };
+        ops.push(op);
+    }
+    ops
 }
