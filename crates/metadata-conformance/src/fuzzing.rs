@@ -10,13 +10,19 @@ use std::sync::Arc;
 /// Bytes to a tier, a patch and a request body: never a panic; whatever is accepted is within
 /// the limits, measures exactly, and re-parses to itself.
 pub fn parse_metadata(data: &[u8]) {
-    for limits in [Limits::default(), Limits::default().with_tier_bytes(64).with_max_depth(4)] {
+    for limits in [
+        Limits::default(),
+        Limits::default().with_tier_bytes(64).with_max_depth(4),
+    ] {
         match Metadata::from_slice_with(data, &limits) {
             Ok(m) => {
                 let json = m.to_json();
                 assert_eq!(m.size(), json.len(), "measured size");
                 assert!(m.size() <= limits.tier_bytes());
-                assert_eq!(Metadata::from_slice_with(json.as_bytes(), &limits).unwrap(), m);
+                assert_eq!(
+                    Metadata::from_slice_with(json.as_bytes(), &limits).unwrap(),
+                    m
+                );
                 assert_eq!(Metadata::from_value_with(m.to_value(), &limits).unwrap(), m);
             }
             Err(e) => {
@@ -57,18 +63,38 @@ pub fn merge_patch(data: &[u8]) {
     let split = data.iter().position(|&b| b == 0).unwrap_or(data.len());
     let (target, patch) = (&data[..split], data.get(split + 1..).unwrap_or(&[]));
     let roomy = Limits::default().with_tier_bytes(1 << 16);
-    let (Ok(target), Ok(patch)) = (Metadata::from_slice_with(target, &roomy), Patch::from_slice_with(patch, &roomy)) else {
+    let (Ok(target), Ok(patch)) = (
+        Metadata::from_slice_with(target, &roomy),
+        Patch::from_slice_with(patch, &roomy),
+    ) else {
         return;
     };
     let merged = patch.apply_to(&target);
     let expected = reference_merge(&target.to_value(), &Value::Object(patch.as_map().clone()));
     assert_eq!(merged.to_value(), expected, "merge differs from RFC 7396");
-    assert_eq!(merged.size(), serde_json::to_vec(&expected).unwrap().len(), "merged size");
+    assert_eq!(
+        merged.size(),
+        serde_json::to_vec(&expected).unwrap().len(),
+        "merged size"
+    );
     // The size rule on the result: refused exactly when the merged tier is over the limit.
     let limits = Limits::default().with_tier_bytes(target.size().max(16));
     let user = create_user(UserId::new("u").unwrap(), &Change::new(), &roomy, 1).unwrap();
-    let user = apply_change(&user, &Change::new().replace(Tier::Public, target), Surface::Backend, &roomy, 2).unwrap();
-    let result = apply_change(&user, &Change::new().merge(Tier::Public, patch), Surface::Backend, &limits, 3);
+    let user = apply_change(
+        &user,
+        &Change::new().replace(Tier::Public, target),
+        Surface::Backend,
+        &roomy,
+        2,
+    )
+    .unwrap();
+    let result = apply_change(
+        &user,
+        &Change::new().merge(Tier::Public, patch),
+        Surface::Backend,
+        &limits,
+        3,
+    );
     match result {
         Ok(next) => {
             assert!(merged.size() <= limits.tier_bytes());
@@ -97,13 +123,19 @@ pub fn wire_roundtrip(data: &[u8]) {
         let json = record.to_json();
         let again: Record = serde_json::from_str(&json).expect("a serialized record reads back");
         assert_eq!(again, record);
-        assert_eq!(Record::from_json(record.kind(), json.as_bytes()).unwrap(), record);
+        assert_eq!(
+            Record::from_json(record.kind(), json.as_bytes()).unwrap(),
+            record
+        );
         assert_eq!(again.to_json(), json);
     }
     for kind in ResourceKind::ALL {
         if let Ok(record) = Record::from_json(kind, data) {
             assert_eq!(record.kind(), kind);
-            assert_eq!(Record::from_json(kind, record.to_json().as_bytes()).unwrap(), record);
+            assert_eq!(
+                Record::from_json(kind, record.to_json().as_bytes()).unwrap(),
+                record
+            );
         }
     }
 }

@@ -141,7 +141,8 @@ pub fn build_change(ops: &[(usize, bool, Value)], expected: Option<u64>) -> Chan
     let mut change = Change::new();
     for (tier, merge, value) in ops {
         let tier = Tier::ALL[tier % 3];
-        let patch = Patch::from_value_with(value.clone(), &limits).expect("small objects are valid patches");
+        let patch = Patch::from_value_with(value.clone(), &limits)
+            .expect("small objects are valid patches");
         change = if *merge {
             change.merge(tier, patch)
         } else {
@@ -609,7 +610,13 @@ fn protected_tiers(model: &Model) -> Vec<(String, Option<Metadata>, Option<Metad
     model
         .records
         .iter()
-        .map(|((_, k), r)| (k.clone(), r.tier(Tier::Public).cloned(), r.tier(Tier::Private).cloned()))
+        .map(|((_, k), r)| {
+            (
+                k.clone(),
+                r.tier(Tier::Public).cloned(),
+                r.tier(Tier::Private).cloned(),
+            )
+        })
         .collect()
 }
 
@@ -627,23 +634,31 @@ pub async fn run_case(store: Arc<dyn MetadataStore>, ops: &[Op]) -> Result<(), S
         let expected = model.apply(op);
         let actual = apply_to_service(&service, op).await;
         if expected != actual {
-            return Err(format!("step {step} {op:?}: model {expected:?}, store {actual:?}"));
+            return Err(format!(
+                "step {step} {op:?}: model {expected:?}, store {actual:?}"
+            ));
         }
         if let Some(before) = protected_before {
             if let Ok(value) = &actual {
                 if value.get("private_metadata").is_some() {
-                    return Err(format!("step {step} {op:?}: the frontend was shown a private tier"));
+                    return Err(format!(
+                        "step {step} {op:?}: the frontend was shown a private tier"
+                    ));
                 }
             }
             if protected_tiers(&model) != before {
-                return Err(format!("step {step} {op:?}: the frontend changed a public or private tier"));
+                return Err(format!(
+                    "step {step} {op:?}: the frontend changed a public or private tier"
+                ));
             }
         }
         let mut model_records = model.records();
         model_records.sort_by_key(|r| (r.kind(), r.key().storage_key()));
         let stored = store_records(store.as_ref()).await;
         if model_records != stored {
-            return Err(format!("step {step} {op:?}: states differ:\nmodel {model_records:?}\nstore {stored:?}"));
+            return Err(format!(
+                "step {step} {op:?}: states differ:\nmodel {model_records:?}\nstore {stored:?}"
+            ));
         }
     }
     Ok(())
@@ -653,7 +668,11 @@ type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
 
 /// Runs the model check: `cases` random sequences, each on a fresh store from `make`, compared
 /// with the model after every step. `run` drives a future to completion on some executor.
-pub fn check_with(make: &dyn Fn() -> Arc<dyn MetadataStore>, run: &dyn Fn(BoxFuture<'_>), cases: u32) {
+pub fn check_with(
+    make: &dyn Fn() -> Arc<dyn MetadataStore>,
+    run: &dyn Fn(BoxFuture<'_>),
+    cases: u32,
+) {
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
@@ -693,11 +712,18 @@ pub fn decode_ops(data: &[u8]) -> Vec<Op> {
             3 => Target::Membership(x % 2, y % 3),
             _ => Target::Invitation(x % 2),
         };
-        let principal = |p: u8, x: u8| if p % 2 == 0 { Principal::User(x % 3, p / 2 % 2) } else { Principal::SignUp(x % 2) };
+        let principal = |p: u8, x: u8| {
+            if p % 2 == 0 {
+                Principal::User(x % 3, p / 2 % 2)
+            } else {
+                Principal::SignUp(x % 2)
+            }
+        };
         let change = |b: &mut dyn FnMut() -> u8| {
             let n = b() % 3;
-            let ops: Vec<(usize, bool, Value)> =
-                (0..n).map(|_| (b() as usize, b() % 2 == 1, small_object_at(b() as usize))).collect();
+            let ops: Vec<(usize, bool, Value)> = (0..n)
+                .map(|_| (b() as usize, b() % 2 == 1, small_object_at(b() as usize)))
+                .collect();
             let e = b();
             build_change(&ops, (e % 4 == 0).then_some(u64::from(e / 4 % 4)))
         };
@@ -725,7 +751,11 @@ pub fn decode_ops(data: &[u8]) -> Vec<Op> {
                 let (t, x, y) = (b(), b(), b());
                 Op::Delete(target(t, x, y))
             }
-            _ => Op::Find(b() % 2 == 0, Tier::ALL[b() as usize % 3], i64::from(b() % 3)),
+            _ => Op::Find(
+                b() % 2 == 0,
+                Tier::ALL[b() as usize % 3],
+                i64::from(b() % 3),
+            ),
         };
         ops.push(op);
     }

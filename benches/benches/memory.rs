@@ -1,0 +1,132 @@
+//! The memory store through the facade and `Arc<dyn MetadataStore>`, against a bare
+//! `RwLock<HashMap<_, Arc<_>>>`; and reads from two threads at once.
+
+#![allow(missing_docs)] // criterion_group! generates an undocumented function.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use metadata_benches::tier_of_size;
+use metadata_core::{Change, Metadata, Tier, UserId};
+use metadata_store::{MetadataService, MetadataStore};
+use metadata_store_memory::MemoryStore;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+type Bare = RwLock<HashMap<String, Arc<Value>>>;
+
+fn setup(size: usize) -> (MetadataService, UserId, Metadata, Arc<Bare>, Value) {
+    let store: Arc<dyn MetadataStore> = Arc::new(MemoryStore::new());
+    let service = MetadataService::from_arc(store);
+    let id = UserId::new("user_bench").unwrap();
+    let value = tier_of_size(size);
+    let tier = Metadata::from_value(value.clone()).unwrap();
+    futures::executor::block_on(
+        service
+            .backend()
+            .create_user(&id, Change::new().replace(Tier::Public, tier.clone())),
+    )
+    .unwrap();
+    let bare: Arc<Bare> = Arc::new(RwLock::new(HashMap::new()));
+    bare.write()
+        .unwrap()
+        .insert("user_bench".into(), Arc::new(value.clone()));
+    (service, id, tier, bare, value)
+}
+
+fn replace_and_get(c: &mut Criterion) {
+    for size in [8192usize, 200] {
+        let (service, id, tier, bare, value) = setup(size);
+        let mut g = c.benchmark_group(format!("memory_replace_{size}"));
+        g.bench_function("baseline_validate_insert_rwlock_map", |b| {
+            b.iter(|| {
+                let v = Metadata::from_value(black_box(&value).clone()).unwrap();
+                bare.write()
+                    .unwrap()
+                    .insert("user_bench".into(), Arc::new(v.into_value()));
+            })
+        });
+        g.bench_function("project_facade_replace", |b| {
+            b.iter(|| {
+                futures::executor::block_on(service.backend().replace_user(
+                    &id,
+                    Tier::Public,
+                    black_box(&tier).clone(),
+                ))
+                .unwrap()
+            })
+        });
+        g.finish();
+        let mut g = c.benchmark_group(format!("memory_get_{size}"));
+        g.bench_function("baseline_rwlock_map_get", |b| {
+            b.iter(|| {
+                bare.read()
+                    .unwrap()
+                    .get(black_box("user_bench"))
+                    .cloned()
+                    .unwrap()
+            })
+        });
+        g.bench_function("project_facade_get", |b| {
+            b.iter(|| {
+                futures::executor::block_on(service.backend().get_user(black_box(&id))).unwrap()
+            })
+        });
+        g.finish();
+    }
+}
+
+/// Runs `read` `iters` times split over `threads` threads; returns the wall time.
+fn parallel(threads: usize, iters: u64, read: impl Fn() + Send + Sync + 'static) -> Duration {
+    let read = Arc::new(read);
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let read = read.clone();
+            let n = iters / threads as u64;
+            std::thread::spawn(move || {
+                for _ in 0..n {
+                    read();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    start.elapsed()
+}
+
+fn two_thread_reads(c: &mut Criterion) {
+    let (service, id, _, bare, _) = setup(8192);
+    let mut g = c.benchmark_group("memory_reads_threads");
+    for threads in [1usize, 2] {
+        let (s, i) = (service.clone(), id.clone());
+        g.bench_function(format!("project_facade_get_{threads}_threads"), move |b| {
+            let (s, i) = (s.clone(), i.clone());
+            b.iter_custom(move |iters| {
+                let (s, i) = (s.clone(), i.clone());
+                parallel(threads, iters, move || {
+                    futures::executor::block_on(s.backend().get_user(&i)).unwrap();
+                })
+            })
+        });
+        let m = bare.clone();
+        g.bench_function(
+            format!("baseline_rwlock_map_get_{threads}_threads"),
+            move |b| {
+                let m = m.clone();
+                b.iter_custom(move |iters| {
+                    let m = m.clone();
+                    parallel(threads, iters, move || {
+                        black_box(m.read().unwrap().get("user_bench").cloned().unwrap());
+                    })
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, replace_and_get, two_thread_reads);
+criterion_main!(benches);

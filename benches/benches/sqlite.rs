@@ -1,0 +1,127 @@
+//! The SQLite store through the facade and the async bridge, against raw rusqlite doing the
+//! same statements with the same pragmas on the same schema.
+
+#![allow(missing_docs)] // criterion_group! generates an undocumented function.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use metadata_benches::{scratch_dir, tier_of_size};
+use metadata_core::{Change, Metadata, Tier, UserId};
+use metadata_store::MetadataService;
+use metadata_store_sqlite::SqliteStore;
+use rusqlite::{params, Connection, TransactionBehavior};
+use serde_json::Value;
+
+struct Fixture {
+    service: MetadataService,
+    id: UserId,
+    tier: Metadata,
+    raw: Connection,
+    raw_body: String,
+}
+
+fn fixture(name: &str, size: usize) -> Fixture {
+    let dir = scratch_dir(name);
+    for f in [
+        "project.db",
+        "project.db-wal",
+        "project.db-shm",
+        "raw.db",
+        "raw.db-wal",
+        "raw.db-shm",
+    ] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    let store = SqliteStore::open_file(dir.join("project.db")).unwrap();
+    let service = MetadataService::new(store);
+    let id = UserId::new("user_bench").unwrap();
+    let tier = Metadata::from_value(tier_of_size(size)).unwrap();
+    let user = futures::executor::block_on(
+        service
+            .backend()
+            .create_user(&id, Change::new().replace(Tier::Public, tier.clone())),
+    )
+    .unwrap();
+    // The raw side: the same schema (made by the store), the same pragmas, the same row.
+    drop(SqliteStore::open_file(dir.join("raw.db")).unwrap());
+    let raw = Connection::open(dir.join("raw.db")).unwrap();
+    raw.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+        .unwrap();
+    raw.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    raw.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let raw_body = serde_json::to_string(&user).unwrap();
+    raw.execute(
+        "INSERT INTO records (kind, key, version, body) VALUES ('user', 'user_bench', 1, ?1)",
+        params![raw_body],
+    )
+    .unwrap();
+    Fixture {
+        service,
+        id,
+        tier,
+        raw,
+        raw_body,
+    }
+}
+
+fn replace(c: &mut Criterion) {
+    for size in [8192usize, 200] {
+        let mut f = fixture(&format!("sqlite_replace_{size}"), size);
+        let mut g = c.benchmark_group(format!("sqlite_replace_{size}"));
+        let mut raw_version: i64 = 1;
+        g.bench_function("baseline_raw_conditional_update", |b| {
+            b.iter(|| {
+                let tx = f.raw.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE records SET version = ?1, body = ?2 WHERE kind = ?3 AND key = ?4 AND version = ?5",
+                    )
+                    .unwrap()
+                    .execute(params![raw_version + 1, &f.raw_body, "user", "user_bench", raw_version])
+                    .unwrap();
+                assert_eq!(changed, 1);
+                tx.commit().unwrap();
+                raw_version += 1;
+            })
+        });
+        let mut version = 1;
+        g.bench_function("project_facade_replace_expected_version", |b| {
+            b.iter(|| {
+                let change = Change::new()
+                    .replace(Tier::Public, black_box(&f.tier).clone())
+                    .expect_version(version);
+                let user =
+                    futures::executor::block_on(f.service.backend().update_user(&f.id, change))
+                        .unwrap();
+                version = user.version;
+            })
+        });
+        g.finish();
+    }
+}
+
+fn get(c: &mut Criterion) {
+    for size in [8192usize, 200] {
+        let f = fixture(&format!("sqlite_get_{size}"), size);
+        let mut g = c.benchmark_group(format!("sqlite_get_{size}"));
+        g.bench_function("baseline_raw_select_parse_value", |b| {
+            b.iter(|| {
+                let body: String = f
+                    .raw
+                    .prepare_cached("SELECT body FROM records WHERE kind = ?1 AND key = ?2")
+                    .unwrap()
+                    .query_row(params!["user", "user_bench"], |r| r.get(0))
+                    .unwrap();
+                serde_json::from_str::<Value>(&body).unwrap()
+            })
+        });
+        g.bench_function("project_facade_get", |b| {
+            b.iter(|| {
+                futures::executor::block_on(f.service.backend().get_user(black_box(&f.id))).unwrap()
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, replace, get);
+criterion_main!(benches);
