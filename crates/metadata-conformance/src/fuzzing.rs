@@ -139,3 +139,39 @@ pub fn wire_roundtrip(data: &[u8]) {
         }
     }
 }
+
+/// Compiles the input up to its first zero byte as a claims template and renders it against a
+/// user whose public tier is the rest of the input and whose private tier holds a marker: no
+/// panic, and the marker never reaches the rendered claims (R10).
+pub fn claims(data: &[u8]) {
+    use metadata_core::claims::{ClaimsContext, ClaimsTemplate};
+    const MARKER: &str = "PRIVATE-MARKER-fz";
+    let split = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+    let (template, public) = (&data[..split], data.get(split + 1..).unwrap_or(&[]));
+    let Ok(template) = ClaimsTemplate::compile(template) else {
+        return;
+    };
+    let public = Metadata::from_slice(public).unwrap_or_default();
+    let private = Metadata::from_value(serde_json::json!({"a": MARKER, "role": MARKER})).unwrap();
+    let change = Change::new()
+        .replace(Tier::Public, public.clone())
+        .replace(Tier::Private, private.clone())
+        .replace(Tier::Unsafe, public);
+    let limits = Limits::default();
+    let user = create_user(UserId::new("u").unwrap(), &change, &limits, 1).unwrap();
+    let org_change = Change::new().replace(Tier::Private, private);
+    let org =
+        create_organization(OrganizationId::new("o").unwrap(), &org_change, &limits, 1).unwrap();
+    for budget in [usize::MAX, 64] {
+        let template = template.clone().with_budget(budget);
+        if let Ok(rendered) = template.render(&ClaimsContext::with_organization(&user, &org, None))
+        {
+            let text = rendered.to_string();
+            assert!(
+                !text.contains(MARKER),
+                "a private value was rendered: {text}"
+            );
+            assert!(text.len() <= budget);
+        }
+    }
+}

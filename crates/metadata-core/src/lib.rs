@@ -37,6 +37,7 @@
 
 pub mod access;
 mod change;
+pub mod claims;
 mod error;
 mod ids;
 mod limits;

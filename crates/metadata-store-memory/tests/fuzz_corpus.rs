@@ -50,3 +50,10 @@ fn wire_roundtrip_corpus() {
         fuzzing::wire_roundtrip(&data);
     }
 }
+
+#[test]
+fn claims_corpus() {
+    for (_, data) in corpus("claims") {
+        fuzzing::claims(&data);
+    }
+}
