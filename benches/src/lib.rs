@@ -1,6 +1,11 @@
 //! Fixtures shared by the benchmarks: tiers of a given size, and scratch database files.
 
 use serde_json::{json, Map, Value};
+
+/// The README's Rust examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
 use std::path::PathBuf;
 
 /// A tier of exactly `size` bytes of compact JSON, shaped like real metadata: a few dozen keys

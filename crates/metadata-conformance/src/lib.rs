@@ -64,6 +64,58 @@ pub fn run_tokio<F: Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
+/// Calls `$callback! { $args ; name, name, ... }` with the name of every suite test: the one
+/// list of the suite, used by [`conformance_tests!`] and [`all`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_suite_names {
+    ([$($callback:tt)*] { $($args:tt)* }) => {
+        $($callback)*! { $($args)* ;
+            r1_2_r6_1_create_read_and_collide,
+            r1_1_tiers_a_kind_lacks_are_refused,
+            r3_1_replace_persists_and_leaves_other_tiers,
+            r3_2_merge_persists,
+            r3_3_failed_multi_tier_update_changes_nothing,
+            r3_5_stale_expected_version_conflicts,
+            r3_5_racing_writers_lose_nothing,
+            r4_1_size_limit_is_exact_through_the_store,
+            r5_1_sign_up_completion_copies_once_and_atomically,
+            r5_2_invitation_acceptance_copies_and_is_atomic,
+            r6_1_memberships_need_their_organization_and_user,
+            r6_2_deleting_cascades_and_is_idempotent,
+            r7_2_find_by_metadata_value_in_pages,
+            r7_2_listing_children_in_pages,
+            r2_2_frontend_sees_only_its_own_and_hidden_is_not_found,
+            r2_3_r2_4_frontend_writes_only_its_own_unsafe_tier,
+            r11_1_typed_edit_keeps_unknown_keys,
+        }
+    };
+}
+
+/// One suite test: a name and a function from a fresh store to the test's future.
+pub type SuiteTest = (
+    &'static str,
+    fn(
+        std::sync::Arc<dyn metadata_store::MetadataStore>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+);
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __suite_list {
+    ( ; $($name:ident),* $(,)?) => {
+        vec![$(
+            (stringify!($name), (|store| -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> { Box::pin($crate::suite::$name(store)) }) as fn(_) -> _),
+        )*]
+    };
+}
+
+/// Every suite test, for runners that cannot use `#[test]` (for example a test binary that
+/// must say it skipped everything when its database server is not configured).
+pub fn all() -> Vec<SuiteTest> {
+    __with_suite_names!([__suite_list] {})
+}
+
 /// Expands the whole suite into `#[test]` functions, once per executor. `$make` is an
 /// expression of type `impl Fn() -> Arc<dyn MetadataStore>` that returns a fresh, empty store.
 #[macro_export]
@@ -76,32 +128,14 @@ macro_rules! conformance_tests {
         mod $module {
             #[allow(unused_imports)]
             use super::*;
-            $crate::conformance_tests!(@tests $run, $make;
-                r1_2_r6_1_create_read_and_collide,
-                r1_1_tiers_a_kind_lacks_are_refused,
-                r3_1_replace_persists_and_leaves_other_tiers,
-                r3_2_merge_persists,
-                r3_3_failed_multi_tier_update_changes_nothing,
-                r3_5_stale_expected_version_conflicts,
-                r3_5_racing_writers_lose_nothing,
-                r4_1_size_limit_is_exact_through_the_store,
-                r5_1_sign_up_completion_copies_once_and_atomically,
-                r5_2_invitation_acceptance_copies_and_is_atomic,
-                r6_1_memberships_need_their_organization_and_user,
-                r6_2_deleting_cascades_and_is_idempotent,
-                r7_2_find_by_metadata_value_in_pages,
-                r7_2_listing_children_in_pages,
-                r2_2_frontend_sees_only_its_own_and_hidden_is_not_found,
-                r2_3_r2_4_frontend_writes_only_its_own_unsafe_tier,
-                r11_1_typed_edit_keeps_unknown_keys,
-            );
+            $crate::__with_suite_names!([$crate::conformance_tests] { @tests $run, $make });
             #[test]
             fn model_check_against_reference() {
                 $crate::model::check(&$make, |f| $run(f));
             }
         }
     };
-    (@tests $run:path, $make:expr; $($name:ident),* $(,)?) => {
+    (@tests $run:path, $make:expr ; $($name:ident),* $(,)?) => {
         $(
             #[test]
             fn $name() {

@@ -39,11 +39,6 @@ mod error;
 mod schema;
 mod sql;
 
-/// The README's Rust examples, compiled and run as doc tests so they stay true.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-mod readme {}
-
 pub use error::SqliteError;
 pub use schema::SCHEMA_VERSION;
 

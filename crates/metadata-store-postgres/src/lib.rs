@@ -1,0 +1,305 @@
+//! A [`MetadataStore`] on PostgreSQL, for services that run on many machines sharing one
+//! database server.
+//!
+//! - `tokio-postgres` with a `deadpool-postgres` connection pool; tiers are `jsonb` inside the
+//!   record body; versioned migrations, serialized across processes by an advisory lock.
+//! - Every commit is one transaction; a conditional replace is one `UPDATE … WHERE version = $n`
+//!   statement, so machines racing on one record cannot lose an update. `Require` steps lock the
+//!   rows they check (`FOR SHARE`), so a concurrent delete cannot orphan a new membership.
+//! - Connection loss gives a retryable [`StoreError::Backend`]; losing the connection while
+//!   committing gives [`StoreError::OutcomeUnknown`], which the caller resolves by reading the
+//!   record's version. The pool replaces broken connections by itself.
+//! - The pool and its connections live on the store's own small tokio runtime, so the store
+//!   works under any executor.
+//!
+//! ```no_run
+//! use metadata_core::{Change, ResourceKind, Tier, UserId};
+//! use metadata_store::MetadataService;
+//! use metadata_store_postgres::{PostgresOptions, PostgresStore};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = PostgresStore::connect(PostgresOptions::new("postgres://app@db.internal/app")).await?;
+//! store.declare_index(ResourceKind::User, Tier::Public, "role").await?;
+//! let metadata = MetadataService::new(store);
+//! metadata.backend().create_user(&UserId::new("user_1")?, Change::new()).await?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+mod sql;
+
+pub use error::PostgresError;
+pub use sql::SCHEMA_VERSION;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use metadata_core::{ListQuery, MetadataPath, Page, Record, RecordKey, ResourceKind, Tier, Write};
+use metadata_store::{MetadataStore, StoreError};
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How to connect a [`PostgresStore`].
+#[derive(Clone, Debug)]
+pub struct PostgresOptions {
+    url: String,
+    schema: Option<String>,
+    max_connections: usize,
+    connect_timeout: Duration,
+    application_name: String,
+}
+
+impl PostgresOptions {
+    /// Connects with a URL such as `postgres://user:password@host:5432/database`.
+    pub fn new(url: impl Into<String>) -> Self {
+        PostgresOptions {
+            url: url.into(),
+            schema: None,
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(5),
+            application_name: "metadata-store".into(),
+        }
+    }
+
+    /// Keeps the tables in this schema (created if missing) instead of the search path's first.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// The most connections the pool opens; at least 1.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// How long to wait for a new connection.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The `application_name` the connections report to the server.
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = name.into();
+        self
+    }
+}
+
+/// The store's own runtime, on a thread of its own: dropping the store ends it there, so the
+/// store can be dropped anywhere, inside another runtime too.
+struct Background {
+    handle: tokio::runtime::Handle,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Background {
+    fn start() -> Result<Background, PostgresError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("metadata-postgres")
+            .enable_all()
+            .build()
+            .map_err(PostgresError::Runtime)?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("metadata-postgres-runtime".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    let _ = stopped.await;
+                });
+            })
+            .map_err(PostgresError::Runtime)?;
+        Ok(Background {
+            handle,
+            _stop: stop,
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.handle
+            .spawn(f)
+            .await
+            .map_err(|_| StoreError::from(PostgresError::RuntimeGone))?
+    }
+}
+
+struct Inner {
+    pool: Pool,
+    background: Background,
+    schema: Option<String>,
+}
+
+/// A [`MetadataStore`] on PostgreSQL. Cloning shares the pool.
+#[derive(Clone)]
+pub struct PostgresStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("schema", &self.inner.schema)
+            .field("pool", &self.inner.pool.status())
+            .finish()
+    }
+}
+
+fn valid_schema(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+async fn get_client(pool: &Pool) -> Result<deadpool_postgres::Object, StoreError> {
+    pool.get().await.map_err(|e| PostgresError::Pool(e).into())
+}
+
+impl PostgresStore {
+    /// Connects, and creates or migrates the schema. A database migrated by a newer version of
+    /// this library is refused with [`PostgresError::SchemaTooNew`].
+    pub async fn connect(options: PostgresOptions) -> Result<Self, PostgresError> {
+        let mut config =
+            tokio_postgres::Config::from_str(&options.url).map_err(PostgresError::InvalidUrl)?;
+        if let Some(schema) = &options.schema {
+            if !valid_schema(schema) {
+                return Err(PostgresError::InvalidSchemaName(schema.clone()));
+            }
+            config.options(format!("-c search_path={schema}"));
+        }
+        config.application_name(&options.application_name);
+        config.connect_timeout(options.connect_timeout);
+        let manager = Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let background = Background::start()?;
+        let pool = Pool::builder(manager)
+            .max_size(options.max_connections)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(options.connect_timeout * 2))
+            .create_timeout(Some(options.connect_timeout))
+            .build()
+            .map_err(|e| PostgresError::Runtime(std::io::Error::other(e.to_string())))?;
+        let (p, schema) = (pool.clone(), options.schema.clone());
+        let migrated = background
+            .handle
+            .spawn(async move {
+                let mut client = p.get().await.map_err(PostgresError::Pool)?;
+                sql::migrate(&mut client, schema.as_deref()).await
+            })
+            .await
+            .map_err(|_| PostgresError::RuntimeGone)?;
+        migrated?;
+        Ok(PostgresStore {
+            inner: Arc::new(Inner {
+                pool,
+                background,
+                schema: options.schema,
+            }),
+        })
+    }
+
+    /// Declares an expression index on a metadata path, so that finding `kind` records by the
+    /// value at `path` in `tier` (R7.2) reads the index instead of scanning. Idempotent.
+    pub async fn declare_index(
+        &self,
+        kind: ResourceKind,
+        tier: Tier,
+        path: &str,
+    ) -> Result<(), StoreError> {
+        let path =
+            MetadataPath::parse(path).map_err(|e| StoreError::backend("postgres", false, e))?;
+        let pool = self.inner.pool.clone();
+        self.inner
+            .background
+            .run(async move {
+                let client = get_client(&pool).await?;
+                sql::declare_index(&client, kind, tier, &path)
+                    .await
+                    .map_err(StoreError::from)
+            })
+            .await
+    }
+
+    /// The query plan PostgreSQL chooses for a listing, one line per step.
+    pub async fn explain_list(&self, query: &ListQuery) -> Result<Vec<String>, StoreError> {
+        let prepared = sql::prepare_list(query);
+        let pool = self.inner.pool.clone();
+        self.inner
+            .background
+            .run(async move { sql::explain(&get_client(&pool).await?, &prepared).await })
+            .await
+    }
+
+    /// Drops this store's schema and everything in it (for tests that use a schema each).
+    pub async fn drop_schema(&self) -> Result<(), StoreError> {
+        let Some(schema) = self.inner.schema.clone() else {
+            return Ok(());
+        };
+        let pool = self.inner.pool.clone();
+        self.inner
+            .background
+            .run(async move {
+                let client = get_client(&pool).await?;
+                client
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .await
+                    .map_err(error::pg)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl MetadataStore for PostgresStore {
+    async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        let (kind, storage_key) = (key.kind(), key.storage_key());
+        let pool = self.inner.pool.clone();
+        let k = storage_key.clone();
+        let body = self
+            .inner
+            .background
+            .run(async move { sql::get(&get_client(&pool).await?, kind, &k).await })
+            .await?;
+        body.map(|b| sql::parse(kind, &storage_key, &b)).transpose()
+    }
+
+    async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
+        let prepared = sql::prepare(writes);
+        let pool = self.inner.pool.clone();
+        self.inner
+            .background
+            .run(async move {
+                let mut client = get_client(&pool).await?;
+                sql::commit(&mut client, &prepared).await
+            })
+            .await
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page<Record>, StoreError> {
+        let prepared = sql::prepare_list(query);
+        let pool = self.inner.pool.clone();
+        let rows = self
+            .inner
+            .background
+            .run(async move { sql::list(&get_client(&pool).await?, &prepared).await })
+            .await?;
+        let items = rows
+            .iter()
+            .map(|(key, body)| sql::parse(query.kind, key, body))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(items, query.limit))
+    }
+}

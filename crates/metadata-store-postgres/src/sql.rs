@@ -1,0 +1,453 @@
+//! Every statement of the store, as plain async functions of a client or transaction.
+
+use crate::error::{commit_definitely_failed, pg, PostgresError};
+use deadpool_postgres::{Object, Transaction};
+use metadata_core::{
+    Filter, ListQuery, LookupValue, MetadataPath, Record, RecordKey, ResourceKind, Tier, Write,
+};
+use metadata_store::StoreError;
+use tokio_postgres::types::ToSql;
+
+/// The migrations, in order; the schema version is how many have run.
+const MIGRATIONS: &[&str] = &[
+    // 1: one table for every kind of record; the body is the record's wire JSON (R8.1). Keys
+    // use the "C" collation so that listing order is byte order, as in every other store.
+    "CREATE TABLE records (
+        kind text NOT NULL,
+        key text COLLATE \"C\" NOT NULL,
+        version bigint NOT NULL,
+        organization_id text,
+        user_id text,
+        body jsonb NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    CREATE INDEX records_by_organization ON records (kind, organization_id, key) WHERE organization_id IS NOT NULL;
+    CREATE INDEX records_by_user ON records (kind, user_id, key) WHERE user_id IS NOT NULL;",
+];
+
+/// The newest schema version this library writes.
+pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// Brings the schema up to date, one migrating process at a time.
+pub(crate) async fn migrate(
+    client: &mut Object,
+    schema: Option<&str>,
+) -> Result<(), PostgresError> {
+    if let Some(schema) = schema {
+        client
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .await?;
+    }
+    let tx = client.transaction().await?;
+    tx.batch_execute(
+        "SELECT pg_advisory_xact_lock(726172611);
+         CREATE TABLE IF NOT EXISTS metadata_schema (version integer NOT NULL);",
+    )
+    .await?;
+    let found: i32 = match tx
+        .query_opt("SELECT version FROM metadata_schema", &[])
+        .await?
+    {
+        Some(row) => row.get(0),
+        None => {
+            tx.execute("INSERT INTO metadata_schema (version) VALUES (0)", &[])
+                .await?;
+            0
+        }
+    };
+    if found > SCHEMA_VERSION {
+        return Err(PostgresError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "UPDATE metadata_schema SET version = $1",
+            &[&(i as i32 + 1)],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The `#>` path of `path` inside `tier` of a record body, as a SQL literal. Paths hold only
+/// `A-Z a-z 0-9 _ -`, so the result is safe inside the statement text.
+pub(crate) fn json_path(tier: Tier, path: &MetadataPath) -> String {
+    let mut out = format!("'{{{}", tier.field_name());
+    for segment in path.segments() {
+        out.push(',');
+        out.push_str(segment);
+    }
+    out.push_str("}'");
+    out
+}
+
+/// The name of the lookup index on a kind, tier and path.
+pub(crate) fn index_name(kind: ResourceKind, tier: Tier, path: &MetadataPath) -> String {
+    let name = format!(
+        "lookup_{}_{}_{}",
+        kind.object_name(),
+        tier.field_name(),
+        path.segments().join("_").replace('-', "_")
+    );
+    // PostgreSQL cuts identifiers at 63 bytes; keep a stable, distinct name under that.
+    if name.len() <= 63 {
+        name
+    } else {
+        let hash = name.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+        });
+        format!("{}_{hash:016x}", &name[..46])
+    }
+}
+
+/// Declares an expression index for lookups of `path` in `tier` of `kind` records (R7.2).
+pub(crate) async fn declare_index(
+    client: &Object,
+    kind: ResourceKind,
+    tier: Tier,
+    path: &MetadataPath,
+) -> Result<(), PostgresError> {
+    let sql = format!(
+        "CREATE INDEX IF NOT EXISTS \"{}\" ON records (kind, (body #> {}), key)",
+        index_name(kind, tier, path),
+        json_path(tier, path)
+    );
+    client.batch_execute(&sql).await?;
+    Ok(())
+}
+
+/// A write with its record already serialized.
+#[derive(Debug)]
+pub(crate) enum PreparedWrite {
+    Require(RecordKey),
+    Create {
+        key: RecordKey,
+        version: i64,
+        organization_id: Option<String>,
+        user_id: Option<String>,
+        body: String,
+    },
+    Update {
+        key: RecordKey,
+        version: i64,
+        expected_version: i64,
+        body: String,
+    },
+    Delete(RecordKey),
+    DeleteChildren {
+        kind: ResourceKind,
+        column: &'static str,
+        value: String,
+    },
+}
+
+/// Serializes the records of `writes` on the caller's thread.
+pub(crate) fn prepare(writes: &[Write]) -> Vec<PreparedWrite> {
+    writes
+        .iter()
+        .map(|w| match w {
+            Write::Require(key) => PreparedWrite::Require(key.clone()),
+            Write::Create(record) => PreparedWrite::Create {
+                key: record.key(),
+                version: record.version() as i64,
+                organization_id: record.organization_id().map(|o| o.to_string()),
+                user_id: record.user_id().map(|u| u.to_string()),
+                body: record.to_json(),
+            },
+            Write::Update {
+                record,
+                expected_version,
+            } => PreparedWrite::Update {
+                key: record.key(),
+                version: record.version() as i64,
+                expected_version: *expected_version as i64,
+                body: record.to_json(),
+            },
+            Write::Delete(key) => PreparedWrite::Delete(key.clone()),
+            Write::DeleteMembershipsOfUser(u) => PreparedWrite::DeleteChildren {
+                kind: ResourceKind::Membership,
+                column: "user_id",
+                value: u.to_string(),
+            },
+            Write::DeleteMembershipsOfOrganization(o) => PreparedWrite::DeleteChildren {
+                kind: ResourceKind::Membership,
+                column: "organization_id",
+                value: o.to_string(),
+            },
+            Write::DeleteInvitationsOfOrganization(o) => PreparedWrite::DeleteChildren {
+                kind: ResourceKind::Invitation,
+                column: "organization_id",
+                value: o.to_string(),
+            },
+        })
+        .collect()
+}
+
+async fn version_of(
+    tx: &Transaction<'_>,
+    key: &RecordKey,
+    lock: bool,
+) -> Result<Option<i64>, StoreError> {
+    let sql = if lock {
+        "SELECT version FROM records WHERE kind = $1 AND key = $2 FOR SHARE"
+    } else {
+        "SELECT version FROM records WHERE kind = $1 AND key = $2"
+    };
+    let stmt = tx.prepare_cached(sql).await.map_err(pg)?;
+    let row = tx
+        .query_opt(&stmt, &[&key.kind().object_name(), &key.storage_key()])
+        .await
+        .map_err(pg)?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+async fn run(tx: &Transaction<'_>, write: &PreparedWrite) -> Result<u64, StoreError> {
+    match write {
+        // FOR SHARE holds the row until commit, so a concurrent delete cannot orphan what this
+        // commit creates beside it.
+        PreparedWrite::Require(key) => match version_of(tx, key, true).await? {
+            Some(_) => Ok(1),
+            None => Err(StoreError::NotFound { key: key.clone() }),
+        },
+        PreparedWrite::Create {
+            key,
+            version,
+            organization_id,
+            user_id,
+            body,
+        } => {
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO records (kind, key, version, organization_id, user_id, body)
+                     VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) ON CONFLICT (kind, key) DO NOTHING",
+                )
+                .await
+                .map_err(pg)?;
+            let inserted = tx
+                .execute(
+                    &stmt,
+                    &[
+                        &key.kind().object_name(),
+                        &key.storage_key(),
+                        version,
+                        organization_id,
+                        user_id,
+                        body,
+                    ],
+                )
+                .await
+                .map_err(pg)?;
+            if inserted == 1 {
+                Ok(1)
+            } else {
+                Err(StoreError::AlreadyExists { key: key.clone() })
+            }
+        }
+        PreparedWrite::Update {
+            key,
+            version,
+            expected_version,
+            body,
+        } => {
+            let stmt = tx
+                .prepare_cached(
+                    "UPDATE records SET version = $1, body = $2::text::jsonb
+                     WHERE kind = $3 AND key = $4 AND version = $5",
+                )
+                .await
+                .map_err(pg)?;
+            let params: [&(dyn ToSql + Sync); 5] = [
+                version,
+                body,
+                &key.kind().object_name(),
+                &key.storage_key(),
+                expected_version,
+            ];
+            if tx.execute(&stmt, &params).await.map_err(pg)? == 1 {
+                return Ok(1);
+            }
+            match version_of(tx, key, false).await? {
+                Some(actual) => Err(StoreError::Conflict {
+                    key: key.clone(),
+                    actual: actual as u64,
+                }),
+                None => Err(StoreError::NotFound { key: key.clone() }),
+            }
+        }
+        PreparedWrite::Delete(key) => {
+            let stmt = tx
+                .prepare_cached("DELETE FROM records WHERE kind = $1 AND key = $2")
+                .await
+                .map_err(pg)?;
+            tx.execute(&stmt, &[&key.kind().object_name(), &key.storage_key()])
+                .await
+                .map_err(pg)
+        }
+        PreparedWrite::DeleteChildren {
+            kind,
+            column,
+            value,
+        } => {
+            let sql = format!("DELETE FROM records WHERE kind = $1 AND {column} = $2");
+            let stmt = tx.prepare_cached(&sql).await.map_err(pg)?;
+            tx.execute(&stmt, &[&kind.object_name(), value])
+                .await
+                .map_err(pg)
+        }
+    }
+}
+
+/// Runs `writes` in one transaction. An error before COMMIT means nothing was written; an error
+/// answering COMMIT that does not say so for certain is [`StoreError::OutcomeUnknown`].
+pub(crate) async fn commit(
+    client: &mut Object,
+    writes: &[PreparedWrite],
+) -> Result<Vec<u64>, StoreError> {
+    let tx = client.transaction().await.map_err(pg)?;
+    let mut counts = Vec::with_capacity(writes.len());
+    for write in writes {
+        counts.push(run(&tx, write).await?);
+    }
+    match tx.commit().await {
+        Ok(()) => Ok(counts),
+        Err(e) if commit_definitely_failed(&e) => Err(pg(e)),
+        Err(e) => Err(StoreError::OutcomeUnknown {
+            store: "postgres",
+            source: Box::new(PostgresError::Postgres(e)),
+        }),
+    }
+}
+
+/// The stored body of one record.
+pub(crate) async fn get(
+    client: &Object,
+    kind: ResourceKind,
+    key: &str,
+) -> Result<Option<String>, StoreError> {
+    let stmt = client
+        .prepare_cached("SELECT body::text FROM records WHERE kind = $1 AND key = $2")
+        .await
+        .map_err(pg)?;
+    let row = client
+        .query_opt(&stmt, &[&kind.object_name(), &key])
+        .await
+        .map_err(pg)?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// A listing as SQL text and its parameters.
+#[derive(Debug)]
+pub(crate) struct PreparedList {
+    pub(crate) sql: String,
+    kind: &'static str,
+    after: String,
+    limit: i64,
+    extra: Option<String>,
+}
+
+/// Builds the SQL of a listing; only constants and the checked JSON path are in the text, so an
+/// expression index on the same path matches it.
+pub(crate) fn prepare_list(query: &ListQuery) -> PreparedList {
+    let (condition, extra) = match &query.filter {
+        Filter::All => (String::new(), None),
+        Filter::MetadataEquals { tier, path, value } => {
+            let json = match value {
+                LookupValue::String(s) => serde_json_string(s),
+                LookupValue::Integer(i) => i.to_string(),
+                LookupValue::Bool(b) => b.to_string(),
+            };
+            (
+                format!("AND (body #> {}) = $4::text::jsonb", json_path(*tier, path)),
+                Some(json),
+            )
+        }
+        Filter::MembershipsOfOrganization(o) | Filter::InvitationsOfOrganization(o) => {
+            ("AND organization_id = $4".to_owned(), Some(o.to_string()))
+        }
+        Filter::MembershipsOfUser(u) => ("AND user_id = $4".to_owned(), Some(u.to_string())),
+    };
+    PreparedList {
+        sql: format!(
+            "SELECT key, body::text FROM records WHERE kind = $1 AND key > $2 {condition} ORDER BY key LIMIT $3"
+        ),
+        kind: query.kind.object_name(),
+        after: query.after.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default(),
+        limit: query.limit as i64 + 1,
+        extra,
+    }
+}
+
+/// A JSON string literal for `s`.
+fn serde_json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Runs a listing: `(storage key, body)` of up to `limit + 1` records.
+pub(crate) async fn list(
+    client: &Object,
+    query: &PreparedList,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let stmt = client.prepare_cached(&query.sql).await.map_err(pg)?;
+    let rows = match &query.extra {
+        Some(extra) => {
+            client
+                .query(&stmt, &[&query.kind, &query.after, &query.limit, extra])
+                .await
+        }
+        None => {
+            client
+                .query(&stmt, &[&query.kind, &query.after, &query.limit])
+                .await
+        }
+    }
+    .map_err(pg)?;
+    Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// The query plan PostgreSQL chooses for a listing.
+pub(crate) async fn explain(
+    client: &Object,
+    query: &PreparedList,
+) -> Result<Vec<String>, StoreError> {
+    let sql = format!("EXPLAIN {}", query.sql);
+    let rows = match &query.extra {
+        Some(extra) => {
+            client
+                .query(&sql, &[&query.kind, &query.after, &query.limit, extra])
+                .await
+        }
+        None => {
+            client
+                .query(&sql, &[&query.kind, &query.after, &query.limit])
+                .await
+        }
+    }
+    .map_err(pg)?;
+    Ok(rows.into_iter().map(|r| r.get(0)).collect())
+}
+
+/// Parses a stored body.
+pub(crate) fn parse(kind: ResourceKind, key: &str, body: &str) -> Result<Record, StoreError> {
+    Record::from_json(kind, body.as_bytes()).map_err(|e| {
+        PostgresError::BadRecord {
+            key: key.to_owned(),
+            message: e.to_string(),
+        }
+        .into()
+    })
+}
