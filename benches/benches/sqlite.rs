@@ -83,6 +83,28 @@ fn replace(c: &mut Criterion) {
                 raw_version += 1;
             })
         });
+        g.bench_function("baseline_raw_get_then_conditional_update", |b| {
+            b.iter(|| {
+                let current: String = f
+                    .raw
+                    .prepare_cached("SELECT body FROM records WHERE kind = ?1 AND key = ?2")
+                    .unwrap()
+                    .query_row(params!["user", "user_bench"], |r| r.get(0))
+                    .unwrap();
+                black_box(serde_json::from_str::<Value>(&current).unwrap());
+                let tx = f.raw.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE records SET version = ?1, body = ?2 WHERE kind = ?3 AND key = ?4 AND version = ?5",
+                    )
+                    .unwrap()
+                    .execute(params![raw_version + 1, &f.raw_body, "user", "user_bench", raw_version])
+                    .unwrap();
+                assert_eq!(changed, 1);
+                tx.commit().unwrap();
+                raw_version += 1;
+            })
+        });
         let mut version = 1;
         g.bench_function("project_facade_replace_expected_version", |b| {
             b.iter(|| {

@@ -369,7 +369,8 @@ fn main() {
         )
     }));
     report("model_check_against_reference", result);
-    let tests: [(&str, fn(&str)); 5] = [
+    type ServerTest = (&'static str, fn(&str));
+    let tests: [ServerTest; 5] = [
         ("declared_index_is_used", declared_index_is_used),
         ("newer_schema_is_refused", newer_schema_is_refused),
         (

@@ -1,0 +1,150 @@
+//! The PostgreSQL store through the facade, against raw `tokio-postgres` doing the same
+//! conditional update and the same get on the same schema. Needs `METADATA_TEST_POSTGRES_URL`;
+//! without it, it says so and measures nothing.
+
+#![allow(missing_docs)] // criterion_group! generates an undocumented function.
+
+use criterion::{black_box, Criterion};
+use metadata_benches::tier_of_size;
+use metadata_core::{Change, Metadata, Tier, UserId};
+use metadata_store::MetadataService;
+use metadata_store_postgres::{PostgresOptions, PostgresStore};
+use serde_json::Value;
+
+fn main() {
+    let Ok(url) = std::env::var("METADATA_TEST_POSTGRES_URL") else {
+        println!("postgres benchmarks skipped: METADATA_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c, &url);
+    c.final_summary();
+}
+
+fn bench(c: &mut Criterion, url: &str) {
+    let size = 8192;
+    let schema = format!("mb_{}", std::process::id());
+    let store = futures::executor::block_on(PostgresStore::connect(
+        PostgresOptions::new(url).schema(&schema),
+    ))
+    .unwrap();
+    let service = MetadataService::new(store.clone());
+    let id = UserId::new("user_bench").unwrap();
+    let tier = Metadata::from_value(tier_of_size(size)).unwrap();
+    let user = futures::executor::block_on(
+        service
+            .backend()
+            .create_user(&id, Change::new().replace(Tier::Public, tier.clone())),
+    )
+    .unwrap();
+    let body = serde_json::to_string(&user).unwrap();
+
+    // The raw side: one client on the same server and schema, its own row, the same statements.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config: tokio_postgres::Config = url.parse().unwrap();
+    config.options(format!("-c search_path={schema}"));
+    let (mut client, conn) = rt.block_on(config.connect(tokio_postgres::NoTls)).unwrap();
+    rt.spawn(conn);
+    rt.block_on(client.execute(
+        "INSERT INTO records (kind, key, version, body) VALUES ('user', 'raw_bench', 1, $1::text::jsonb)",
+        &[&body],
+    ))
+    .unwrap();
+    let update = rt
+        .block_on(client.prepare(
+            "UPDATE records SET version = $1, body = $2::text::jsonb WHERE kind = $3 AND key = $4 AND version = $5",
+        ))
+        .unwrap();
+    let select = rt
+        .block_on(client.prepare("SELECT body::text FROM records WHERE kind = $1 AND key = $2"))
+        .unwrap();
+
+    let mut g = c.benchmark_group("postgres_replace_8192");
+    let mut raw_version: i64 = 1;
+    g.bench_function("baseline_raw_conditional_update", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let tx = client.transaction().await.unwrap();
+                let n = tx
+                    .execute(
+                        &update,
+                        &[
+                            &(raw_version + 1),
+                            &body,
+                            &"user",
+                            &"raw_bench",
+                            &raw_version,
+                        ],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(n, 1);
+                tx.commit().await.unwrap();
+            });
+            raw_version += 1;
+        })
+    });
+    g.bench_function("baseline_raw_get_then_conditional_update", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let row = client
+                    .query_one(&select, &[&"user", &"raw_bench"])
+                    .await
+                    .unwrap();
+                let current: String = row.get(0);
+                black_box(serde_json::from_str::<Value>(&current).unwrap());
+                let tx = client.transaction().await.unwrap();
+                let n = tx
+                    .execute(
+                        &update,
+                        &[
+                            &(raw_version + 1),
+                            &body,
+                            &"user",
+                            &"raw_bench",
+                            &raw_version,
+                        ],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(n, 1);
+                tx.commit().await.unwrap();
+            });
+            raw_version += 1;
+        })
+    });
+    let mut version = user.version;
+    g.bench_function("project_facade_replace_expected_version", |b| {
+        b.iter(|| {
+            let change = Change::new()
+                .replace(Tier::Public, tier.clone())
+                .expect_version(version);
+            version = futures::executor::block_on(service.backend().update_user(&id, change))
+                .unwrap()
+                .version;
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("postgres_get_8192");
+    g.bench_function("baseline_raw_select_parse_value", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let row = client
+                    .query_one(&select, &[&"user", &"raw_bench"])
+                    .await
+                    .unwrap();
+                let body: String = row.get(0);
+                serde_json::from_str::<Value>(&body).unwrap()
+            })
+        })
+    });
+    g.bench_function("project_facade_get", |b| {
+        b.iter(|| futures::executor::block_on(service.backend().get_user(black_box(&id))).unwrap())
+    });
+    g.finish();
+    futures::executor::block_on(store.drop_schema()).unwrap();
+}
