@@ -277,7 +277,7 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
-        let prepared = sql::prepare(writes);
+        let prepared = metadata_store::prepared::prepare(writes);
         let pool = self.inner.pool.clone();
         self.inner
             .background

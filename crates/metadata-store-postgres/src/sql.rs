@@ -3,8 +3,9 @@
 use crate::error::{commit_definitely_failed, pg, PostgresError};
 use deadpool_postgres::{Object, Transaction};
 use metadata_core::{
-    Filter, ListQuery, LookupValue, MetadataPath, Record, RecordKey, ResourceKind, Tier, Write,
+    Filter, ListQuery, LookupValue, MetadataPath, Record, RecordKey, ResourceKind, Tier,
 };
+use metadata_store::prepared::PreparedWrite;
 use metadata_store::StoreError;
 use tokio_postgres::types::ToSql;
 
@@ -120,73 +121,6 @@ pub(crate) async fn declare_index(
     Ok(())
 }
 
-/// A write with its record already serialized.
-#[derive(Debug)]
-pub(crate) enum PreparedWrite {
-    Require(RecordKey),
-    Create {
-        key: RecordKey,
-        version: i64,
-        organization_id: Option<String>,
-        user_id: Option<String>,
-        body: String,
-    },
-    Update {
-        key: RecordKey,
-        version: i64,
-        expected_version: i64,
-        body: String,
-    },
-    Delete(RecordKey),
-    DeleteChildren {
-        kind: ResourceKind,
-        column: &'static str,
-        value: String,
-    },
-}
-
-/// Serializes the records of `writes` on the caller's thread.
-pub(crate) fn prepare(writes: &[Write]) -> Vec<PreparedWrite> {
-    writes
-        .iter()
-        .map(|w| match w {
-            Write::Require(key) => PreparedWrite::Require(key.clone()),
-            Write::Create(record) => PreparedWrite::Create {
-                key: record.key(),
-                version: record.version() as i64,
-                organization_id: record.organization_id().map(|o| o.to_string()),
-                user_id: record.user_id().map(|u| u.to_string()),
-                body: record.to_json(),
-            },
-            Write::Update {
-                record,
-                expected_version,
-            } => PreparedWrite::Update {
-                key: record.key(),
-                version: record.version() as i64,
-                expected_version: *expected_version as i64,
-                body: record.to_json(),
-            },
-            Write::Delete(key) => PreparedWrite::Delete(key.clone()),
-            Write::DeleteMembershipsOfUser(u) => PreparedWrite::DeleteChildren {
-                kind: ResourceKind::Membership,
-                column: "user_id",
-                value: u.to_string(),
-            },
-            Write::DeleteMembershipsOfOrganization(o) => PreparedWrite::DeleteChildren {
-                kind: ResourceKind::Membership,
-                column: "organization_id",
-                value: o.to_string(),
-            },
-            Write::DeleteInvitationsOfOrganization(o) => PreparedWrite::DeleteChildren {
-                kind: ResourceKind::Invitation,
-                column: "organization_id",
-                value: o.to_string(),
-            },
-        })
-        .collect()
-}
-
 async fn version_of(
     tx: &Transaction<'_>,
     key: &RecordKey,
@@ -233,7 +167,7 @@ async fn run(tx: &Transaction<'_>, write: &PreparedWrite) -> Result<u64, StoreEr
                     &[
                         &key.kind().object_name(),
                         &key.storage_key(),
-                        version,
+                        &(*version as i64),
                         organization_id,
                         user_id,
                         body,
@@ -261,11 +195,11 @@ async fn run(tx: &Transaction<'_>, write: &PreparedWrite) -> Result<u64, StoreEr
                 .await
                 .map_err(pg)?;
             let params: [&(dyn ToSql + Sync); 5] = [
-                version,
+                &(*version as i64),
                 body,
                 &key.kind().object_name(),
                 &key.storage_key(),
-                expected_version,
+                &(*expected_version as i64),
             ];
             if tx.execute(&stmt, &params).await.map_err(pg)? == 1 {
                 return Ok(1);
@@ -292,7 +226,10 @@ async fn run(tx: &Transaction<'_>, write: &PreparedWrite) -> Result<u64, StoreEr
             column,
             value,
         } => {
-            let sql = format!("DELETE FROM records WHERE kind = $1 AND {column} = $2");
+            let sql = format!(
+                "DELETE FROM records WHERE kind = $1 AND {} = $2",
+                column.name()
+            );
             let stmt = tx.prepare_cached(&sql).await.map_err(pg)?;
             tx.execute(&stmt, &[&kind.object_name(), value])
                 .await

@@ -284,7 +284,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
-        let prepared = sql::prepare(writes);
+        let prepared = metadata_store::prepared::prepare(writes);
         self.inner
             .writer
             .call(move |conn| sql::commit(conn, &prepared))

@@ -3,8 +3,9 @@
 
 use crate::error::SqliteError;
 use metadata_core::{
-    Filter, ListQuery, LookupValue, MetadataPath, Record, RecordKey, ResourceKind, Tier, Write,
+    Filter, ListQuery, LookupValue, MetadataPath, Record, RecordKey, ResourceKind, Tier,
 };
+use metadata_store::prepared::PreparedWrite;
 use metadata_store::StoreError;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{
@@ -21,73 +22,6 @@ pub(crate) fn json_path(tier: Tier, path: &MetadataPath) -> String {
         out.push('"');
     }
     out
-}
-
-/// A write with its record already serialized, ready to run on the connection thread.
-#[derive(Debug)]
-pub(crate) enum PreparedWrite {
-    Require(RecordKey),
-    Create {
-        key: RecordKey,
-        version: u64,
-        organization_id: Option<String>,
-        user_id: Option<String>,
-        body: String,
-    },
-    Update {
-        key: RecordKey,
-        version: u64,
-        expected_version: u64,
-        body: String,
-    },
-    Delete(RecordKey),
-    DeleteChildren {
-        kind: ResourceKind,
-        column: &'static str,
-        value: String,
-    },
-}
-
-/// Serializes the records of `writes` (on the caller's thread, not the connection's).
-pub(crate) fn prepare(writes: &[Write]) -> Vec<PreparedWrite> {
-    writes
-        .iter()
-        .map(|w| match w {
-            Write::Require(key) => PreparedWrite::Require(key.clone()),
-            Write::Create(record) => PreparedWrite::Create {
-                key: record.key(),
-                version: record.version(),
-                organization_id: record.organization_id().map(|o| o.to_string()),
-                user_id: record.user_id().map(|u| u.to_string()),
-                body: record.to_json(),
-            },
-            Write::Update {
-                record,
-                expected_version,
-            } => PreparedWrite::Update {
-                key: record.key(),
-                version: record.version(),
-                expected_version: *expected_version,
-                body: record.to_json(),
-            },
-            Write::Delete(key) => PreparedWrite::Delete(key.clone()),
-            Write::DeleteMembershipsOfUser(u) => PreparedWrite::DeleteChildren {
-                kind: ResourceKind::Membership,
-                column: "user_id",
-                value: u.to_string(),
-            },
-            Write::DeleteMembershipsOfOrganization(o) => PreparedWrite::DeleteChildren {
-                kind: ResourceKind::Membership,
-                column: "organization_id",
-                value: o.to_string(),
-            },
-            Write::DeleteInvitationsOfOrganization(o) => PreparedWrite::DeleteChildren {
-                kind: ResourceKind::Invitation,
-                column: "organization_id",
-                value: o.to_string(),
-            },
-        })
-        .collect()
 }
 
 fn version_of(conn: &Connection, key: &RecordKey) -> Result<Option<u64>, SqliteError> {
@@ -173,7 +107,10 @@ fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
             column,
             value,
         } => {
-            let sql = format!("DELETE FROM records WHERE kind = ?1 AND {column} = ?2");
+            let sql = format!(
+                "DELETE FROM records WHERE kind = ?1 AND {} = ?2",
+                column.name()
+            );
             Ok(conn
                 .prepare_cached(&sql)
                 .map_err(SqliteError::from)?

@@ -6,9 +6,9 @@
 use crate::backend::{membership_key, PageRequest};
 use crate::service::{not_found, MetadataService};
 use metadata_core::{
-    frontend_sees, Change, Error, Facts, Filter, FrontendPrincipal, Invitation, InvitationId,
-    ListQuery, Membership, MembershipView, Metadata, OrganizationId, OrganizationView, Page, Patch,
-    Record, RecordKey, Resource, SignUp, SignUpId, Surface, Tier, User, UserId, UserView,
+    frontend_sees, Change, Error, Facts, FrontendPrincipal, Invitation, InvitationId, Membership,
+    MembershipView, Metadata, OrganizationId, OrganizationView, Page, Patch, Record, RecordKey,
+    Resource, SignUp, SignUpId, Surface, Tier, User, UserId, UserView,
 };
 
 /// The frontend surface of a [`MetadataService`], for one principal.
@@ -130,29 +130,12 @@ impl Frontend<'_> {
         if !self.is_member(organization).await? {
             return Err(not_found(&RecordKey::Organization(organization.clone())));
         }
-        let query = ListQuery {
-            kind: Membership::KIND,
-            filter: Filter::MembershipsOfOrganization(organization.clone()),
-            after: page.after,
-            limit: page.limit,
-        };
-        query.validate()?;
         let page = self
             .service
-            .store
-            .list(&query)
-            .await
-            .map_err(|e| e.into_error(None))?;
-        let mut items = Vec::with_capacity(page.items.len());
-        for record in page.items {
-            if let Record::Membership(m) = record {
-                items.push(MembershipView::from(m));
-            }
-        }
-        Ok(Page {
-            items,
-            next: page.next,
-        })
+            .backend()
+            .memberships_of_organization(organization, page)
+            .await?;
+        Ok(page.map(MembershipView::from))
     }
 
     /// Applies `change` to the principal's own record: the signed-in user or the sign-up
