@@ -146,6 +146,11 @@ pub fn wire_roundtrip(data: &[u8]) {
 pub fn claims(data: &[u8]) {
     use metadata_core::claims::{ClaimsContext, ClaimsTemplate};
     const MARKER: &str = "PRIVATE-MARKER-fz";
+    // The fuzzer learns the marker from comparisons and may type it into the template or the
+    // public tier itself; then seeing it in the output proves nothing.
+    if data.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()) {
+        return;
+    }
     let split = data.iter().position(|&b| b == 0).unwrap_or(data.len());
     let (template, public) = (&data[..split], data.get(split + 1..).unwrap_or(&[]));
     let Ok(template) = ClaimsTemplate::compile(template) else {
