@@ -185,12 +185,19 @@ impl<'de> Visitor<'de> for Node<'_> {
         let mut map = Map::new();
         let mut sum = 0;
         while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                return Err(self.refusal.refuse(Reason::DuplicateKey(key)));
+            let key_len = string_len(&key);
+            match map.entry(key) {
+                serde_json::map::Entry::Occupied(taken) => {
+                    return Err(self
+                        .refusal
+                        .refuse(Reason::DuplicateKey(taken.key().clone())));
+                }
+                serde_json::map::Entry::Vacant(slot) => {
+                    let (value, size) = access.next_value_seed(self.child())?;
+                    sum += key_len + 1 + size;
+                    slot.insert(value);
+                }
             }
-            let (value, size) = access.next_value_seed(self.child())?;
-            sum += string_len(&key) + 1 + size;
-            map.insert(key, value);
         }
         let size = container_len(sum, map.len());
         Ok((Value::Object(map), size))

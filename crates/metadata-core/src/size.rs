@@ -25,10 +25,37 @@ static ESCAPE_EXTRA: [u8; 256] = {
 pub(crate) fn string_len(s: &str) -> usize {
     let bytes = s.as_bytes();
     let mut n = bytes.len() + 2;
-    for &b in bytes {
+    // Eight bytes at a time: most text has nothing to escape, and a word with no control
+    // character, quote or backslash adds nothing.
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes([
+            chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+        ]);
+        if needs_escape(word) {
+            n += chunk
+                .iter()
+                .map(|&b| ESCAPE_EXTRA[b as usize] as usize)
+                .sum::<usize>();
+        }
+    }
+    for &b in chunks.remainder() {
         n += ESCAPE_EXTRA[b as usize] as usize;
     }
     n
+}
+
+/// Whether any byte of `word` is below 0x20, a `"` or a `\\` (may say yes for a byte of 0x80 or
+/// more next to one that is; the caller then counts byte by byte, which is exact).
+const fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word;
+    let quote = word ^ (ONES * b'"' as u64);
+    let backslash = word ^ (ONES * b'\\' as u64);
+    let has_quote = quote.wrapping_sub(ONES) & !quote;
+    let has_backslash = backslash.wrapping_sub(ONES) & !backslash;
+    (below_space | has_quote | has_backslash) & HIGH != 0
 }
 
 fn digits(mut n: u64) -> usize {
@@ -150,6 +177,32 @@ mod tests {
                 measure(&v, 64).unwrap(),
                 serde_json::to_vec(&v).unwrap().len(),
                 "{v}"
+            );
+        }
+    }
+
+    #[test]
+    fn r4_1_string_length_is_exact_for_every_byte_in_every_position() {
+        for b in 0u8..=0x7f {
+            for pos in 0..17 {
+                let mut s = "a".repeat(17);
+                s.replace_range(pos..pos + 1, std::str::from_utf8(&[b]).unwrap());
+                assert_eq!(
+                    string_len(&s),
+                    serde_json::to_vec(&s).unwrap().len(),
+                    "{b:#x} at {pos}"
+                );
+            }
+        }
+        for s in [
+            "é日本🎉\u{80}\u{7ff}",
+            "xxxxxxé\"",
+            "\u{1f}\u{10ffff}abcdefgh\\",
+        ] {
+            assert_eq!(
+                string_len(s),
+                serde_json::to_vec(&s).unwrap().len(),
+                "{s:?}"
             );
         }
     }
