@@ -300,6 +300,79 @@ fn bad_settings_are_typed_errors(url: &str) {
     );
 }
 
+/// The command that restarts the local server, where this machine has one we may restart.
+fn restart_command(url: &str) -> Option<Command> {
+    let local = url.contains("@127.0.0.1") || url.contains("@localhost");
+    let version = std::fs::read_dir("/etc/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .next()?
+        .file_name();
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .is_some_and(|o| o.stdout.starts_with(b"0"));
+    if !local || !root {
+        return None;
+    }
+    let mut cmd = Command::new("pg_ctlcluster");
+    cmd.args(["--skip-systemctl-redirect"])
+        .arg(version)
+        .args(["main", "restart"]);
+    Some(cmd)
+}
+
+/// A server restart: writes during it fail with a retryable storage error, and the pool
+/// recovers by itself once the server is back.
+fn server_restart_is_retryable_and_the_pool_recovers(url: &str) {
+    let Some(mut restart) = restart_command(url) else {
+        println!(
+            "      (skipped: this machine has no local PostgreSQL server this test may restart)"
+        );
+        return;
+    };
+    let schema = schema_name();
+    let store = connect(url, &schema);
+    let metadata = MetadataService::new(store.clone());
+    let user = UserId::new("restart").unwrap();
+    block_on(metadata.backend().create_user(&user, Change::new())).unwrap();
+    let restarting =
+        std::thread::spawn(move || restart.status().map(|s| s.success()).unwrap_or(false));
+    let (mut failures, mut successes) = (0, 0);
+    let mut attempt = 0;
+    // Write through the restart, then until one more write succeeds after it.
+    loop {
+        attempt += 1;
+        let done = restarting.is_finished();
+        let change = Change::new()
+            .replace_json(Tier::Public, json!({ "attempt": attempt }))
+            .unwrap();
+        match block_on(metadata.backend().update_user(&user, change)) {
+            Ok(_) => {
+                successes += 1;
+                if done {
+                    break;
+                }
+            }
+            Err(Error::Storage {
+                retryable: true, ..
+            })
+            | Err(Error::OutcomeUnknown { .. }) => failures += 1,
+            Err(other) => panic!("during a restart: {other:?}"),
+        }
+        assert!(
+            attempt < 2_000,
+            "the store did not recover after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(restarting.join().unwrap(), "pg_ctlcluster restart failed");
+    assert!(failures > 0, "no write met the restart");
+    println!("      ({successes} writes succeeded around the restart)");
+    block_on(store.drop_schema()).unwrap();
+}
+
 fn child(mode: &str, url: &str) {
     let mut parts = mode.splitn(3, ':');
     let (what, n, schema) = (
@@ -320,7 +393,7 @@ fn child(mode: &str, url: &str) {
 
 fn main() {
     let Ok(url) = std::env::var(URL_VAR) else {
-        let count = metadata_conformance::all().len() * 2 + 6;
+        let count = metadata_conformance::all().len() * 2 + 7;
         println!("postgres: SKIPPED all {count} PostgreSQL tests: {URL_VAR} is not set.");
         println!("postgres: set it, for example {URL_VAR}=postgres://postgres@127.0.0.1:5432/test, to run them.");
         println!("postgres: 0 passed, 0 failed, {count} skipped");
@@ -370,7 +443,7 @@ fn main() {
     }));
     report("model_check_against_reference", result);
     type ServerTest = (&'static str, fn(&str));
-    let tests: [ServerTest; 5] = [
+    let tests: [ServerTest; 6] = [
         ("declared_index_is_used", declared_index_is_used),
         ("newer_schema_is_refused", newer_schema_is_refused),
         (
@@ -384,6 +457,10 @@ fn main() {
         (
             "terminated_connections_give_definite_or_unknown_outcomes",
             terminated_connections_give_definite_or_unknown_outcomes,
+        ),
+        (
+            "server_restart_is_retryable_and_the_pool_recovers",
+            server_restart_is_retryable_and_the_pool_recovers,
         ),
     ];
     for (name, test) in tests {
