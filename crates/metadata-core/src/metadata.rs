@@ -8,11 +8,14 @@ use serde::de::DeserializeSeed;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::fmt;
+use std::sync::Arc;
 
 /// One tier's value: a JSON object, no deeper than the depth limit, within the size limit.
 ///
 /// Constructing one is validation, and its compact JSON size is measured once and kept, so
-/// [`Metadata::size`] costs nothing and no store measures or serializes twice.
+/// [`Metadata::size`] costs nothing and no store measures or serializes twice. The object is
+/// shared behind an `Arc` and never changed in place, so cloning a tier (or a whole record) is
+/// cheap whatever its size.
 ///
 /// ```
 /// use metadata_core::{Metadata, MetadataError};
@@ -22,7 +25,7 @@ use std::fmt;
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Metadata {
-    map: Map<String, Value>,
+    map: Arc<Map<String, Value>>,
     size: usize,
 }
 
@@ -36,7 +39,7 @@ impl Metadata {
     /// The empty tier, `{}`.
     pub fn new() -> Self {
         Metadata {
-            map: Map::new(),
+            map: Arc::new(Map::new()),
             size: 2,
         }
     }
@@ -112,12 +115,18 @@ impl Metadata {
                 limit: limits.tier_bytes(),
             });
         }
-        Ok(Metadata { map, size })
+        Ok(Metadata {
+            map: Arc::new(map),
+            size,
+        })
     }
 
     /// Builds a value that is known to be valid, with its measured size.
     pub(crate) fn trusted(map: Map<String, Value>, size: usize) -> Self {
-        Metadata { map, size }
+        Metadata {
+            map: Arc::new(map),
+            size,
+        }
     }
 
     /// The UTF-8 byte length of the compact JSON serialization (R4.1), kept from construction.
@@ -157,24 +166,24 @@ impl Metadata {
 
     /// The object, as a JSON value.
     pub fn into_value(self) -> Value {
-        Value::Object(self.map)
+        Value::Object(self.into_map())
     }
 
     /// The object, as an owned map.
     pub fn into_map(self) -> Map<String, Value> {
-        self.map
+        Arc::try_unwrap(self.map).unwrap_or_else(|shared| (*shared).clone())
     }
 
     /// A JSON value copy of the object.
     pub fn to_value(&self) -> Value {
-        Value::Object(self.map.clone())
+        Value::Object((*self.map).clone())
     }
 
     /// The compact JSON text; its length is [`Metadata::size`].
     pub fn to_json(&self) -> String {
         let mut out = Vec::with_capacity(self.size);
         // Serializing a map of JSON values into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut out, &self.map);
+        let _ = serde_json::to_writer(&mut out, self.as_map());
         String::from_utf8(out).unwrap_or_default()
     }
 }
@@ -206,7 +215,7 @@ impl fmt::Display for Metadata {
 
 impl Serialize for Metadata {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.map.serialize(s)
+        self.as_map().serialize(s)
     }
 }
 
