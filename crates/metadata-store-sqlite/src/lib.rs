@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 mod bridge;
+mod cache;
 mod error;
 mod schema;
 mod sql;
@@ -160,6 +161,7 @@ fn open_connection(options: &SqliteOptions, writer: bool) -> Result<Connection, 
 }
 
 struct Inner {
+    cache: cache::ParsedCache,
     writer: Worker,
     readers: Vec<Worker>,
     next_reader: AtomicUsize,
@@ -202,6 +204,7 @@ impl SqliteStore {
         };
         Ok(SqliteStore {
             inner: Arc::new(Inner {
+                cache: cache::ParsedCache::default(),
                 writer,
                 readers,
                 next_reader: AtomicUsize::new(0),
@@ -227,6 +230,16 @@ impl SqliteStore {
         } else {
             &readers[self.inner.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len()]
         }
+    }
+
+    /// A stored record from its text, reusing the record parsed from the same text before.
+    fn parse(&self, kind: ResourceKind, key: String, body: String) -> Result<Record, SqliteError> {
+        if let Some(record) = self.inner.cache.get(kind, &key, &body) {
+            return Ok(record);
+        }
+        let record = sql::parse(kind, &key, &body)?;
+        self.inner.cache.put(kind, key, body, record.clone());
+        Ok(record)
     }
 
     /// Declares an expression index on a metadata path, so that finding `kind` records by the
@@ -278,17 +291,21 @@ impl MetadataStore for SqliteStore {
                 .await?
         };
         match body {
-            Some(body) => Ok(Some(sql::parse(kind, &storage_key, &body)?)),
+            Some(body) => Ok(Some(self.parse(kind, storage_key, body)?)),
             None => Ok(None),
         }
     }
 
     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
-        let prepared = metadata_store::prepared::prepare(writes);
-        self.inner
+        let prepared = Arc::new(metadata_store::prepared::prepare(writes));
+        let sent = prepared.clone();
+        let counts = self
+            .inner
             .writer
-            .call(move |conn| sql::commit(conn, &prepared))
-            .await
+            .call(move |conn| sql::commit(conn, &sent))
+            .await?;
+        self.inner.cache.committed(writes, &prepared);
+        Ok(counts)
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page<Record>, StoreError> {
@@ -299,7 +316,7 @@ impl MetadataStore for SqliteStore {
             .await?;
         let mut items = Vec::with_capacity(rows.len());
         for (key, body) in rows {
-            items.push(sql::parse(query.kind, &key, &body)?);
+            items.push(self.parse(query.kind, key, body)?);
         }
         Ok(Page::from_overfetch(items, query.limit))
     }

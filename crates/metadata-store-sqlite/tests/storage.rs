@@ -269,3 +269,33 @@ fn reads_do_not_wait_behind_a_write_in_progress() {
     );
     other.execute_batch("ROLLBACK").unwrap();
 }
+
+#[test]
+fn a_record_changed_by_another_writer_is_read_fresh() {
+    // The store remembers parsed records; a change made outside it must still be seen.
+    let path = fresh_path();
+    let metadata = MetadataService::new(SqliteStore::open_file(&path).unwrap());
+    let id = UserId::new("u").unwrap();
+    let change = Change::new()
+        .replace_json(Tier::Public, json!({"v": 1}))
+        .unwrap();
+    block_on(metadata.backend().create_user(&id, change)).unwrap();
+    assert_eq!(
+        block_on(metadata.backend().get_user(&id))
+            .unwrap()
+            .public_metadata
+            .to_value(),
+        json!({"v": 1})
+    );
+    let other = rusqlite::Connection::open(&path).unwrap();
+    let body: String = other
+        .query_row("SELECT body FROM records WHERE key = 'u'", [], |r| r.get(0))
+        .unwrap();
+    let changed = body.replace("{\"v\":1}", "{\"v\":2}");
+    assert_ne!(body, changed);
+    other
+        .execute("UPDATE records SET body = ?1 WHERE key = 'u'", [&changed])
+        .unwrap();
+    let user = block_on(metadata.backend().get_user(&id)).unwrap();
+    assert_eq!(user.public_metadata.to_value(), json!({"v": 2}));
+}
