@@ -948,6 +948,22 @@ pub async fn r2_3_r2_4_frontend_writes_only_its_own_unsafe_tier(store: Arc<dyn M
     let after = b.get_user(&uid("alice")).await.unwrap();
     assert_eq!(after.public_metadata, before.public_metadata);
     assert_eq!(after.private_metadata, before.private_metadata);
+    // A sign-up principal has no user to write, and its sign-up is left alone.
+    let sua = SignUpId::new("sua_w").unwrap();
+    let open = b.create_sign_up(&sua, Change::new()).await.unwrap();
+    let signing_up = m.frontend(FrontendPrincipal::sign_up(sua.clone()));
+    let err = signing_up
+        .update_own_user(replace(Tier::Unsafe, json!({"x": 1})))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::NotFound {
+            kind: ResourceKind::User,
+            ..
+        }
+    ));
+    assert_eq!(b.get_sign_up(&sua).await.unwrap(), open);
     // A frontend whose user does not exist finds nothing to write.
     let ghost = m.frontend(FrontendPrincipal::user(uid("ghost")));
     assert!(matches!(

@@ -168,23 +168,27 @@ impl Frontend<'_> {
         }
     }
 
-    /// Applies `change` to the signed-in user's own record.
+    /// Applies `change` to the signed-in user's own record. A sign-up principal has no user:
+    /// for it this is [`Error::NotFound`] and nothing is written.
     pub async fn update_own_user(&self, change: Change) -> Result<UserView, Error> {
-        match (&self.principal, self.update_own(change).await?) {
-            (_, OwnRecord::User(view)) => Ok(view),
-            (FrontendPrincipal::SignUp { sign_up_id }, OwnRecord::SignUp(_)) => {
-                Err(Error::NotFound {
+        let user_id = match &self.principal {
+            FrontendPrincipal::User { user_id, .. } => user_id,
+            FrontendPrincipal::SignUp { sign_up_id } => {
+                return Err(Error::NotFound {
                     kind: User::KIND,
                     id: sign_up_id.to_string(),
                 })
             }
-            (FrontendPrincipal::User { user_id, .. }, OwnRecord::SignUp(_)) => {
-                Err(Error::NotFound {
-                    kind: User::KIND,
-                    id: user_id.to_string(),
-                })
-            }
-        }
+        };
+        let user: User = self
+            .service
+            .update(
+                &RecordKey::User(user_id.clone()),
+                &change,
+                Surface::Frontend,
+            )
+            .await?;
+        Ok(user.into())
     }
 
     /// Replaces the principal's own unsafe tier (R3.1), optionally only if it is still at
