@@ -1,8 +1,9 @@
 //! Identifiers, one type per resource kind, so one cannot be passed where another is meant.
 
 use crate::tier::ResourceKind;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
+use std::sync::Arc;
 
 /// The longest identifier accepted.
 pub const MAX_ID_LEN: usize = 128;
@@ -37,16 +38,17 @@ macro_rules! id_type {
         $(#[$doc])*
         ///
         /// Ids are 1 to 128 characters of `A-Z a-z 0-9 _ -`; the host chooses them.
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
+        ///
+        /// The text is shared behind an `Arc`, so cloning an id costs no allocation.
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Checks and wraps an id.
             pub fn new(id: impl Into<String>) -> Result<Self, IdError> {
                 let id = id.into();
                 if valid(&id) {
-                    Ok($name(id))
+                    Ok($name(Arc::from(id)))
                 } else {
                     Err(IdError { kind: $kind, value: cut(&id) })
                 }
@@ -80,6 +82,12 @@ macro_rules! id_type {
             type Err = IdError;
             fn from_str(s: &str) -> Result<Self, IdError> {
                 $name::new(s)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
             }
         }
 

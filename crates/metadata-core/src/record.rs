@@ -572,6 +572,17 @@ impl RecordKey {
         }
     }
 
+    /// [`RecordKey::storage_key`] without an allocation when the key is a single id.
+    pub fn storage_key_cow(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            RecordKey::User(id) => id.as_str().into(),
+            RecordKey::SignUp(id) => id.as_str().into(),
+            RecordKey::Organization(id) => id.as_str().into(),
+            RecordKey::Invitation(id) => id.as_str().into(),
+            RecordKey::Membership { .. } => self.storage_key().into(),
+        }
+    }
+
     /// The key as one string, unique within its kind; listing orders records by it (R7.2).
     /// A membership's is `organization_id,user_id`.
     pub fn storage_key(&self) -> String {

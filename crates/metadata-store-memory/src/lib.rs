@@ -31,8 +31,14 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, PoisonError, RwLock};
 
+/// One map per kind (indexed by the kind's position in [`ResourceKind::ALL`]), keyed by storage
+/// key, so a lookup borrows the key instead of building one.
+type Records = [BTreeMap<String, Arc<Record>>; 5];
 type Key = (ResourceKind, String);
-type Records = BTreeMap<Key, Arc<Record>>;
+
+fn slot(kind: ResourceKind) -> usize {
+    kind as usize
+}
 
 /// An in-memory store. Cloning shares the records.
 #[derive(Clone, Debug, Default)]
@@ -71,10 +77,19 @@ struct Transaction<'a> {
 }
 
 impl Transaction<'_> {
+    fn contains(&self, key: &RecordKey) -> bool {
+        self.records[slot(key.kind())].contains_key(key.storage_key_cow().as_ref())
+    }
+
+    fn stored(&self, key: &RecordKey) -> Option<&Arc<Record>> {
+        self.records[slot(key.kind())].get(key.storage_key_cow().as_ref())
+    }
+
     fn put(&mut self, key: Key, record: Option<Arc<Record>>) {
+        let map = &mut self.records[slot(key.0)];
         let old = match record {
-            Some(r) => self.records.insert(key.clone(), r),
-            None => self.records.remove(&key),
+            Some(r) => map.insert(key.1.clone(), r),
+            None => map.remove(&key.1),
         };
         self.undo.push((key, old));
     }
@@ -85,13 +100,12 @@ impl Transaction<'_> {
         prefix: Option<&str>,
         keep: impl Fn(&Record) -> bool,
     ) -> u64 {
-        let start = (kind, prefix.unwrap_or("").to_owned());
-        let doomed: Vec<Key> = self
-            .records
+        let start = prefix.unwrap_or("").to_owned();
+        let doomed: Vec<Key> = self.records[slot(kind)]
             .range(start..)
-            .take_while(|((k, s), _)| *k == kind && prefix.is_none_or(|p| s.starts_with(p)))
+            .take_while(|(s, _)| prefix.is_none_or(|p| s.starts_with(p)))
             .filter(|(_, r)| !keep(r))
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| (kind, k.clone()))
             .collect();
         for key in &doomed {
             self.put(key.clone(), None);
@@ -101,17 +115,16 @@ impl Transaction<'_> {
 
     fn apply(&mut self, write: &Write) -> Result<u64, StoreError> {
         match write {
-            Write::Require(key) => match self.records.get(&key_of(key)) {
-                Some(_) => Ok(1),
-                None => Err(StoreError::NotFound { key: key.clone() }),
+            Write::Require(key) => match self.contains(key) {
+                true => Ok(1),
+                false => Err(StoreError::NotFound { key: key.clone() }),
             },
             Write::Create(record) => {
                 let key = record.key();
-                let k = key_of(&key);
-                if self.records.contains_key(&k) {
+                if self.contains(&key) {
                     return Err(StoreError::AlreadyExists { key });
                 }
-                self.put(k, Some(Arc::new(record.clone())));
+                self.put(key_of(&key), Some(Arc::new(record.clone())));
                 Ok(1)
             }
             Write::Update {
@@ -119,8 +132,7 @@ impl Transaction<'_> {
                 expected_version,
             } => {
                 let key = record.key();
-                let k = key_of(&key);
-                match self.records.get(&k) {
+                match self.stored(&key) {
                     None => Err(StoreError::NotFound { key }),
                     Some(stored) if stored.version() != *expected_version => {
                         Err(StoreError::Conflict {
@@ -129,15 +141,14 @@ impl Transaction<'_> {
                         })
                     }
                     Some(_) => {
-                        self.put(k, Some(Arc::new(record.clone())));
+                        self.put(key_of(&key), Some(Arc::new(record.clone())));
                         Ok(1)
                     }
                 }
             }
             Write::Delete(key) => {
-                let k = key_of(key);
-                if self.records.contains_key(&k) {
-                    self.put(k, None);
+                if self.contains(key) {
+                    self.put(key_of(key), None);
                     Ok(1)
                 } else {
                     Ok(0)
@@ -161,10 +172,11 @@ impl Transaction<'_> {
     }
 
     fn rollback(self) {
-        for (key, old) in self.undo.into_iter().rev() {
+        for ((kind, key), old) in self.undo.into_iter().rev() {
+            let map = &mut self.records[slot(kind)];
             match old {
-                Some(r) => self.records.insert(key, r),
-                None => self.records.remove(&key),
+                Some(r) => map.insert(key, r),
+                None => map.remove(&key),
             };
         }
     }
@@ -175,7 +187,9 @@ impl MetadataStore for MemoryStore {
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
         let found = {
             let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
-            records.get(&key_of(key)).cloned()
+            records[slot(key.kind())]
+                .get(key.storage_key_cow().as_ref())
+                .cloned()
         };
         Ok(found.map(|r| Record::clone(&r)))
     }
@@ -201,14 +215,13 @@ impl MetadataStore for MemoryStore {
 
     async fn list(&self, query: &ListQuery) -> Result<Page<Record>, StoreError> {
         let start = match &query.after {
-            Some(cursor) => Bound::Excluded((query.kind, cursor.as_str().to_owned())),
-            None => Bound::Included((query.kind, String::new())),
+            Some(cursor) => Bound::Excluded(cursor.as_str()),
+            None => Bound::Unbounded,
         };
         let found: Vec<Arc<Record>> = {
             let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
-            records
-                .range((start, Bound::Unbounded))
-                .take_while(|((kind, _), _)| *kind == query.kind)
+            records[slot(query.kind)]
+                .range::<str, _>((start, Bound::Unbounded))
                 .filter(|(_, r)| query.matches(r))
                 .take(query.limit + 1)
                 .map(|(_, r)| Arc::clone(r))
