@@ -163,6 +163,21 @@ async fn get_client(pool: &Pool) -> Result<deadpool_postgres::Object, StoreError
     pool.get().await.map_err(|e| PostgresError::Pool(e).into())
 }
 
+/// How many connections a call tries when the first ones turn out to have been closed by the
+/// server while idle in the pool (nothing was written through them).
+const ATTEMPTS: usize = 4;
+
+/// Whether a failed read or BEGIN may be tried again on another connection.
+fn try_again(err: &StoreError) -> bool {
+    matches!(
+        err,
+        StoreError::Backend {
+            retryable: true,
+            ..
+        }
+    )
+}
+
 impl PostgresStore {
     /// Connects, and creates or migrates the schema. A database migrated by a newer version of
     /// this library is refused with [`PostgresError::SchemaTooNew`].
@@ -271,7 +286,15 @@ impl MetadataStore for PostgresStore {
         let body = self
             .inner
             .background
-            .run(async move { sql::get(&get_client(&pool).await?, kind, &k).await })
+            .run(async move {
+                let mut attempt = 1;
+                loop {
+                    match sql::get(&get_client(&pool).await?, kind, &k).await {
+                        Err(e) if attempt < ATTEMPTS && try_again(&e) => attempt += 1,
+                        other => return other,
+                    }
+                }
+            })
             .await?;
         body.map(|b| sql::parse(kind, &storage_key, &b)).transpose()
     }
@@ -282,8 +305,20 @@ impl MetadataStore for PostgresStore {
         self.inner
             .background
             .run(async move {
-                let mut client = get_client(&pool).await?;
-                sql::commit(&mut client, &prepared).await
+                let mut attempt = 1;
+                loop {
+                    let mut client = get_client(&pool).await?;
+                    match sql::commit(&mut client, &prepared).await {
+                        Ok(counts) => return Ok(counts),
+                        Err(sql::Failure::Begin(e))
+                            if attempt < ATTEMPTS && error::retryable(&e) =>
+                        {
+                            attempt += 1
+                        }
+                        Err(sql::Failure::Begin(e)) => return Err(error::pg(e)),
+                        Err(sql::Failure::Store(e)) => return Err(e),
+                    }
+                }
             })
             .await
     }
@@ -294,7 +329,15 @@ impl MetadataStore for PostgresStore {
         let rows = self
             .inner
             .background
-            .run(async move { sql::list(&get_client(&pool).await?, &prepared).await })
+            .run(async move {
+                let mut attempt = 1;
+                loop {
+                    match sql::list(&get_client(&pool).await?, &prepared).await {
+                        Err(e) if attempt < ATTEMPTS && try_again(&e) => attempt += 1,
+                        other => return other,
+                    }
+                }
+            })
             .await?;
         let items = rows
             .iter()

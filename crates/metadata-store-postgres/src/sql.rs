@@ -243,20 +243,30 @@ async fn run(tx: &Transaction<'_>, write: &PreparedWrite) -> Result<u64, StoreEr
 pub(crate) async fn commit(
     client: &mut Object,
     writes: &[PreparedWrite],
-) -> Result<Vec<u64>, StoreError> {
-    let tx = client.transaction().await.map_err(pg)?;
+) -> Result<Vec<u64>, Failure> {
+    let tx = client.transaction().await.map_err(Failure::Begin)?;
     let mut counts = Vec::with_capacity(writes.len());
     for write in writes {
-        counts.push(run(&tx, write).await?);
+        counts.push(run(&tx, write).await.map_err(Failure::Store)?);
     }
     match tx.commit().await {
         Ok(()) => Ok(counts),
-        Err(e) if commit_definitely_failed(&e) => Err(pg(e)),
-        Err(e) => Err(StoreError::OutcomeUnknown {
+        Err(e) if commit_definitely_failed(&e) => Err(Failure::Store(pg(e))),
+        Err(e) => Err(Failure::Store(StoreError::OutcomeUnknown {
             store: "postgres",
             source: Box::new(PostgresError::Postgres(e)),
-        }),
+        })),
     }
+}
+
+/// How a commit failed.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The transaction could not begin: nothing was sent, so another connection may try again
+    /// (a pooled connection the server closed while it sat idle fails here).
+    Begin(tokio_postgres::Error),
+    /// Anything after BEGIN.
+    Store(StoreError),
 }
 
 /// The stored body of one record.
