@@ -143,16 +143,8 @@ impl Frontend<'_> {
     /// [`Error::AccessDenied`] or [`Error::UnsupportedTier`] (R2.3).
     pub async fn update_own(&self, change: Change) -> Result<OwnRecord, Error> {
         match &self.principal {
-            FrontendPrincipal::User { user_id, .. } => {
-                let user: User = self
-                    .service
-                    .update(
-                        &RecordKey::User(user_id.clone()),
-                        &change,
-                        Surface::Frontend,
-                    )
-                    .await?;
-                Ok(OwnRecord::User(user.into()))
+            FrontendPrincipal::User { .. } => {
+                Ok(OwnRecord::User(self.update_own_user(change).await?))
             }
             FrontendPrincipal::SignUp { sign_up_id } => {
                 let sign_up: SignUp = self
