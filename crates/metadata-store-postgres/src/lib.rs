@@ -308,7 +308,11 @@ impl MetadataStore for PostgresStore {
                 let mut attempt = 1;
                 loop {
                     let mut client = get_client(&pool).await?;
-                    match sql::commit(&mut client, &prepared).await {
+                    let result = match prepared.as_slice() {
+                        [single] => sql::commit_single(&client, single).await,
+                        _ => sql::commit(&mut client, &prepared).await,
+                    };
+                    match result {
                         Ok(counts) => return Ok(counts),
                         Err(sql::Failure::Begin(e))
                             if attempt < ATTEMPTS && error::retryable(&e) =>

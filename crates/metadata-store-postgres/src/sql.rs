@@ -1,7 +1,7 @@
 //! Every statement of the store, as plain async functions of a client or transaction.
 
 use crate::error::{commit_definitely_failed, pg, PostgresError};
-use deadpool_postgres::{Object, Transaction};
+use deadpool_postgres::{GenericClient, Object};
 use metadata_core::{
     Filter, ListQuery, LookupValue, MetadataPath, Record, RecordKey, ResourceKind, Tier,
 };
@@ -121,8 +121,8 @@ pub(crate) async fn declare_index(
     Ok(())
 }
 
-async fn version_of(
-    tx: &Transaction<'_>,
+async fn version_of<C: GenericClient>(
+    tx: &C,
     key: &RecordKey,
     lock: bool,
 ) -> Result<Option<i64>, StoreError> {
@@ -139,7 +139,7 @@ async fn version_of(
     Ok(row.map(|r| r.get(0)))
 }
 
-async fn run(tx: &Transaction<'_>, write: &PreparedWrite) -> Result<u64, StoreError> {
+async fn run<C: GenericClient>(tx: &C, write: &PreparedWrite) -> Result<u64, StoreError> {
     match write {
         // FOR SHARE holds the row until commit, so a concurrent delete cannot orphan what this
         // commit creates beside it.
@@ -259,11 +259,41 @@ pub(crate) async fn commit(
     }
 }
 
+/// Runs a single write as one statement, without BEGIN and COMMIT: one round trip instead of
+/// three. The server commits the statement by itself; an error the server answered with means
+/// it was not committed, while a lost connection leaves the outcome unknown.
+pub(crate) async fn commit_single(
+    client: &Object,
+    write: &PreparedWrite,
+) -> Result<Vec<u64>, Failure> {
+    match run(client, write).await {
+        Ok(count) => Ok(vec![count]),
+        Err(StoreError::Backend { source, .. })
+            if source.downcast_ref::<PostgresError>().is_some_and(
+                |e| matches!(e, PostgresError::Postgres(pe) if pe.code().is_some()),
+            ) =>
+        {
+            match *source.downcast::<PostgresError>().expect("checked above") {
+                PostgresError::Postgres(pe) => Err(Failure::Begin(pe)),
+                other => Err(Failure::Store(other.into())),
+            }
+        }
+        Err(StoreError::Backend { source, .. }) => {
+            Err(Failure::Store(StoreError::OutcomeUnknown {
+                store: "postgres",
+                source,
+            }))
+        }
+        Err(other) => Err(Failure::Store(other)),
+    }
+}
+
 /// How a commit failed.
 #[derive(Debug)]
 pub(crate) enum Failure {
-    /// The transaction could not begin: nothing was sent, so another connection may try again
-    /// (a pooled connection the server closed while it sat idle fails here).
+    /// Nothing was committed: the transaction could not begin, or the server refused a
+    /// single-statement write. Another connection may try again if the error is retryable (a
+    /// pooled connection the server closed while it sat idle fails here).
     Begin(tokio_postgres::Error),
     /// Anything after BEGIN.
     Store(StoreError),
