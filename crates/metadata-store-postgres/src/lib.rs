@@ -3,12 +3,14 @@
 //!
 //! - `tokio-postgres` with a `deadpool-postgres` connection pool; tiers are `jsonb` inside the
 //!   record body; versioned migrations, serialized across processes by an advisory lock.
-//! - Every commit is one transaction; a conditional replace is one `UPDATE … WHERE version = $n`
-//!   statement, so machines racing on one record cannot lose an update. `Require` steps lock the
+//! - Every commit is atomic: one statement when it writes one record, else one transaction; a
+//!   conditional replace is one `UPDATE … WHERE version = $n` statement, so machines racing on
+//!   one record cannot lose an update. `Require` steps lock the
 //!   rows they check (`FOR SHARE`), so a concurrent delete cannot orphan a new membership.
-//! - Connection loss gives a retryable [`StoreError::Backend`]; losing the connection while
-//!   committing gives [`StoreError::OutcomeUnknown`], which the caller resolves by reading the
-//!   record's version. The pool replaces broken connections by itself.
+//! - Connection loss gives a retryable [`StoreError::Backend`]; losing the connection while the
+//!   server may be committing gives [`StoreError::OutcomeUnknown`], which the caller resolves by
+//!   reading the record's version. The pool replaces broken connections by itself, and a read or
+//!   a BEGIN that meets one the server closed while it idled is tried again on another.
 //! - The pool and its connections live on the store's own small tokio runtime, so the store
 //!   works under any executor.
 //!
