@@ -21,6 +21,38 @@ fn main() {
     c.final_summary();
 }
 
+/// The raw side's conditional update, from `version` to the next, in a transaction.
+async fn raw_update(
+    client: &mut tokio_postgres::Client,
+    update: &tokio_postgres::Statement,
+    version: i64,
+    body: &str,
+) {
+    let tx = client.transaction().await.unwrap();
+    let n = tx
+        .execute(
+            update,
+            &[&(version + 1), &body, &"user", &"raw_bench", &version],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    tx.commit().await.unwrap();
+}
+
+/// The raw side's read: a prepared `SELECT`, parsed into a `Value`.
+async fn raw_select_parse(
+    client: &tokio_postgres::Client,
+    select: &tokio_postgres::Statement,
+) -> Value {
+    let row = client
+        .query_one(select, &[&"user", &"raw_bench"])
+        .await
+        .unwrap();
+    let body: String = row.get(0);
+    serde_json::from_str(&body).unwrap()
+}
+
 fn bench(c: &mut Criterion, url: &str) {
     let size = 8192;
     let schema = format!("mb_{}", std::process::id());
@@ -67,22 +99,7 @@ fn bench(c: &mut Criterion, url: &str) {
     g.bench_function("baseline_raw_conditional_update", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let tx = client.transaction().await.unwrap();
-                let n = tx
-                    .execute(
-                        &update,
-                        &[
-                            &(raw_version + 1),
-                            &body,
-                            &"user",
-                            &"raw_bench",
-                            &raw_version,
-                        ],
-                    )
-                    .await
-                    .unwrap();
-                assert_eq!(n, 1);
-                tx.commit().await.unwrap();
+                raw_update(&mut client, &update, raw_version, &body).await;
             });
             raw_version += 1;
         })
@@ -90,28 +107,8 @@ fn bench(c: &mut Criterion, url: &str) {
     g.bench_function("baseline_raw_get_then_conditional_update", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let row = client
-                    .query_one(&select, &[&"user", &"raw_bench"])
-                    .await
-                    .unwrap();
-                let current: String = row.get(0);
-                black_box(serde_json::from_str::<Value>(&current).unwrap());
-                let tx = client.transaction().await.unwrap();
-                let n = tx
-                    .execute(
-                        &update,
-                        &[
-                            &(raw_version + 1),
-                            &body,
-                            &"user",
-                            &"raw_bench",
-                            &raw_version,
-                        ],
-                    )
-                    .await
-                    .unwrap();
-                assert_eq!(n, 1);
-                tx.commit().await.unwrap();
+                black_box(raw_select_parse(&client, &select).await);
+                raw_update(&mut client, &update, raw_version, &body).await;
             });
             raw_version += 1;
         })
@@ -131,16 +128,7 @@ fn bench(c: &mut Criterion, url: &str) {
 
     let mut g = c.benchmark_group("postgres_get_8192");
     g.bench_function("baseline_raw_select_parse_value", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let row = client
-                    .query_one(&select, &[&"user", &"raw_bench"])
-                    .await
-                    .unwrap();
-                let body: String = row.get(0);
-                serde_json::from_str::<Value>(&body).unwrap()
-            })
-        })
+        b.iter(|| rt.block_on(raw_select_parse(&client, &select)))
     });
     g.bench_function("project_facade_get", |b| {
         b.iter(|| futures::executor::block_on(service.backend().get_user(black_box(&id))).unwrap())

@@ -63,6 +63,30 @@ fn fixture(name: &str, size: usize) -> Fixture {
     }
 }
 
+/// The raw side's conditional update, from `version` to the next, in its own transaction.
+fn raw_update(raw: &mut Connection, version: i64, body: &str) {
+    let tx = raw
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .unwrap();
+    let changed = tx
+        .prepare_cached("UPDATE records SET version = ?1, body = ?2 WHERE kind = ?3 AND key = ?4 AND version = ?5")
+        .unwrap()
+        .execute(params![version + 1, body, "user", "user_bench", version])
+        .unwrap();
+    assert_eq!(changed, 1);
+    tx.commit().unwrap();
+}
+
+/// The raw side's read: a prepared `SELECT`, parsed into a `Value`.
+fn raw_select_parse(raw: &Connection) -> Value {
+    let body: String = raw
+        .prepare_cached("SELECT body FROM records WHERE kind = ?1 AND key = ?2")
+        .unwrap()
+        .query_row(params!["user", "user_bench"], |r| r.get(0))
+        .unwrap();
+    serde_json::from_str(&body).unwrap()
+}
+
 fn replace(c: &mut Criterion) {
     for size in [8192usize, 200] {
         let mut f = fixture(&format!("sqlite_replace_{size}"), size);
@@ -70,38 +94,14 @@ fn replace(c: &mut Criterion) {
         let mut raw_version: i64 = 1;
         g.bench_function("baseline_raw_conditional_update", |b| {
             b.iter(|| {
-                let tx = f.raw.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
-                let changed = tx
-                    .prepare_cached(
-                        "UPDATE records SET version = ?1, body = ?2 WHERE kind = ?3 AND key = ?4 AND version = ?5",
-                    )
-                    .unwrap()
-                    .execute(params![raw_version + 1, &f.raw_body, "user", "user_bench", raw_version])
-                    .unwrap();
-                assert_eq!(changed, 1);
-                tx.commit().unwrap();
+                raw_update(&mut f.raw, raw_version, &f.raw_body);
                 raw_version += 1;
             })
         });
         g.bench_function("baseline_raw_get_then_conditional_update", |b| {
             b.iter(|| {
-                let current: String = f
-                    .raw
-                    .prepare_cached("SELECT body FROM records WHERE kind = ?1 AND key = ?2")
-                    .unwrap()
-                    .query_row(params!["user", "user_bench"], |r| r.get(0))
-                    .unwrap();
-                black_box(serde_json::from_str::<Value>(&current).unwrap());
-                let tx = f.raw.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
-                let changed = tx
-                    .prepare_cached(
-                        "UPDATE records SET version = ?1, body = ?2 WHERE kind = ?3 AND key = ?4 AND version = ?5",
-                    )
-                    .unwrap()
-                    .execute(params![raw_version + 1, &f.raw_body, "user", "user_bench", raw_version])
-                    .unwrap();
-                assert_eq!(changed, 1);
-                tx.commit().unwrap();
+                black_box(raw_select_parse(&f.raw));
+                raw_update(&mut f.raw, raw_version, &f.raw_body);
                 raw_version += 1;
             })
         });
@@ -126,15 +126,7 @@ fn get(c: &mut Criterion) {
         let f = fixture(&format!("sqlite_get_{size}"), size);
         let mut g = c.benchmark_group(format!("sqlite_get_{size}"));
         g.bench_function("baseline_raw_select_parse_value", |b| {
-            b.iter(|| {
-                let body: String = f
-                    .raw
-                    .prepare_cached("SELECT body FROM records WHERE kind = ?1 AND key = ?2")
-                    .unwrap()
-                    .query_row(params!["user", "user_bench"], |r| r.get(0))
-                    .unwrap();
-                serde_json::from_str::<Value>(&body).unwrap()
-            })
+            b.iter(|| raw_select_parse(&f.raw))
         });
         g.bench_function("project_facade_get", |b| {
             b.iter(|| {

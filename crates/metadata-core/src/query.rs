@@ -229,11 +229,6 @@ impl ListQuery {
             Filter::InvitationsOfOrganization(org) => record.organization_id() == Some(org),
         }
     }
-
-    /// Whether a record with this storage key comes after the cursor.
-    pub fn is_after_cursor(&self, storage_key: &str) -> bool {
-        self.after.as_ref().is_none_or(|c| storage_key > c.as_str())
-    }
 }
 
 /// One page of a listing.
