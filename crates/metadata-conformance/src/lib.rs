@@ -42,6 +42,7 @@
 #![deny(missing_docs)]
 
 pub mod concurrency;
+pub mod edges;
 pub mod fixtures;
 pub mod fuzzing;
 pub mod model;
@@ -88,6 +89,12 @@ macro_rules! __with_suite_names {
             r2_2_frontend_sees_only_its_own_and_hidden_is_not_found,
             r2_3_r2_4_frontend_writes_only_its_own_unsafe_tier,
             r11_1_typed_edit_keeps_unknown_keys,
+            r8_3_every_store_keeps_exactly_what_it_was_given,
+            r8_3_a_nul_in_a_string_is_kept_and_found,
+            r8_3_integral_floats_keep_their_spelling_and_size,
+            r8_3_negative_zero_keeps_its_sign,
+            r7_3_numeric_segments_never_index_arrays,
+            r7_3_every_store_finds_exactly_what_the_reference_selects,
         }
     };
 }

@@ -343,14 +343,19 @@ impl Error {
         }
     }
 
-    /// Whether trying the same call again may succeed.
+    /// Whether trying the same call again may succeed: only a storage failure that says so.
+    ///
+    /// A [`Error::Conflict`] is not retryable. It reaches a caller only when the caller stated
+    /// the version it expected (a change without one is re-applied to the newer record), and
+    /// the same call, with the same expected version, can never succeed: read the record again
+    /// and decide what to write.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
             Error::Storage {
                 retryable: true,
                 ..
-            } | Error::Conflict { .. }
+            }
         )
     }
 }

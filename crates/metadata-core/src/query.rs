@@ -5,6 +5,7 @@ use crate::error::Error;
 use crate::ids::{OrganizationId, UserId};
 use crate::record::Record;
 use crate::tier::{ResourceKind, Tier};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 
@@ -86,7 +87,12 @@ impl LookupValue {
             (LookupValue::Bool(b), Value::Bool(v)) => b == v,
             (LookupValue::Integer(i), Value::Number(n)) => {
                 n.as_i64() == Some(*i)
-                    || (n.is_f64() && n.as_f64().is_some_and(|f| f == *i as f64 && f as i64 == *i))
+                    || (n.is_f64()
+                        && n.as_f64().is_some_and(|f| {
+                            // Exact: `f as i64` saturates, so 2^63 would pass for i64::MAX;
+                            // through i128 every integral f64 in range converts exactly.
+                            f.fract() == 0.0 && f as i128 == i128::from(*i)
+                        }))
             }
             _ => false,
         }
@@ -149,7 +155,9 @@ pub enum Filter {
 }
 
 /// Where a page ends: the storage key of its last record. Pass it back for the next page.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Serializes as its text, so a host can hand it to its own callers and take it back.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Cursor(String);
 
 impl Cursor {
@@ -231,8 +239,16 @@ impl ListQuery {
     }
 }
 
-/// One page of a listing.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One page of a listing. Serializes as `{"items": [...], "next": "<cursor>" | null}`.
+///
+/// ```
+/// use metadata_core::{Cursor, Page};
+/// let page = Page { items: vec![1, 2], next: Some(Cursor::new("user_2")) };
+/// let json = serde_json::to_string(&page).unwrap();
+/// assert_eq!(json, r#"{"items":[1,2],"next":"user_2"}"#);
+/// assert_eq!(serde_json::from_str::<Page<i32>>(&json).unwrap(), page);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page<T> {
     /// The records, in storage-key order.
     pub items: Vec<T>,

@@ -22,9 +22,11 @@ impl Metadata {
     }
 
     /// The tier with `value` written over it: every key `T` writes replaces the old one, a key
-    /// `T` knows but no longer writes is removed, and every key `T` does not know (at any depth
-    /// reached through objects) is kept as it was, so a typed round trip never drops data
-    /// another writer stored (R11.1).
+    /// `T` knows but no longer writes is removed, and every key `T` does not know is kept as it
+    /// was, at any depth, inside arrays too, so a typed round trip never drops data another
+    /// writer stored (R11.1). Array elements are matched by position: an unknown key of the
+    /// old element `i` is kept in the written element `i`, if that element is an object without
+    /// the key.
     ///
     /// ```
     /// use metadata_core::{Limits, Metadata};
@@ -41,10 +43,10 @@ impl Metadata {
         value: &T,
         limits: &Limits,
     ) -> Result<Metadata, MetadataError> {
-        let mut unknown: Vec<Vec<String>> = Vec::new();
+        let mut unknown: Vec<Vec<Step>> = Vec::new();
         let _: Result<T, _> = serde_ignored::deserialize(self.as_map(), |path| {
-            if let Some(keys) = map_keys(&path) {
-                unknown.push(keys);
+            if let Some(steps) = steps(&path) {
+                unknown.push(steps);
             }
         });
         let written =
@@ -57,25 +59,37 @@ impl Metadata {
                 })
             }
         };
-        for keys in unknown {
-            if let Some(old) = self.pointer(&keys) {
-                insert_if_absent(&mut written, &keys, old);
+        let old = self.as_map();
+        for steps in unknown {
+            if let Some(value) = find(old, &steps) {
+                insert_if_absent(&mut written, &steps, value);
             }
         }
         Metadata::from_map_with(written, limits)
     }
 }
 
-/// The chain of object keys of an ignored path, or `None` if it passes through an array.
-fn map_keys(path: &serde_ignored::Path<'_>) -> Option<Vec<String>> {
+/// One step of a path into a tier: an object key or an array position.
+#[derive(Debug)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// The steps of an ignored path, outermost first, or `None` for the root.
+fn steps(path: &serde_ignored::Path<'_>) -> Option<Vec<Step>> {
     use serde_ignored::Path;
-    let mut keys = Vec::new();
+    let mut steps = Vec::new();
     let mut current = path;
     loop {
         match current {
             Path::Root => break,
             Path::Map { parent, key } => {
-                keys.push(key.clone());
+                steps.push(Step::Key(key.clone()));
+                current = parent;
+            }
+            Path::Seq { parent, index } => {
+                steps.push(Step::Index(*index));
                 current = parent;
             }
             Path::Some { parent }
@@ -83,22 +97,50 @@ fn map_keys(path: &serde_ignored::Path<'_>) -> Option<Vec<String>> {
             | Path::NewtypeVariant { parent } => {
                 current = parent;
             }
-            Path::Seq { .. } => return None,
         }
     }
-    keys.reverse();
-    (!keys.is_empty()).then_some(keys)
+    steps.reverse();
+    // An ignored path ends at the key that was ignored; a path ending at a position names an
+    // element as a whole, which the type did read.
+    matches!(steps.last(), Some(Step::Key(_))).then_some(steps)
 }
 
-/// Puts `value` at `keys` in `map` if every parent object is there and the key is not.
-fn insert_if_absent(map: &mut Map<String, Value>, keys: &[String], value: &Value) {
-    let Some((last, parents)) = keys.split_last() else {
+/// The value at `steps` in `map`.
+fn find<'a>(map: &'a Map<String, Value>, steps: &[Step]) -> Option<&'a Value> {
+    let (first, rest) = steps.split_first()?;
+    let Step::Key(first) = first else { return None };
+    let mut current = map.get(first)?;
+    for step in rest {
+        current = match (step, current) {
+            (Step::Key(k), Value::Object(o)) => o.get(k)?,
+            (Step::Index(i), Value::Array(a)) => a.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+/// Puts `value` at `steps` in `map` if every parent is there with the same shape (an object
+/// for a key, an array long enough for a position) and the last key is not.
+fn insert_if_absent(map: &mut Map<String, Value>, steps: &[Step], value: &Value) {
+    let Some((Step::Key(last), parents)) = steps.split_last() else {
         return;
     };
     let mut current = map;
-    for key in parents {
-        match current.get_mut(key) {
-            Some(Value::Object(child)) => current = child,
+    let mut parents = parents.iter().peekable();
+    while let Some(step) = parents.next() {
+        let Step::Key(key) = step else { return };
+        let mut child = current.get_mut(key);
+        // Positions lead through arrays until the next object.
+        while let Some(Step::Index(i)) = parents.peek() {
+            child = match child {
+                Some(Value::Array(items)) => items.get_mut(*i),
+                _ => return,
+            };
+            parents.next();
+        }
+        match child {
+            Some(Value::Object(object)) => current = object,
             _ => return,
         }
     }

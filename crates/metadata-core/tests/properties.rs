@@ -161,22 +161,31 @@ proptest! {
     }
 
     #[test]
-    fn r3_3_a_failed_multi_tier_update_leaves_the_record_identical(a in object(), b in object(), bad_tier in 0usize..3) {
-        let limits = big_limits();
-        let user = create_user(UserId::new("u").unwrap(), &Change::new(), &limits, 1).unwrap();
-        let before = user.clone();
-        let too_big = Metadata::from_value_with(serde_json::json!({"k": "x".repeat(9000)}), &limits).unwrap();
-        let mut change = Change::new();
-        for (tier, obj) in Tier::ALL.into_iter().zip([a, b, Map::new()]) {
-            change = change.replace(tier, Metadata::from_value_with(Value::Object(obj), &limits).unwrap());
-        }
+    fn r3_3_a_multi_tier_update_with_one_bad_tier_is_refused_whole(a in object(), b in object(), c in object(), bad_tier in 0usize..3) {
+        let limits = Limits::default();
+        let fits = |obj: &Map<String, Value>| serde_json::to_vec(obj).unwrap().len() <= limits.tier_bytes();
+        prop_assume!(fits(&a) && fits(&b) && fits(&c));
+        let start = Change::new().replace_json(Tier::Public, serde_json::json!({"start": 1})).unwrap();
+        let user = create_user(UserId::new("u").unwrap(), &start, &limits, 1).unwrap();
+        let too_big = Metadata::from_value_with(serde_json::json!({"k": "x".repeat(9000)}), &big_limits()).unwrap();
         let bad = Tier::ALL[bad_tier];
-        change = change.replace(bad, too_big);
-        let err = apply_change(&user, &change, Surface::Backend, &Limits::default(), 2);
-        let ok = matches!(err, Err(Error::TooLarge { tier, .. }) if tier == bad)
-            || matches!(err, Err(Error::TooLarge { .. }));
-        prop_assert!(ok);
-        prop_assert_eq!(user, before);
+        let mut good = Change::new();
+        for (tier, obj) in Tier::ALL.into_iter().zip([a, b, c]) {
+            if tier != bad {
+                good = good.replace(tier, Metadata::from_value_with(Value::Object(obj), &limits).unwrap());
+            }
+        }
+        // Without the bad tier the change is accepted, so every other tier it names would
+        // have been written...
+        let accepted = apply_change(&user, &good, Surface::Backend, &limits, 2).unwrap();
+        prop_assert_eq!(accepted.version, 2);
+        // ...and with it, whatever its place among the tiers, the whole change is refused and
+        // the error names the bad tier and its size.
+        let with_bad = good.replace(bad, too_big.clone());
+        let err = apply_change(&user, &with_bad, Surface::Backend, &limits, 2).unwrap_err();
+        let named = matches!(err, Error::TooLarge { tier, size, limit: 8192 } if tier == bad && size == too_big.size());
+        prop_assert!(named, "{err:?}");
+        prop_assert_eq!(err.param(), Some(bad.field_name()));
     }
 
     #[test]

@@ -377,3 +377,49 @@ fn r11_1_typed_round_trip_keeps_unknown_keys_at_any_depth() {
     let err = Metadata::new().to_typed::<Billing>().unwrap_err();
     assert!(err.is_data());
 }
+
+#[test]
+fn r11_1_typed_round_trip_keeps_unknown_keys_inside_arrays() {
+    #[derive(Debug, serde::Serialize, serde::Deserialize)]
+    struct Team {
+        members: Vec<Member>,
+        grid: Vec<Vec<Member>>,
+    }
+    #[derive(Debug, serde::Serialize, serde::Deserialize)]
+    struct Member {
+        name: String,
+    }
+    let m = Metadata::from_value(json!({
+        "members": [
+            {"name": "a", "since": 2020, "tags": {"x": 1}},
+            {"name": "b", "note": [{"deep": true}]}
+        ],
+        "grid": [[{"name": "c", "color": "red"}]],
+    }))
+    .unwrap();
+    let mut team: Team = m.to_typed().unwrap();
+    team.members[1].name = "B".into();
+    team.members.push(Member { name: "new".into() });
+    team.grid[0][0].name = "C".into();
+    let written = m.with_typed(&team, &limits()).unwrap();
+    assert_eq!(
+        written.to_value(),
+        json!({
+            "members": [
+                {"name": "a", "since": 2020, "tags": {"x": 1}},
+                {"name": "B", "note": [{"deep": true}]},
+                {"name": "new"}
+            ],
+            "grid": [[{"name": "C", "color": "red"}]],
+        }),
+        "R11.1: unknown keys inside array elements are kept, element by position"
+    );
+    assert_eq!(written.size(), written.to_json().len());
+    // An element the type removed takes nothing with it into a position that is gone.
+    team.members.truncate(1);
+    let written = m.with_typed(&team, &limits()).unwrap();
+    assert_eq!(
+        written.to_value()["members"],
+        json!([{"name": "a", "since": 2020, "tags": {"x": 1}}])
+    );
+}
