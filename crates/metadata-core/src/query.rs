@@ -33,13 +33,7 @@ impl MetadataPath {
     /// ```
     pub fn parse(dotted: &str) -> Result<Self, Error> {
         let segments: Vec<String> = dotted.split('.').map(str::to_owned).collect();
-        let ok_segment = |s: &String| {
-            !s.is_empty()
-                && s.len() <= MAX_SEGMENT_LEN
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        };
-        if segments.len() > MAX_PATH_SEGMENTS || !segments.iter().all(ok_segment) {
+        if segments.len() > MAX_PATH_SEGMENTS || !segments.iter().all(|s| Self::is_segment(s)) {
             return Err(Error::InvalidQuery {
                 reason: format!(
                     "a metadata path is 1 to {MAX_PATH_SEGMENTS} dot-separated keys of A-Z, a-z, 0-9, '_' and '-'; got {:?}",
@@ -48,6 +42,16 @@ impl MetadataPath {
             });
         }
         Ok(MetadataPath { segments })
+    }
+
+    /// Whether `key` can be one segment of a path: 1 to 64 characters of `A-Z a-z 0-9 _ -`.
+    /// A key that is not can never be reached by a lookup.
+    pub fn is_segment(key: &str) -> bool {
+        !key.is_empty()
+            && key.len() <= MAX_SEGMENT_LEN
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     }
 
     /// The keys, outermost first.
@@ -80,21 +84,41 @@ pub enum LookupValue {
 }
 
 impl LookupValue {
-    /// Whether a stored JSON value equals this one.
+    /// Whether a stored JSON value equals this one (R7.3): by JSON type, and an integer matches
+    /// a number of exactly its value whatever its spelling (`1`, `1.0`, `1e0`).
     pub fn matches(&self, value: &Value) -> bool {
-        match (self, value) {
-            (LookupValue::String(s), Value::String(v)) => s == v,
-            (LookupValue::Bool(b), Value::Bool(v)) => b == v,
-            (LookupValue::Integer(i), Value::Number(n)) => {
-                n.as_i64() == Some(*i)
-                    || (n.is_f64()
-                        && n.as_f64().is_some_and(|f| {
-                            // Exact: `f as i64` saturates, so 2^63 would pass for i64::MAX;
-                            // through i128 every integral f64 in range converts exactly.
-                            f.fract() == 0.0 && f as i128 == i128::from(*i)
-                        }))
+        LookupValue::of(value).as_ref() == Some(self)
+    }
+
+    /// The one lookup value that a stored JSON value matches, if any: the canonical form a
+    /// store may index. A string or a boolean is itself; a number is the integer it is exactly
+    /// (an integral float within `i64` included); a fractional number, one outside `i64`,
+    /// `null`, an array and an object match no lookup value.
+    ///
+    /// ```
+    /// use metadata_core::LookupValue;
+    /// let v = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
+    /// assert_eq!(LookupValue::of(&v("1e16")), Some(LookupValue::Integer(10_000_000_000_000_000)));
+    /// assert_eq!(LookupValue::of(&v("-0.0")), Some(LookupValue::Integer(0)));
+    /// assert_eq!(LookupValue::of(&v("1.5")), None);
+    /// assert_eq!(LookupValue::of(&v("[1]")), None);
+    /// ```
+    pub fn of(value: &Value) -> Option<LookupValue> {
+        match value {
+            Value::String(s) => Some(LookupValue::String(s.clone())),
+            Value::Bool(b) => Some(LookupValue::Bool(*b)),
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    return Some(LookupValue::Integer(i));
+                }
+                // -2^63 <= f < 2^63 and integral: the cast is exact (a saturating cast would
+                // let 2^63 pass for i64::MAX).
+                let f = n.as_f64().filter(|_| n.is_f64())?;
+                (f.fract() == 0.0
+                    && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f))
+                .then(|| LookupValue::Integer(f as i64))
             }
-            _ => false,
+            Value::Null | Value::Array(_) | Value::Object(_) => None,
         }
     }
 

@@ -35,3 +35,53 @@ fn r7_3_strings_and_booleans_match_exactly() {
     assert!(!LookupValue::Bool(false).matches(&json!(0)));
     assert!(!LookupValue::Bool(false).matches(&Value::Null));
 }
+
+#[test]
+fn r7_3_a_value_matches_exactly_its_canonical_lookup_value() {
+    for text in [
+        "0",
+        "-0",
+        "-0.0",
+        "1.0",
+        "1e16",
+        "1.152921504606847e18",
+        "9.223372036854776e18",
+        "-9.223372036854776e18",
+        "9223372036854775807",
+        "18446744073709551615",
+        "5e-324",
+        "1.5",
+        "\"a\\u0000b\"",
+        "\"1\"",
+        "true",
+        "null",
+        "[1]",
+        "{\"0\":1}",
+    ] {
+        let value = number(text);
+        let canonical = LookupValue::of(&value);
+        for candidate in [
+            LookupValue::Integer(0),
+            LookupValue::Integer(1),
+            LookupValue::Integer(10_000_000_000_000_000),
+            LookupValue::Integer(1_152_921_504_606_846_976),
+            LookupValue::Integer(1_152_921_504_606_847_000),
+            LookupValue::Integer(i64::MAX),
+            LookupValue::Integer(i64::MIN),
+            LookupValue::from("a\u{0}b"),
+            LookupValue::from("1"),
+            LookupValue::Bool(true),
+        ] {
+            assert_eq!(
+                candidate.matches(&value),
+                canonical.as_ref() == Some(&candidate),
+                "{text} against {candidate:?}"
+            );
+        }
+    }
+    // 2^60 as a float is spelled 1.152921504606847e18 but is exactly 1152921504606846976.
+    assert_eq!(
+        LookupValue::of(&number("1.152921504606847e18")),
+        Some(LookupValue::Integer(1_152_921_504_606_846_976))
+    );
+}

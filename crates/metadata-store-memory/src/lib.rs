@@ -52,12 +52,14 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    /// How many records it holds.
+    /// How many records it holds, of every kind.
     pub fn len(&self) -> usize {
         self.records
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .len()
+            .iter()
+            .map(BTreeMap::len)
+            .sum()
     }
 
     /// Whether it holds no record.

@@ -2,6 +2,8 @@
 //! the row; when its text is byte for byte the text remembered, the parsed record is reused
 //! instead of parsing (and validating) the JSON again. Comparing the text keeps this exact, even
 //! when another process writes the same file.
+//!
+//! The cache is bounded by bytes, not entries: a record of 24 KiB counts 24 times one of 1 KiB.
 
 use metadata_core::Write;
 use metadata_core::{Record, ResourceKind};
@@ -9,33 +11,83 @@ use metadata_store::prepared::PreparedWrite;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-/// How many records are remembered; past that the cache starts over.
-const CAPACITY: usize = 4096;
+/// The default bound on what the cache holds: 16 MiB.
+pub const DEFAULT_CACHE_BYTES: usize = 16 << 20;
 
 type Key = (ResourceKind, String);
 
+/// What one entry costs: its key, its text, the parsed record (about as large as its text)
+/// and the map's own overhead.
+fn cost(key: &str, body: &str) -> usize {
+    key.len() + 2 * body.len() + ENTRY_OVERHEAD
+}
+
+const ENTRY_OVERHEAD: usize = 128;
+
 #[derive(Debug, Default)]
+struct Entries {
+    map: HashMap<Key, (String, Record)>,
+    bytes: usize,
+}
+
+#[derive(Debug)]
 pub(crate) struct ParsedCache {
-    entries: Mutex<HashMap<Key, (String, Record)>>,
+    entries: Mutex<Entries>,
+    limit: usize,
 }
 
 impl ParsedCache {
+    /// A cache holding at most `limit` bytes; 0 keeps nothing.
+    pub(crate) fn new(limit: usize) -> Self {
+        ParsedCache {
+            entries: Mutex::default(),
+            limit,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The remembered record for this key, if it was parsed from exactly `body`.
     pub(crate) fn get(&self, kind: ResourceKind, key: &str, body: &str) -> Option<Record> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries
+        self.lock()
+            .map
             .get(&(kind, key.to_owned()))
             .filter(|(text, _)| text == body)
             .map(|(_, record)| record.clone())
     }
 
-    /// Remembers a record and the text it was parsed from (or serialized to).
+    /// Remembers a record and the text it was parsed from (or serialized to). When the cache
+    /// would grow past its bound it starts over.
     pub(crate) fn put(&self, kind: ResourceKind, key: String, body: String, record: Record) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= CAPACITY {
-            entries.clear();
+        let added = cost(&key, &body);
+        if added > self.limit {
+            return;
         }
-        entries.insert((kind, key), (body, record));
+        let key_len = key.len();
+        let mut entries = self.lock();
+        if entries.bytes + added > self.limit {
+            entries.map.clear();
+            entries.bytes = 0;
+        }
+        if let Some((old, _)) = entries.map.insert((kind, key), (body, record)) {
+            entries.bytes -= key_len + 2 * old.len() + ENTRY_OVERHEAD;
+        }
+        entries.bytes += added;
+    }
+
+    fn remove(&self, kind: ResourceKind, key: String) {
+        let mut entries = self.lock();
+        if let Some((body, _)) = entries.map.remove(&(kind, key.clone())) {
+            entries.bytes -= cost(&key, &body);
+        }
+    }
+
+    /// How many entries and bytes the cache holds.
+    pub(crate) fn usage(&self) -> (usize, usize) {
+        let entries = self.lock();
+        (entries.map.len(), entries.bytes)
     }
 
     /// After a successful commit: remembers what was written and forgets what was deleted.
@@ -46,15 +98,11 @@ impl ParsedCache {
                 | (Write::Update { record, .. }, PreparedWrite::Update { key, body, .. }) => {
                     self.put(key.kind(), key.storage_key(), body.clone(), record.clone());
                 }
-                (_, PreparedWrite::Delete(key)) => {
-                    let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-                    entries.remove(&(key.kind(), key.storage_key()));
-                }
+                (_, PreparedWrite::Delete(key)) => self.remove(key.kind(), key.storage_key()),
                 (_, PreparedWrite::DeleteChildren { .. }) => {
-                    self.entries
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .clear();
+                    let mut entries = self.lock();
+                    entries.map.clear();
+                    entries.bytes = 0;
                 }
                 _ => {}
             }

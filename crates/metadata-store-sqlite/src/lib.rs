@@ -76,6 +76,7 @@ pub struct SqliteOptions {
     readers: usize,
     synchronous_full: bool,
     busy_timeout: Duration,
+    cache_bytes: usize,
 }
 
 impl SqliteOptions {
@@ -86,6 +87,7 @@ impl SqliteOptions {
             readers: 2,
             synchronous_full: false,
             busy_timeout: Duration::from_secs(5),
+            cache_bytes: cache::DEFAULT_CACHE_BYTES,
         }
     }
 
@@ -108,6 +110,14 @@ impl SqliteOptions {
     /// of an fsync per commit. Either way a commit survives the process being killed.
     pub fn synchronous_full(mut self, full: bool) -> Self {
         self.synchronous_full = full;
+        self
+    }
+
+    /// The most memory, in bytes, that parsed records kept for reuse may take (16 MiB by
+    /// default; 0 keeps none). A record counts its stored text twice (text and parsed form),
+    /// so an 8 KiB record costs about 16 KiB.
+    pub fn cache_bytes(mut self, bytes: usize) -> Self {
+        self.cache_bytes = bytes;
         self
     }
 
@@ -204,7 +214,7 @@ impl SqliteStore {
         };
         Ok(SqliteStore {
             inner: Arc::new(Inner {
-                cache: cache::ParsedCache::default(),
+                cache: cache::ParsedCache::new(options.cache_bytes),
                 writer,
                 readers,
                 next_reader: AtomicUsize::new(0),
@@ -243,21 +253,32 @@ impl SqliteStore {
     }
 
     /// Declares an expression index on a metadata path, so that finding `kind` records by the
-    /// value at `path` in `tier` (R7.2) reads the index instead of scanning. Idempotent.
+    /// value at `path` in `tier` (R7.2) reads the index instead of scanning. Idempotent; every
+    /// distinct path gets an index of its own. A path that does not parse is
+    /// [`Error::InvalidQuery`](metadata_core::Error::InvalidQuery), as it is in a lookup.
     pub async fn declare_index(
         &self,
         kind: ResourceKind,
         tier: Tier,
         path: &str,
-    ) -> Result<(), StoreError> {
-        let path =
-            MetadataPath::parse(path).map_err(|e| StoreError::backend("sqlite", false, e))?;
+    ) -> Result<(), metadata_core::Error> {
+        let path = MetadataPath::parse(path)?;
+        if !kind.has_tier(tier) {
+            return Err(metadata_core::Error::UnsupportedTier { kind, tier });
+        }
         self.inner
             .writer
             .call(move |conn| {
                 schema::declare_index(conn, kind, tier, &path).map_err(StoreError::from)
             })
             .await
+            .map_err(|e| e.into_error(None))
+    }
+
+    /// How many parsed records the store keeps for reuse, and the bytes they are counted at
+    /// (never more than [`SqliteOptions::cache_bytes`]).
+    pub fn cache_usage(&self) -> (usize, usize) {
+        self.inner.cache.usage()
     }
 
     /// Runs `PRAGMA integrity_check`: `"ok"` for a sound database.

@@ -3,6 +3,7 @@
 use crate::error::SqliteError;
 use crate::sql::json_path;
 use metadata_core::{MetadataPath, ResourceKind, Tier};
+use metadata_store::prepared::lookup_index_name;
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The migrations, in order; the schema version is how many have run.
@@ -44,16 +45,6 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), SqliteError> {
     Ok(())
 }
 
-/// The name of the lookup index for a kind, tier and path.
-pub(crate) fn index_name(kind: ResourceKind, tier: Tier, path: &MetadataPath) -> String {
-    format!(
-        "lookup__{}__{}__{}",
-        kind.object_name(),
-        tier.field_name(),
-        path.segments().join("__").replace('-', "_2d_")
-    )
-}
-
 /// Declares an expression index so that lookups of `path` in `tier` of `kind` records use it
 /// instead of scanning (R7.2).
 pub(crate) fn declare_index(
@@ -64,7 +55,7 @@ pub(crate) fn declare_index(
 ) -> Result<(), SqliteError> {
     let sql = format!(
         "CREATE INDEX IF NOT EXISTS \"{}\" ON records (kind, json_extract(body, '{}'), key)",
-        index_name(kind, tier, path),
+        lookup_index_name(kind, tier, path),
         json_path(tier, path)
     );
     conn.execute_batch(&sql)?;

@@ -42,6 +42,8 @@ fn child(mode: &str) {
                 let change = Change::new()
                     .replace_json(Tier::Private, json!({ "i": i }))
                     .unwrap();
+                writeln!(out, "begin {i}").unwrap();
+                out.flush().unwrap();
                 block_on(metadata.backend().create_user(&id, change)).unwrap();
                 writeln!(out, "ack {i}").unwrap();
                 out.flush().unwrap();
@@ -96,6 +98,8 @@ impl Rng {
     }
 }
 
+/// Checks the file after a kill: it is sound, every acknowledged write is there whole, and the
+/// write the kill interrupted is either all there or not there at all.
 fn verify(path: &Path, round: usize, acked: usize) {
     let store = SqliteStore::open_file(path).unwrap();
     assert_eq!(
@@ -110,11 +114,61 @@ fn verify(path: &Path, round: usize, acked: usize) {
             .unwrap_or_else(|e| panic!("round {round}: acknowledged write {i} is missing: {e}"));
         assert_eq!(user.private_metadata.to_value(), json!({ "i": i }));
     }
+    let interrupted = UserId::new(format!("r{round}_{acked}")).unwrap();
+    if let Ok(user) = block_on(metadata.backend().get_user(&interrupted)) {
+        assert_eq!(
+            user.private_metadata.to_value(),
+            json!({ "i": acked }),
+            "round {round}: the interrupted write is whole if it is there"
+        );
+    }
 }
 
-/// Durability: a writer process killed with SIGKILL at random moments, 20 times; every write it
-/// saw acknowledged is there afterwards, and the file checks out.
-fn sigkill_loses_no_acknowledged_write() -> usize {
+/// What one killed writer said before it died.
+struct Round {
+    acked: usize,
+    mid_write: bool,
+}
+
+/// Starts a writer, lets it acknowledge writes for a random while, then kills it with SIGKILL
+/// right after it announces its next write, so that the kill lands while that write runs.
+fn kill_one_writer(path: &Path, round: usize, rng: &mut Rng) -> Round {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = spawn(
+        format!("writer:r{round}:{}", path.display()),
+        Stdio::piped(),
+    );
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let run_for = Duration::from_millis(20 + rng.next() % 300);
+    let started = Instant::now();
+    let mut acked = 0;
+    loop {
+        let line = lines
+            .next()
+            .expect("the writer runs until it is killed")
+            .unwrap();
+        if line.starts_with("ack ") {
+            acked += 1;
+        } else if line.starts_with("begin ") && acked > 0 && started.elapsed() >= run_for {
+            break;
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(9), "the writer was killed, not done");
+    // Whatever it printed before dying: an "ack" means the kill came after the write ended.
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let mid_write = !rest.iter().any(|l| l.starts_with("ack "));
+    Round {
+        acked: acked + rest.iter().filter(|l| l.starts_with("ack ")).count(),
+        mid_write,
+    }
+}
+
+/// Durability: a writer process killed with SIGKILL during a write, 20 times; every write it saw
+/// acknowledged is there afterwards, the interrupted one is whole or absent, and the file checks
+/// out. Kills that land between writes are tried again (at most 200 kills in all).
+fn sigkill_loses_no_acknowledged_write() -> (usize, usize) {
     let path = temp_db("durability.db");
     drop(SqliteStore::open_file(&path).unwrap());
     let seed = SystemTime::now()
@@ -123,41 +177,26 @@ fn sigkill_loses_no_acknowledged_write() -> usize {
         .as_nanos() as u64
         | 1;
     let mut rng = Rng(seed);
-    let mut total = 0;
-    for round in 0..20 {
-        let mut child = spawn(
-            format!("writer:r{round}:{}", path.display()),
-            Stdio::piped(),
+    let (mut total, mut rounds, mut kills) = (0, 0, 0);
+    while rounds < 20 {
+        assert!(
+            kills < 200,
+            "only {rounds} of {kills} kills landed during a write"
         );
-        let stdout = child.stdout.take().unwrap();
-        let deadline = Instant::now() + Duration::from_millis(20 + rng.next() % 400);
-        let (tx, rx) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                match line {
-                    Ok(l) if l.starts_with("ack ") => {
-                        if tx.send(()).is_err() {
-                            break;
-                        }
-                    }
-                    _ => break,
-                }
-            }
-        });
-        let mut acked = 0;
-        while Instant::now() < deadline {
-            if rx.recv_timeout(Duration::from_millis(1)).is_ok() {
-                acked += 1;
-            }
+        let round = kills;
+        kills += 1;
+        let outcome = kill_one_writer(&path, round, &mut rng);
+        assert!(
+            outcome.acked > 0,
+            "round {round}: no write was acknowledged"
+        );
+        verify(&path, round, outcome.acked);
+        total += outcome.acked;
+        if outcome.mid_write {
+            rounds += 1;
         }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        acked += rx.try_iter().count();
-        reader.join().unwrap();
-        verify(&path, round, acked);
-        total += acked;
     }
-    total
+    (total, kills)
 }
 
 fn main() {
@@ -168,8 +207,8 @@ fn main() {
     let started = Instant::now();
     two_processes_increment_to_exactly_ten_thousand();
     println!("test two_processes_increment_to_exactly_ten_thousand ... ok");
-    let acked = sigkill_loses_no_acknowledged_write();
-    println!("test sigkill_loses_no_acknowledged_write ... ok ({acked} acknowledged writes over 20 kills)");
+    let (acked, kills) = sigkill_loses_no_acknowledged_write();
+    println!("test sigkill_loses_no_acknowledged_write ... ok ({acked} acknowledged writes; 20 of {kills} kills landed during a write)");
     println!(
         "processes: 2 passed, 0 failed ({:.1}s)",
         started.elapsed().as_secs_f64()

@@ -1,9 +1,9 @@
 //! The SQLite file itself: reopening, bad files, schema versions, index use.
 
 use metadata_core::{
-    Change, Filter, ListQuery, LookupValue, MetadataPath, ResourceKind, Tier, UserId,
+    Change, Error, Filter, ListQuery, LookupValue, MetadataPath, ResourceKind, Tier, UserId,
 };
-use metadata_store::{MetadataService, StoreError};
+use metadata_store::MetadataService;
 use metadata_store_sqlite::{SqliteError, SqliteOptions, SqliteStore, SCHEMA_VERSION};
 use serde_json::json;
 use std::path::PathBuf;
@@ -186,33 +186,68 @@ fn a_read_only_file_is_a_typed_error() {
     assert!(matches!(err, SqliteError::ReadOnly(_)), "{err:?}");
 }
 
-#[test]
-fn r7_2_a_declared_index_is_used_by_lookups() {
-    let store = SqliteStore::open_file(fresh_path()).unwrap();
-    let query = ListQuery {
+fn lookup(path: &str) -> ListQuery {
+    ListQuery {
         kind: ResourceKind::User,
         filter: Filter::MetadataEquals {
             tier: Tier::Public,
-            path: MetadataPath::parse("billing.plan").unwrap(),
+            path: MetadataPath::parse(path).unwrap(),
             value: LookupValue::String("pro".into()),
         },
         after: None,
         limit: 10,
-    };
+    }
+}
+
+#[test]
+fn r7_2_a_declared_index_is_used_by_lookups() {
+    let store = SqliteStore::open_file(fresh_path()).unwrap();
+    let query = lookup("billing.plan");
     let before = store.explain_list(&query).unwrap().join("\n");
     assert!(
-        before.contains("SCAN") || !before.contains("lookup__"),
-        "{before}"
+        !before.contains("INDEX lookup_"),
+        "no lookup index before one is declared: {before}"
     );
     block_on(store.declare_index(ResourceKind::User, Tier::Public, "billing.plan")).unwrap();
     block_on(store.declare_index(ResourceKind::User, Tier::Public, "billing.plan")).unwrap();
     let after = store.explain_list(&query).unwrap().join("\n");
     assert!(
-        after.contains("USING INDEX lookup__user__public_metadata__billing__plan"),
+        after.contains("USING INDEX lookup_user_public_billing__plan"),
         "{after}"
     );
+}
+
+#[test]
+fn declare_index_refuses_a_bad_path_as_a_query_error() {
+    let store = SqliteStore::open_file(fresh_path()).unwrap();
     let bad = block_on(store.declare_index(ResourceKind::User, Tier::Public, "no spaces allowed"));
-    assert!(matches!(bad, Err(StoreError::Backend { .. })));
+    assert!(matches!(bad, Err(Error::InvalidQuery { .. })), "{bad:?}");
+    assert_eq!(bad.unwrap_err().code(), "form_param_value_invalid");
+    let bad = block_on(store.declare_index(ResourceKind::Organization, Tier::Unsafe, "a"));
+    assert!(matches!(bad, Err(Error::UnsupportedTier { .. })), "{bad:?}");
+}
+
+/// Paths that differ only where a naive index name would not (`.` against `__`, `_` against
+/// `-`, upper against lower case, which SQLite's identifiers ignore) each get an index.
+#[test]
+fn distinct_paths_get_distinct_indexes() {
+    let store = SqliteStore::open_file(fresh_path()).unwrap();
+    let paths = ["a.b", "a__b", "a_b", "a-b", "A.b", "a.B"];
+    for path in paths {
+        block_on(store.declare_index(ResourceKind::User, Tier::Public, path)).unwrap();
+    }
+    for path in paths {
+        let plan = store.explain_list(&lookup(path)).unwrap().join("\n");
+        let name = metadata_store::prepared::lookup_index_name(
+            ResourceKind::User,
+            Tier::Public,
+            &MetadataPath::parse(path).unwrap(),
+        );
+        assert!(
+            plan.contains(&format!("USING INDEX {name} ")),
+            "{path}: {plan}"
+        );
+    }
 }
 
 #[test]
@@ -298,4 +333,47 @@ fn a_record_changed_by_another_writer_is_read_fresh() {
         .unwrap();
     let user = block_on(metadata.backend().get_user(&id)).unwrap();
     assert_eq!(user.public_metadata.to_value(), json!({"v": 2}));
+}
+
+/// The parsed-record cache is bounded by bytes: large records take their share of it.
+#[test]
+fn the_parsed_record_cache_is_bounded_by_bytes() {
+    let limit = 1 << 20;
+    let store = SqliteStore::open(SqliteOptions::file(fresh_path()).cache_bytes(limit)).unwrap();
+    let metadata = MetadataService::new(store.clone());
+    let big = json!({ "k": "x".repeat(8_000) });
+    block_on(async {
+        for i in 0..200 {
+            let id = UserId::new(format!("u{i:03}")).unwrap();
+            let change = Change::new()
+                .replace_json(Tier::Public, big.clone())
+                .unwrap();
+            metadata.backend().create_user(&id, change).await.unwrap();
+        }
+        for i in 0..200 {
+            let id = UserId::new(format!("u{i:03}")).unwrap();
+            let user = metadata.backend().get_user(&id).await.unwrap();
+            assert_eq!(user.public_metadata.to_value(), big);
+            let (entries, bytes) = store.cache_usage();
+            assert!(
+                bytes <= limit,
+                "{bytes} bytes cached, over the bound of {limit}"
+            );
+            assert!(
+                entries <= limit / 16_000,
+                "{entries} records of 8 KiB in 1 MiB"
+            );
+        }
+    });
+    let (entries, _) = store.cache_usage();
+    assert!(entries > 0, "the cache still works");
+    let none = SqliteStore::open(SqliteOptions::file(fresh_path()).cache_bytes(0)).unwrap();
+    let metadata = MetadataService::new(none.clone());
+    block_on(
+        metadata
+            .backend()
+            .create_user(&UserId::new("u").unwrap(), Change::new()),
+    )
+    .unwrap();
+    assert_eq!(none.cache_usage(), (0, 0));
 }

@@ -1,7 +1,8 @@
-//! Writes with their records serialized once, for stores that keep each record's wire JSON.
+//! Writes with their records serialized once, for stores that keep each record's wire JSON,
+//! and the names SQL stores give their lookup indexes.
 //! Serializing on the caller's thread keeps that work off a store's connection thread or pool.
 
-use metadata_core::{RecordKey, ResourceKind, Write};
+use metadata_core::{MetadataPath, RecordKey, ResourceKind, Tier, Write};
 
 /// Which column names the parent in a cascade.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,4 +105,52 @@ pub fn prepare(writes: &[Write]) -> Vec<PreparedWrite> {
             },
         })
         .collect()
+}
+
+/// The name of the lookup index a SQL store declares for `path` in `tier` of `kind` records,
+/// distinct for every distinct (kind, tier, path) and at most 63 bytes (PostgreSQL's limit).
+///
+/// Lower-case letters and digits stand for themselves; every other byte of a segment (upper
+/// case, `_`, `-`) is `_` and two hex digits, and segments are joined by `__`. So `a.b`,
+/// `a__b`, `a_b`, `a-b` and `A.b` all get names of their own, even where identifiers ignore
+/// case (SQLite). A name that would be longer than 63 bytes ends in a 64-bit hash of the whole
+/// instead.
+///
+/// ```
+/// use metadata_core::{MetadataPath, ResourceKind, Tier};
+/// use metadata_store::prepared::lookup_index_name;
+/// let name = |p: &str| lookup_index_name(ResourceKind::User, Tier::Public, &MetadataPath::parse(p).unwrap());
+/// assert_eq!(name("billing.plan"), "lookup_user_public_billing__plan");
+/// assert_eq!(name("a_b"), "lookup_user_public_a_5fb");
+/// assert_ne!(name("a.b"), name("a__b"));
+/// assert_ne!(name("Role"), name("role"));
+/// assert!(name(&["x"; 8].map(|_| "y".repeat(60)).join(".")).len() <= 63);
+/// ```
+pub fn lookup_index_name(kind: ResourceKind, tier: Tier, path: &MetadataPath) -> String {
+    let tier = match tier {
+        Tier::Public => "public",
+        Tier::Private => "private",
+        Tier::Unsafe => "unsafe",
+    };
+    let mut name = format!("lookup_{}_{tier}_", kind.object_name());
+    for (i, segment) in path.segments().iter().enumerate() {
+        if i > 0 {
+            name.push_str("__");
+        }
+        for b in segment.bytes() {
+            if b.is_ascii_lowercase() || b.is_ascii_digit() {
+                name.push(char::from(b));
+            } else {
+                name.push_str(&format!("_{b:02x}"));
+            }
+        }
+    }
+    if name.len() <= 63 {
+        return name;
+    }
+    // FNV-1a of the whole name: stable across versions and platforms.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}_{hash:016x}", &name[..46])
 }
