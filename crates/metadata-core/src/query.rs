@@ -116,7 +116,7 @@ impl LookupValue {
                 let f = n.as_f64().filter(|_| n.is_f64())?;
                 (f.fract() == 0.0
                     && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f))
-                .then(|| LookupValue::Integer(f as i64))
+                .then_some(LookupValue::Integer(f as i64))
             }
             Value::Null | Value::Array(_) | Value::Object(_) => None,
         }

@@ -22,19 +22,25 @@ pub enum PostgresError {
         /// The newest version this library writes.
         supported: i32,
     },
-    /// No connection could be had from the pool (the server is down or unreachable).
-    #[error("no PostgreSQL connection: {0}")]
+    /// No connection could be had from the pool (the server is down or unreachable, or it
+    /// refused the connection).
+    #[error("no PostgreSQL connection: {}", describe_pool(.0))]
     Pool(#[source] deadpool_postgres::PoolError),
-    /// The server or the connection failed.
-    #[error("postgres: {0}")]
+    /// The pool's settings were refused.
+    #[error("the connection pool could not be built")]
+    PoolConfig(#[source] deadpool_postgres::BuildError),
+    /// The server or the connection failed. The message carries the server's SQLSTATE code and
+    /// message where the server answered; [`PostgresError::sql_state`] gives the code.
+    #[error("postgres: {}", describe(.0))]
     Postgres(#[source] tokio_postgres::Error),
     /// A stored record does not parse: the table was changed outside this library.
-    #[error("stored record {key} does not parse: {message}")]
+    #[error("stored record {key} does not parse")]
     BadRecord {
         /// The record's storage key.
         key: String,
         /// The parse error.
-        message: String,
+        #[source]
+        source: serde_json::Error,
     },
     /// The store's background runtime has stopped.
     #[error("the store's background runtime has stopped")]
@@ -42,6 +48,28 @@ pub enum PostgresError {
     /// The background runtime could not be started.
     #[error("could not start the store's background runtime")]
     Runtime(#[source] std::io::Error),
+}
+
+/// The server's own words where it answered (severity, SQLSTATE, message, detail), else the
+/// client's description of what failed.
+fn describe(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!(" ({detail})"));
+            }
+            text
+        }
+        None => err.to_string(),
+    }
+}
+
+fn describe_pool(err: &deadpool_postgres::PoolError) -> String {
+    match err {
+        deadpool_postgres::PoolError::Backend(e) => describe(e),
+        other => other.to_string(),
+    }
 }
 
 /// Whether a server or connection error may go away if the call is tried again.
@@ -71,9 +99,21 @@ pub(crate) fn commit_definitely_failed(err: &tokio_postgres::Error) -> bool {
 }
 
 impl PostgresError {
+    /// The SQLSTATE code the server answered with (for example `"3D000"` for a database that
+    /// does not exist), if it answered.
+    pub fn sql_state(&self) -> Option<&str> {
+        let err = match self {
+            PostgresError::Postgres(e) => e,
+            PostgresError::Pool(deadpool_postgres::PoolError::Backend(e)) => e,
+            _ => return None,
+        };
+        err.code().map(SqlState::code)
+    }
+
     /// Whether trying again may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
+            PostgresError::Pool(deadpool_postgres::PoolError::Backend(e)) => retryable(e),
             PostgresError::Pool(_) => true,
             PostgresError::Postgres(e) => retryable(e),
             _ => false,

@@ -1,8 +1,10 @@
 //! A [`MetadataStore`] on PostgreSQL, for services that run on many machines sharing one
 //! database server.
 //!
-//! - `tokio-postgres` with a `deadpool-postgres` connection pool; tiers are `jsonb` inside the
-//!   record body; versioned migrations, serialized across processes by an advisory lock.
+//! - `tokio-postgres` with a `deadpool-postgres` connection pool; each record is kept as its
+//!   exact compact JSON text, so it reads back byte for byte (R8.3), beside a `jsonb`
+//!   projection of its tiers that lookups read and index (R7.3); versioned migrations,
+//!   serialized across processes by an advisory lock.
 //! - Every commit is atomic: one statement when it writes one record, else one transaction; a
 //!   conditional replace is one `UPDATE … WHERE version = $n` statement, so machines racing on
 //!   one record cannot lose an update. `Require` steps lock the
@@ -30,6 +32,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod lookup;
 mod sql;
 
 pub use error::PostgresError;
@@ -208,7 +211,7 @@ impl PostgresStore {
             .wait_timeout(Some(options.connect_timeout * 2))
             .create_timeout(Some(options.connect_timeout))
             .build()
-            .map_err(|e| PostgresError::Runtime(std::io::Error::other(e.to_string())))?;
+            .map_err(PostgresError::PoolConfig)?;
         let (p, schema) = (pool.clone(), options.schema.clone());
         let migrated = background
             .handle
@@ -229,15 +232,19 @@ impl PostgresStore {
     }
 
     /// Declares an expression index on a metadata path, so that finding `kind` records by the
-    /// value at `path` in `tier` (R7.2) reads the index instead of scanning. Idempotent.
+    /// value at `path` in `tier` (R7.2) reads the index instead of scanning. Idempotent; every
+    /// distinct path gets an index of its own. A path that does not parse is
+    /// [`Error::InvalidQuery`](metadata_core::Error::InvalidQuery), as it is in a lookup.
     pub async fn declare_index(
         &self,
         kind: ResourceKind,
         tier: Tier,
         path: &str,
-    ) -> Result<(), StoreError> {
-        let path =
-            MetadataPath::parse(path).map_err(|e| StoreError::backend("postgres", false, e))?;
+    ) -> Result<(), metadata_core::Error> {
+        let path = MetadataPath::parse(path)?;
+        if !kind.has_tier(tier) {
+            return Err(metadata_core::Error::UnsupportedTier { kind, tier });
+        }
         let pool = self.inner.pool.clone();
         self.inner
             .background
@@ -248,6 +255,7 @@ impl PostgresStore {
                     .map_err(StoreError::from)
             })
             .await
+            .map_err(|e| e.into_error(None))
     }
 
     /// The query plan PostgreSQL chooses for a listing, one line per step.
@@ -302,7 +310,7 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
-        let prepared = metadata_store::prepared::prepare(writes);
+        let prepared = sql::prepare(writes);
         let pool = self.inner.pool.clone();
         self.inner
             .background

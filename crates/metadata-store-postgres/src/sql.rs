@@ -3,17 +3,16 @@
 use crate::error::{commit_definitely_failed, pg, PostgresError};
 use deadpool_postgres::{GenericClient, Object};
 use metadata_core::{
-    Filter, ListQuery, LookupValue, MetadataPath, Record, RecordKey, ResourceKind, Tier,
+    Filter, ListQuery, MetadataPath, Record, RecordKey, ResourceKind, Tier, Write,
 };
-use metadata_store::prepared::PreparedWrite;
+use metadata_store::prepared::{lookup_index_name, PreparedWrite};
 use metadata_store::StoreError;
 use tokio_postgres::types::ToSql;
 
-/// The migrations, in order; the schema version is how many have run.
-const MIGRATIONS: &[&str] = &[
-    // 1: one table for every kind of record; the body is the record's wire JSON (R8.1). Keys
-    // use the "C" collation so that listing order is byte order, as in every other store.
-    "CREATE TABLE records (
+/// Schema 1: one table for every kind of record; the body was the record's wire JSON as
+/// `jsonb`. Keys use the "C" collation so that listing order is byte order, as in every other
+/// store.
+const SCHEMA_1: &str = "CREATE TABLE records (
         kind text NOT NULL,
         key text COLLATE \"C\" NOT NULL,
         version bigint NOT NULL,
@@ -23,11 +22,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (kind, key)
     );
     CREATE INDEX records_by_organization ON records (kind, organization_id, key) WHERE organization_id IS NOT NULL;
-    CREATE INDEX records_by_user ON records (kind, user_id, key) WHERE user_id IS NOT NULL;",
-];
+    CREATE INDEX records_by_user ON records (kind, user_id, key) WHERE user_id IS NOT NULL;";
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
+///
+/// - 1: the body as `jsonb`.
+/// - 2: the body as the record's exact compact JSON text (R8.3), and a `lookup` column of
+///   `jsonb` that lookups read and index (see the `lookup` module); migrated in place.
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Brings the schema up to date, one migrating process at a time.
 pub(crate) async fn migrate(
@@ -62,20 +64,106 @@ pub(crate) async fn migrate(
             supported: SCHEMA_VERSION,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
-        tx.batch_execute(sql).await?;
-        tx.execute(
-            "UPDATE metadata_schema SET version = $1",
-            &[&(i as i32 + 1)],
-        )
-        .await?;
+    for version in found.max(0) + 1..=SCHEMA_VERSION {
+        match version {
+            1 => tx.batch_execute(SCHEMA_1).await?,
+            _ => migrate_to_2(&tx).await?,
+        }
+        tx.execute("UPDATE metadata_schema SET version = $1", &[&version])
+            .await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
-/// The `#>` path of `path` inside `tier` of a record body, as a SQL literal. Paths hold only
-/// `A-Z a-z 0-9 _ -`, so the result is safe inside the statement text.
+/// Schema 1 to 2, in place: each body becomes the record's compact text and gets its lookup
+/// projection, in batches of 500 rows; lookup indexes declared on schema 1 are declared again
+/// on the new column. A body schema 1 already altered (a re-spelled number) stays as `jsonb`
+/// gave it back: what was lost cannot be recovered.
+async fn migrate_to_2<C: GenericClient>(tx: &C) -> Result<(), PostgresError> {
+    tx.batch_execute("ALTER TABLE records ADD COLUMN text_body text, ADD COLUMN lookup jsonb")
+        .await?;
+    let declared: Vec<(String, String)> = tx
+        .query(
+            "SELECT indexname::text, indexdef FROM pg_indexes
+             WHERE schemaname = current_schema() AND tablename = 'records'
+               AND indexname LIKE 'lookup\\_%'",
+            &[],
+        )
+        .await?
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let (mut kind, mut key) = (String::new(), String::new());
+    loop {
+        let rows = tx
+            .query(
+                "SELECT kind, key, body::text FROM records WHERE (kind, key) > ($1, $2)
+                 ORDER BY kind, key LIMIT 500",
+                &[&kind, &key],
+            )
+            .await?;
+        let Some(last) = rows.last() else { break };
+        (kind, key) = (last.get(0), last.get(1));
+        let mut columns: [Vec<String>; 4] = Default::default();
+        for row in &rows {
+            let (k, id, body): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+            let parsed = ResourceKind::from_object_name(&k)
+                .and_then(|kind| Record::from_json(kind, body.as_bytes()).ok());
+            let (text, lookup) = match parsed {
+                Some(record) => (record.to_json(), crate::lookup::projection(&record)),
+                // Reads report such a row as a bad record, as they did before.
+                None => (body, "{}".to_owned()),
+            };
+            for (column, value) in columns.iter_mut().zip([k, id, text, lookup]) {
+                column.push(value);
+            }
+        }
+        tx.execute(
+            "UPDATE records r SET text_body = u.body, lookup = u.lookup::jsonb
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(kind, key, body, lookup)
+             WHERE r.kind = u.kind AND r.key = u.key",
+            &[&columns[0], &columns[1], &columns[2], &columns[3]],
+        )
+        .await?;
+    }
+    tx.batch_execute(
+        "ALTER TABLE records DROP COLUMN body;
+         ALTER TABLE records RENAME COLUMN text_body TO body;
+         ALTER TABLE records ALTER COLUMN body SET NOT NULL, ALTER COLUMN lookup SET NOT NULL;",
+    )
+    .await?;
+    for (name, definition) in declared {
+        if let Some((kind, tier, path)) = schema_1_index(&name, &definition) {
+            declare_index(tx, kind, tier, &path).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The kind, tier and path of a lookup index schema 1 declared, from its name and definition
+/// (`... (body #> '{public_metadata,a,b}'::text[]) ...`).
+fn schema_1_index(name: &str, definition: &str) -> Option<(ResourceKind, Tier, MetadataPath)> {
+    let rest = name.strip_prefix("lookup_")?;
+    let mut kinds = ResourceKind::ALL;
+    kinds.sort_by_key(|k| std::cmp::Reverse(k.object_name().len()));
+    let kind = kinds
+        .into_iter()
+        .find(|k| rest.starts_with(&format!("{}_", k.object_name())))?;
+    let start = definition.find("'{")? + 2;
+    let end = start + definition[start..].find("}'")?;
+    let mut parts = definition[start..end].split(',');
+    let tier_name = parts.next()?;
+    let tier = Tier::ALL
+        .into_iter()
+        .find(|t| t.field_name() == tier_name)?;
+    let path = MetadataPath::parse(&parts.collect::<Vec<_>>().join(".")).ok()?;
+    Some((kind, tier, path))
+}
+
+/// The `#>` path of `path` inside `tier` of a record's lookup projection, as a SQL literal.
+/// Paths hold only `A-Z a-z 0-9 _ -`, so the result is safe inside the statement text; the
+/// projection holds no arrays, so every segment names an object key (R7.3).
 pub(crate) fn json_path(tier: Tier, path: &MetadataPath) -> String {
     let mut out = format!("'{{{}", tier.field_name());
     for segment in path.segments() {
@@ -86,35 +174,16 @@ pub(crate) fn json_path(tier: Tier, path: &MetadataPath) -> String {
     out
 }
 
-/// The name of the lookup index on a kind, tier and path.
-pub(crate) fn index_name(kind: ResourceKind, tier: Tier, path: &MetadataPath) -> String {
-    let name = format!(
-        "lookup_{}_{}_{}",
-        kind.object_name(),
-        tier.field_name(),
-        path.segments().join("_").replace('-', "_")
-    );
-    // PostgreSQL cuts identifiers at 63 bytes; keep a stable, distinct name under that.
-    if name.len() <= 63 {
-        name
-    } else {
-        let hash = name.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-        });
-        format!("{}_{hash:016x}", &name[..46])
-    }
-}
-
 /// Declares an expression index for lookups of `path` in `tier` of `kind` records (R7.2).
-pub(crate) async fn declare_index(
-    client: &Object,
+pub(crate) async fn declare_index<C: GenericClient>(
+    client: &C,
     kind: ResourceKind,
     tier: Tier,
     path: &MetadataPath,
 ) -> Result<(), PostgresError> {
     let sql = format!(
-        "CREATE INDEX IF NOT EXISTS \"{}\" ON records (kind, (body #> {}), key)",
-        index_name(kind, tier, path),
+        "CREATE INDEX IF NOT EXISTS \"{}\" ON records (kind, (lookup #> {}), key)",
+        lookup_index_name(kind, tier, path),
         json_path(tier, path)
     );
     client.batch_execute(&sql).await?;
@@ -139,8 +208,33 @@ async fn version_of<C: GenericClient>(
     Ok(row.map(|r| r.get(0)))
 }
 
-async fn run<C: GenericClient>(tx: &C, write: &PreparedWrite) -> Result<u64, StoreError> {
-    match write {
+/// A write with its record's lookup projection, for the writes that store a record.
+#[derive(Debug)]
+pub(crate) struct PgWrite {
+    pub(crate) write: PreparedWrite,
+    pub(crate) lookup: Option<String>,
+}
+
+/// Serializes `writes` and projects the records they store.
+pub(crate) fn prepare(writes: &[Write]) -> Vec<PgWrite> {
+    metadata_store::prepared::prepare(writes)
+        .into_iter()
+        .zip(writes)
+        .map(|(write, w)| PgWrite {
+            write,
+            lookup: match w {
+                Write::Create(record) | Write::Update { record, .. } => {
+                    Some(crate::lookup::projection(record))
+                }
+                _ => None,
+            },
+        })
+        .collect()
+}
+
+async fn run<C: GenericClient>(tx: &C, pg_write: &PgWrite) -> Result<u64, StoreError> {
+    let lookup = &pg_write.lookup;
+    match &pg_write.write {
         // FOR SHARE holds the row until commit, so a concurrent delete cannot orphan what this
         // commit creates beside it.
         PreparedWrite::Require(key) => match version_of(tx, key, true).await? {
@@ -156,8 +250,8 @@ async fn run<C: GenericClient>(tx: &C, write: &PreparedWrite) -> Result<u64, Sto
         } => {
             let stmt = tx
                 .prepare_cached(
-                    "INSERT INTO records (kind, key, version, organization_id, user_id, body)
-                     VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) ON CONFLICT (kind, key) DO NOTHING",
+                    "INSERT INTO records (kind, key, version, organization_id, user_id, body, lookup)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb) ON CONFLICT (kind, key) DO NOTHING",
                 )
                 .await
                 .map_err(pg)?;
@@ -171,6 +265,7 @@ async fn run<C: GenericClient>(tx: &C, write: &PreparedWrite) -> Result<u64, Sto
                         organization_id,
                         user_id,
                         body,
+                        lookup,
                     ],
                 )
                 .await
@@ -189,17 +284,18 @@ async fn run<C: GenericClient>(tx: &C, write: &PreparedWrite) -> Result<u64, Sto
         } => {
             let stmt = tx
                 .prepare_cached(
-                    "UPDATE records SET version = $1, body = $2::text::jsonb
+                    "UPDATE records SET version = $1, body = $2, lookup = $6::text::jsonb
                      WHERE kind = $3 AND key = $4 AND version = $5",
                 )
                 .await
                 .map_err(pg)?;
-            let params: [&(dyn ToSql + Sync); 5] = [
+            let params: [&(dyn ToSql + Sync); 6] = [
                 &(*version as i64),
                 body,
                 &key.kind().object_name(),
                 &key.storage_key(),
                 &(*expected_version as i64),
+                lookup,
             ];
             if tx.execute(&stmt, &params).await.map_err(pg)? == 1 {
                 return Ok(1);
@@ -240,10 +336,7 @@ async fn run<C: GenericClient>(tx: &C, write: &PreparedWrite) -> Result<u64, Sto
 
 /// Runs `writes` in one transaction. An error before COMMIT means nothing was written; an error
 /// answering COMMIT that does not say so for certain is [`StoreError::OutcomeUnknown`].
-pub(crate) async fn commit(
-    client: &mut Object,
-    writes: &[PreparedWrite],
-) -> Result<Vec<u64>, Failure> {
+pub(crate) async fn commit(client: &mut Object, writes: &[PgWrite]) -> Result<Vec<u64>, Failure> {
     let tx = client.transaction().await.map_err(Failure::Begin)?;
     let mut counts = Vec::with_capacity(writes.len());
     for write in writes {
@@ -262,10 +355,7 @@ pub(crate) async fn commit(
 /// Runs a single write as one statement, without BEGIN and COMMIT: one round trip instead of
 /// three. The server commits the statement by itself; an error the server answered with means
 /// it was not committed, while a lost connection leaves the outcome unknown.
-pub(crate) async fn commit_single(
-    client: &Object,
-    write: &PreparedWrite,
-) -> Result<Vec<u64>, Failure> {
+pub(crate) async fn commit_single(client: &Object, write: &PgWrite) -> Result<Vec<u64>, Failure> {
     match run(client, write).await {
         Ok(count) => Ok(vec![count]),
         Err(StoreError::Backend { source, .. })
@@ -306,7 +396,7 @@ pub(crate) async fn get(
     key: &str,
 ) -> Result<Option<String>, StoreError> {
     let stmt = client
-        .prepare_cached("SELECT body::text FROM records WHERE kind = $1 AND key = $2")
+        .prepare_cached("SELECT body FROM records WHERE kind = $1 AND key = $2")
         .await
         .map_err(pg)?;
     let row = client
@@ -331,17 +421,13 @@ pub(crate) struct PreparedList {
 pub(crate) fn prepare_list(query: &ListQuery) -> PreparedList {
     let (condition, extra) = match &query.filter {
         Filter::All => (String::new(), None),
-        Filter::MetadataEquals { tier, path, value } => {
-            let json = match value {
-                LookupValue::String(s) => serde_json_string(s),
-                LookupValue::Integer(i) => i.to_string(),
-                LookupValue::Bool(b) => b.to_string(),
-            };
-            (
-                format!("AND (body #> {}) = $4::text::jsonb", json_path(*tier, path)),
-                Some(json),
-            )
-        }
+        Filter::MetadataEquals { tier, path, value } => (
+            format!(
+                "AND (lookup #> {}) = $4::text::jsonb",
+                json_path(*tier, path)
+            ),
+            Some(crate::lookup::lookup_value(value)),
+        ),
         Filter::MembershipsOfOrganization(o) | Filter::InvitationsOfOrganization(o) => {
             ("AND organization_id = $4".to_owned(), Some(o.to_string()))
         }
@@ -349,29 +435,13 @@ pub(crate) fn prepare_list(query: &ListQuery) -> PreparedList {
     };
     PreparedList {
         sql: format!(
-            "SELECT key, body::text FROM records WHERE kind = $1 AND key > $2 {condition} ORDER BY key LIMIT $3"
+            "SELECT key, body FROM records WHERE kind = $1 AND key > $2 {condition} ORDER BY key LIMIT $3"
         ),
         kind: query.kind.object_name(),
         after: query.after.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default(),
         limit: query.limit as i64 + 1,
         extra,
     }
-}
-
-/// A JSON string literal for `s`.
-fn serde_json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Runs a listing: `(storage key, body)` of up to `limit + 1` records.
@@ -420,10 +490,10 @@ pub(crate) async fn explain(
 
 /// Parses a stored body.
 pub(crate) fn parse(kind: ResourceKind, key: &str, body: &str) -> Result<Record, StoreError> {
-    Record::from_json(kind, body.as_bytes()).map_err(|e| {
+    Record::from_json(kind, body.as_bytes()).map_err(|source| {
         PostgresError::BadRecord {
             key: key.to_owned(),
-            message: e.to_string(),
+            source,
         }
         .into()
     })

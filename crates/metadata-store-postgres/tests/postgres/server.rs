@@ -1,0 +1,222 @@
+//! Index use, schema versions and migration, settings and the errors the server answers with.
+
+use super::*;
+
+pub(crate) fn declared_index_is_used(url: &str) {
+    let schema = schema_name();
+    let store = connect(url, &schema);
+    block_on(store.declare_index(ResourceKind::User, Tier::Public, "billing.plan")).unwrap();
+    block_on(store.declare_index(ResourceKind::User, Tier::Public, "billing.plan")).unwrap();
+    run_sql(url, &format!("SET search_path = {schema}; ANALYZE"));
+    let query = ListQuery {
+        kind: ResourceKind::User,
+        filter: Filter::MetadataEquals {
+            tier: Tier::Public,
+            path: MetadataPath::parse("billing.plan").unwrap(),
+            value: LookupValue::String("pro".into()),
+        },
+        after: None,
+        limit: 10,
+    };
+    // With an empty table the planner may prefer a scan: forbid it to see the index is usable.
+    let plan = {
+        let prepared = format!(
+            "SET search_path = {schema}; SET enable_seqscan = off; EXPLAIN SELECT key FROM records WHERE kind = 'user' AND key > '' AND (lookup #> '{{public_metadata,billing,plan}}') = '\"pro\"'::jsonb ORDER BY key LIMIT 11"
+        );
+        run_sql(url, &prepared).join("\n")
+    };
+    assert!(plan.contains("lookup_user_public_billing__plan"), "{plan}");
+    let store_plan = block_on(store.explain_list(&query)).unwrap();
+    assert!(!store_plan.is_empty());
+    block_on(store.drop_schema()).unwrap();
+}
+
+pub(crate) fn newer_schema_is_refused(url: &str) {
+    let schema = schema_name();
+    let store = connect(url, &schema);
+    run_sql(
+        url,
+        &format!(
+            "UPDATE {schema}.metadata_schema SET version = {}",
+            SCHEMA_VERSION + 1
+        ),
+    );
+    let err = block_on(PostgresStore::connect(
+        PostgresOptions::new(url).schema(&schema),
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(err, PostgresError::SchemaTooNew { found, supported } if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION)
+    );
+    block_on(store.drop_schema()).unwrap();
+}
+
+pub(crate) fn bad_settings_are_typed_errors(url: &str) {
+    let err = block_on(PostgresStore::connect(PostgresOptions::new(
+        "not a url at all ://",
+    )))
+    .unwrap_err();
+    assert!(matches!(err, PostgresError::InvalidUrl(_)), "{err:?}");
+    let err = block_on(PostgresStore::connect(
+        PostgresOptions::new(url).schema("Bad-Name"),
+    ))
+    .unwrap_err();
+    assert!(matches!(err, PostgresError::InvalidSchemaName(_)));
+    let unreachable = PostgresOptions::new("postgres://postgres@127.0.0.1:1/test")
+        .connect_timeout(Duration::from_secs(1));
+    let err = block_on(PostgresStore::connect(unreachable)).unwrap_err();
+    assert!(
+        matches!(err, PostgresError::Pool(_)) && err.is_retryable(),
+        "{err:?}"
+    );
+}
+
+/// Each distinct path gets an index of its own, whatever its punctuation or case; a bad path
+/// is the query error a lookup gives.
+pub(crate) fn distinct_paths_get_distinct_indexes(url: &str) {
+    let schema = schema_name();
+    let store = connect(url, &schema);
+    let paths = ["a.b", "a__b", "a_b", "a-b", "A.b", "a.B"];
+    for path in paths {
+        block_on(store.declare_index(ResourceKind::User, Tier::Public, path)).unwrap();
+    }
+    let names = run_sql(
+        url,
+        &format!("SELECT indexname FROM pg_indexes WHERE schemaname = '{schema}' AND indexname LIKE 'lookup%' ORDER BY 1"),
+    );
+    assert_eq!(names.len(), paths.len(), "{names:?}");
+    let bad = block_on(store.declare_index(ResourceKind::User, Tier::Public, "no spaces"));
+    assert!(matches!(bad, Err(Error::InvalidQuery { .. })), "{bad:?}");
+    let bad = block_on(store.declare_index(ResourceKind::Organization, Tier::Unsafe, "a"));
+    assert!(matches!(bad, Err(Error::UnsupportedTier { .. })), "{bad:?}");
+    block_on(store.drop_schema()).unwrap();
+}
+
+/// Errors carry what the server said: its SQLSTATE code and message, and the source error.
+pub(crate) fn errors_carry_the_servers_code_and_message(url: &str) {
+    let mut config: tokio_postgres::Config = url.parse().unwrap();
+    config.dbname("metadata_no_such_database");
+    let missing = format!(
+        "postgres://{}@{}:{}/metadata_no_such_database",
+        config.get_user().unwrap_or("postgres"),
+        match &config.get_hosts()[0] {
+            tokio_postgres::config::Host::Tcp(h) => h.clone(),
+            #[allow(unreachable_patterns)]
+            _ => "127.0.0.1".into(),
+        },
+        config.get_ports().first().copied().unwrap_or(5432)
+    );
+    let err = block_on(PostgresStore::connect(PostgresOptions::new(missing))).unwrap_err();
+    assert!(matches!(err, PostgresError::Pool(_)), "{err:?}");
+    assert_eq!(err.sql_state(), Some("3D000"), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("3D000") && text.contains("metadata_no_such_database"),
+        "the server's code and message: {text}"
+    );
+    assert!(!err.is_retryable(), "a missing database stays missing");
+    // A row changed outside the library is a bad record whose source is the parse error.
+    let schema = schema_name();
+    let store = connect(url, &schema);
+    run_sql(
+        url,
+        &format!("INSERT INTO {schema}.records (kind, key, version, body, lookup) VALUES ('user', 'broken', 1, '{{\"id\": 5}}', '{{}}')"),
+    );
+    let metadata = MetadataService::new(store.clone());
+    let err = block_on(metadata.backend().get_user(&UserId::new("broken").unwrap())).unwrap_err();
+    let Error::Storage { source, .. } = &err else {
+        panic!("{err:?}")
+    };
+    let store_error = source
+        .downcast_ref::<metadata_store::StoreError>()
+        .expect("a store error inside");
+    let pg = std::error::Error::source(store_error)
+        .and_then(|e| e.downcast_ref::<PostgresError>())
+        .expect("the PostgreSQL error inside");
+    assert!(matches!(pg, PostgresError::BadRecord { key, .. } if key == "broken"));
+    let parse = std::error::Error::source(pg).expect("the parse error is kept");
+    assert!(parse.downcast_ref::<serde_json::Error>().is_some());
+    block_on(store.drop_schema()).unwrap();
+}
+
+/// Schema 1 kept bodies as `jsonb`; connecting migrates it in place: every record is kept and
+/// read back, lookups work and a lookup index declared on schema 1 is declared again.
+pub(crate) fn schema_1_is_migrated_in_place(url: &str) {
+    let schema = schema_name();
+    run_sql(
+        url,
+        &format!(
+            "CREATE SCHEMA {schema};
+             SET search_path = {schema};
+             CREATE TABLE metadata_schema (version integer NOT NULL);
+             INSERT INTO metadata_schema VALUES (1);
+             CREATE TABLE records (
+                kind text NOT NULL, key text COLLATE \"C\" NOT NULL, version bigint NOT NULL,
+                organization_id text, user_id text, body jsonb NOT NULL, PRIMARY KEY (kind, key));
+             CREATE INDEX records_by_organization ON records (kind, organization_id, key) WHERE organization_id IS NOT NULL;
+             CREATE INDEX records_by_user ON records (kind, user_id, key) WHERE user_id IS NOT NULL;
+             CREATE INDEX lookup_user_public_metadata_role ON records (kind, (body #> '{{public_metadata,role}}'), key);"
+        ),
+    );
+    let user = |i: usize| {
+        format!(
+            r#"{{"id":"user_{i:04}","object":"user","public_metadata":{{"role":"{}","items":["x"]}},"private_metadata":{{}},"unsafe_metadata":{{"n":{i}}},"created_at":1,"updated_at":2,"version":3}}"#,
+            if i % 3 == 0 { "admin" } else { "member" }
+        )
+    };
+    let values: Vec<String> = (0..1_200)
+        .map(|i| format!("('user', 'user_{i:04}', 3, '{}')", user(i)))
+        .collect();
+    run_sql(
+        url,
+        &format!(
+            "INSERT INTO {schema}.records (kind, key, version, body) VALUES {}",
+            values.join(",")
+        ),
+    );
+    let store = connect(url, &schema);
+    let version = run_sql(
+        url,
+        &format!("SELECT version FROM {schema}.metadata_schema"),
+    );
+    assert_eq!(version, [SCHEMA_VERSION.to_string()]);
+    let metadata = MetadataService::new(store.clone());
+    let b = metadata.backend();
+    for i in [0, 1, 599, 1_199] {
+        let read = block_on(b.get_user(&UserId::new(format!("user_{i:04}")).unwrap())).unwrap();
+        let expected: metadata_core::User = serde_json::from_str(&user(i)).unwrap();
+        assert_eq!(read, expected);
+        assert_eq!(read.version, 3);
+    }
+    let admins = block_on(b.find_users(
+        Tier::Public,
+        "role",
+        "admin",
+        metadata_store::PageRequest::first(1_000),
+    ))
+    .unwrap();
+    assert_eq!(admins.items.len(), 400);
+    let none = block_on(b.find_users(
+        Tier::Public,
+        "items.0",
+        "x",
+        metadata_store::PageRequest::first(10),
+    ))
+    .unwrap();
+    assert!(none.items.is_empty(), "R7.3 after the migration too");
+    let indexes = run_sql(
+        url,
+        &format!("SELECT indexname FROM pg_indexes WHERE schemaname = '{schema}' AND indexname LIKE 'lookup%'"),
+    );
+    assert_eq!(
+        indexes,
+        ["lookup_user_public_role"],
+        "the declared index is kept"
+    );
+    // Writes work on the migrated table.
+    let change = Change::new()
+        .replace_json(Tier::Public, json!({"s": "a\u{0}b"}))
+        .unwrap();
+    block_on(b.update_user(&UserId::new("user_0001").unwrap(), change)).unwrap();
+    block_on(store.drop_schema()).unwrap();
+}
