@@ -18,6 +18,9 @@ pub fn parse_metadata(data: &[u8]) {
             Ok(m) => {
                 let json = m.to_json();
                 assert_eq!(m.size(), json.len(), "measured size");
+                // Spelled the same after a second trip (R8.3): -0.0, 1e16 and \u0000 stay.
+                let again = Metadata::from_slice_with(json.as_bytes(), &limits).unwrap();
+                assert_eq!(again.to_json(), json, "spelling");
                 assert!(m.size() <= limits.tier_bytes());
                 assert_eq!(
                     Metadata::from_slice_with(json.as_bytes(), &limits).unwrap(),
@@ -179,4 +182,55 @@ pub fn claims(data: &[u8]) {
             assert!(text.len() <= budget);
         }
     }
+}
+
+/// Seeds built from [`crate::edges`], as `(target, file name, bytes)`: every fixed edge tier for
+/// `parse_metadata`, pairs of them for `merge_patch`, a user holding them for
+/// `wire_roundtrip`, and for `operations` a sequence that writes every edge object of the model
+/// and looks each edge lookup up. `fuzz/corpus/` holds them all (a test checks it).
+pub fn edge_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    let tiers: Vec<String> = crate::edges::fixed_tiers()
+        .iter()
+        .map(|t| serde_json::to_string(t).unwrap())
+        .collect();
+    let mut seeds = Vec::new();
+    for (i, tier) in tiers.iter().enumerate() {
+        seeds.push((
+            "parse_metadata",
+            format!("edge-{i:02}"),
+            tier.clone().into_bytes(),
+        ));
+        let patch = &tiers[(i + 1) % tiers.len()];
+        let mut pair = tier.clone().into_bytes();
+        pair.push(0);
+        pair.extend_from_slice(patch.as_bytes());
+        seeds.push(("merge_patch", format!("edge-{i:02}"), pair));
+        let user = format!(
+            r#"{{"id":"u{i}","object":"user","public_metadata":{tier},"private_metadata":{patch},"unsafe_metadata":{{}},"created_at":1,"updated_at":2,"version":3}}"#
+        );
+        seeds.push(("wire_roundtrip", format!("edge-{i:02}"), user.into_bytes()));
+    }
+    seeds.push(("operations", "edge-values".into(), edge_operations()));
+    seeds
+}
+
+/// Bytes that [`crate::model::decode_ops`] reads as: create user 0; replace its tiers with each
+/// edge object of the model in turn (tier by tier); and find users by every edge lookup in
+/// every tier.
+fn edge_operations() -> Vec<u8> {
+    // Create(User 0, no change): tag 0, target 0 0 0, email 0, change of 0 ops, no version.
+    let mut bytes = vec![0, 0, 0, 0, 0, 0, 1];
+    for object in 5..12u8 {
+        for tier in 0..3u8 {
+            // Update(User 0): tag 1, target 0 0 0, one op (tier, replace, object), no version.
+            bytes.extend([1, 0, 0, 0, 1, tier, 0, object, 1]);
+        }
+        for find in 0..8u8 {
+            for tier in 0..3u8 {
+                // Find(users, tier, find): tag 8, users, tier, lookup.
+                bytes.extend([8, 0, tier, find]);
+            }
+        }
+    }
+    bytes
 }

@@ -106,8 +106,9 @@ pub enum Op {
     Revoke(u8),
     /// Backend deletes a record.
     Delete(Target),
-    /// Backend finds users (or organizations) whose tier has `a` equal to `n`: first page of 2.
-    Find(bool, Tier, i64),
+    /// Backend finds users (or organizations) by the lookup [`find_at`] gives for the index:
+    /// first page of 2.
+    Find(bool, Tier, usize),
 }
 
 fn target() -> impl Strategy<Value = Target> {
@@ -120,19 +121,53 @@ fn target() -> impl Strategy<Value = Target> {
     ]
 }
 
-/// The small tier values operations use, by index (modulo their number).
+/// The small tier values operations use, by index (modulo their number): ordinary ones, one
+/// over the model's 48-byte limit, and edge values every store must keep exactly (R8.3) and
+/// find exactly (R7.3): `\u0000`, `-0.0`, `1e16`, `u64::MAX`, `1.0` against `1`, `"1"`
+/// against `1`, an array and an object where a path has a numeric segment, empty and
+/// numeric-looking keys.
 pub fn small_object_at(i: usize) -> Value {
-    match i % 5 {
+    let n = (i / SMALL_OBJECTS % 3) as i64;
+    let parse = |text: &str| serde_json::from_str::<Value>(text).expect("a valid small object");
+    match i % SMALL_OBJECTS {
         0 => json!({}),
-        1 => json!({ "a": (i / 5 % 3) as i64 }),
-        2 => json!({ "b": { "c": (i / 5 % 3) as i64 } }),
+        1 => json!({ "a": n }),
+        2 => json!({ "b": { "c": n } }),
         3 => json!({ "a": null, "b": { "c": null } }),
-        _ => json!({ "big": "0123456789012345678901234567890123456789" }),
+        4 => json!({ "big": "0123456789012345678901234567890123456789" }),
+        5 => parse(&format!(r#"{{"a":{n}.0}}"#)),
+        6 => parse(r#"{"s":"x\u0000y","f":-0.0}"#),
+        7 => parse(r#"{"f":1e16,"u":18446744073709551615}"#),
+        8 => json!({ "items": ["x"] }),
+        9 => json!({ "items": { "0": "x" } }),
+        10 => json!({ "": { "-1": true }, "0": "0" }),
+        _ => json!({ "a": n.to_string() }),
     }
 }
 
+/// How many distinct small objects [`small_object_at`] gives (before the value `n` varies).
+const SMALL_OBJECTS: usize = 12;
+
+/// The lookups [`Op::Find`] makes, by index (modulo their number): a path and a value.
+pub fn find_at(i: usize) -> (&'static str, LookupValue) {
+    let n = (i / FINDS % 3) as i64;
+    match i % FINDS {
+        0 => ("a", LookupValue::Integer(n)),
+        1 => ("a", LookupValue::String(n.to_string())),
+        2 => ("b.c", LookupValue::Integer(n)),
+        3 => ("items.0", LookupValue::from("x")),
+        4 => ("s", LookupValue::from("x\u{0}y")),
+        5 => ("f", LookupValue::Integer(10_000_000_000_000_000)),
+        6 => ("f", LookupValue::Integer(0)),
+        _ => ("0", LookupValue::from("0")),
+    }
+}
+
+/// How many distinct lookups [`find_at`] gives.
+const FINDS: usize = 8;
+
 fn small_object() -> impl Strategy<Value = Value> {
-    (0usize..15).prop_map(small_object_at)
+    (0..SMALL_OBJECTS * 3).prop_map(small_object_at)
 }
 
 /// Builds a change from (tier index, merge?, value) operations and an expected version.
@@ -183,7 +218,7 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => (0u8..2, 0u8..3).prop_map(|(i, u)| Op::Accept(i, u)),
         1 => (0u8..2).prop_map(Op::Revoke),
         2 => target().prop_map(Op::Delete),
-        1 => (any::<bool>(), (0usize..3).prop_map(|t| Tier::ALL[t]), 0i64..3).prop_map(|(u, t, n)| Op::Find(u, t, n)),
+        2 => (any::<bool>(), (0usize..3).prop_map(|t| Tier::ALL[t]), 0..FINDS * 3).prop_map(|(u, t, n)| Op::Find(u, t, n)),
     ]
 }
 
@@ -456,12 +491,13 @@ impl Model {
                 if !kind.has_tier(*tier) {
                     return Err(code(Error::UnsupportedTier { kind, tier: *tier }));
                 }
+                let (path, value) = find_at(*n);
                 let query = ListQuery {
                     kind,
                     filter: Filter::MetadataEquals {
                         tier: *tier,
-                        path: MetadataPath::parse("a").unwrap(),
-                        value: LookupValue::Integer(*n),
+                        path: MetadataPath::parse(path).unwrap(),
+                        value,
                     },
                     after: None,
                     limit: 2,
@@ -559,20 +595,23 @@ pub async fn apply_to_service(m: &MetadataService, op: &Op) -> Outcome {
         }
         Op::Find(users, tier, n) => {
             let page = PageRequest::first(2);
+            let (path, value) = find_at(*n);
             let ids = if *users {
-                b.find::<User>(*tier, "a", *n, page).await.map(|p| {
+                b.find::<User>(*tier, path, value, page).await.map(|p| {
                     (
                         p.items.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(),
                         p.next.is_some(),
                     )
                 })
             } else {
-                b.find::<Organization>(*tier, "a", *n, page).await.map(|p| {
-                    (
-                        p.items.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(),
-                        p.next.is_some(),
-                    )
-                })
+                b.find::<Organization>(*tier, path, value, page)
+                    .await
+                    .map(|p| {
+                        (
+                            p.items.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(),
+                            p.next.is_some(),
+                        )
+                    })
             };
             ids.map_or_else(
                 |e| Err(code(e)),
@@ -655,7 +694,9 @@ pub async fn run_case(store: Arc<dyn MetadataStore>, ops: &[Op]) -> Result<(), S
         let mut model_records = model.records();
         model_records.sort_by_key(|r| (r.kind(), r.key().storage_key()));
         let stored = store_records(store.as_ref()).await;
-        if model_records != stored {
+        // Compared as values and as text: `-0.0 == 0.0` as a value, not as text (R8.3).
+        let text = |records: &[Record]| records.iter().map(Record::to_json).collect::<Vec<_>>();
+        if model_records != stored || text(&model_records) != text(&stored) {
             return Err(format!(
                 "step {step} {op:?}: states differ:\nmodel {model_records:?}\nstore {stored:?}"
             ));
@@ -754,7 +795,7 @@ pub fn decode_ops(data: &[u8]) -> Vec<Op> {
             _ => Op::Find(
                 b() % 2 == 0,
                 Tier::ALL[b() as usize % 3],
-                i64::from(b() % 3),
+                b() as usize % (FINDS * 3),
             ),
         };
         ops.push(op);
