@@ -137,5 +137,97 @@ fn get(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, replace, get);
+/// How many users the random-key read benchmark spreads its reads over.
+const USERS: usize = 100_000;
+
+/// `USERS` users with 200-byte public tiers in a project file and a raw file, written in one
+/// transaction each through the same schema, the project's rows exactly as the store writes
+/// them (the core's wire JSON).
+fn many_users() -> (SqliteStore, Connection) {
+    let dir = scratch_dir("sqlite_get_random");
+    for f in [
+        "project.db",
+        "project.db-wal",
+        "project.db-shm",
+        "raw.db",
+        "raw.db-wal",
+        "raw.db-shm",
+    ] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    let tier = Metadata::from_value(tier_of_size(200)).unwrap();
+    let limits = metadata_core::Limits::default();
+    for name in ["project.db", "raw.db"] {
+        drop(SqliteStore::open_file(dir.join(name)).unwrap());
+        let mut conn = Connection::open(dir.join(name)).unwrap();
+        let tx = conn.transaction().unwrap();
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO records (kind, key, version, body) VALUES ('user', ?1, 1, ?2)",
+                )
+                .unwrap();
+            for i in 0..USERS {
+                let id = UserId::new(format!("user_{i:06}")).unwrap();
+                let change = Change::new().replace(Tier::Public, tier.clone());
+                let user = metadata_core::create_user(id, &change, &limits, 1).unwrap();
+                insert
+                    .execute(params![
+                        user.id.as_str(),
+                        serde_json::to_string(&user).unwrap()
+                    ])
+                    .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let raw = Connection::open(dir.join("raw.db")).unwrap();
+    raw.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    (SqliteStore::open_file(dir.join("project.db")).unwrap(), raw)
+}
+
+/// Reads at random keys over `USERS` users: most miss the store's parsed-record cache and
+/// SQLite's page cache holds only part of the file, unlike the one hot row of `get`.
+fn get_random(c: &mut Criterion) {
+    let (store, raw) = many_users();
+    let service = MetadataService::new(store);
+    let ids: Vec<String> = {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        (0..4096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                format!("user_{:06}", x % USERS as u64)
+            })
+            .collect()
+    };
+    let user_ids: Vec<UserId> = ids
+        .iter()
+        .map(|i| UserId::new(i.as_str()).unwrap())
+        .collect();
+    let mut g = c.benchmark_group("sqlite_get_random_200_over_100000");
+    let mut n = 0;
+    g.bench_function("baseline_raw_select_parse_value", |b| {
+        b.iter(|| {
+            n += 1;
+            let body: String = raw
+                .prepare_cached("SELECT body FROM records WHERE kind = ?1 AND key = ?2")
+                .unwrap()
+                .query_row(params!["user", ids[n % ids.len()]], |r| r.get(0))
+                .unwrap();
+            serde_json::from_str::<Value>(&body).unwrap()
+        })
+    });
+    g.bench_function("project_facade_get", |b| {
+        b.iter(|| {
+            n += 1;
+            futures::executor::block_on(service.backend().get_user(&user_ids[n % ids.len()]))
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, replace, get, get_random);
 criterion_main!(benches);
