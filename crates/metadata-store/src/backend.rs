@@ -1,5 +1,6 @@
 //! The backend surface: the host's trusted code reads and writes every tier.
 
+use crate::error::ServiceError;
 use crate::service::MetadataService;
 use metadata_core::{
     accept_invitation, complete_sign_up, create_invitation, create_membership, create_organization,
@@ -269,10 +270,11 @@ impl Backend<'_> {
                 other => return other,
             }
         }
-        Err(Error::Storage {
-            retryable: true,
-            source: format!("{key} kept changing").into(),
-        })
+        Err(ServiceError::KeptChanging {
+            key,
+            attempts: crate::service::MAX_UPDATE_ATTEMPTS,
+        }
+        .into_error())
     }
 
     /// Completes a sign-up as the new user `user` (R5.1): the user is created with the sign-up's
@@ -297,10 +299,11 @@ impl Backend<'_> {
                 Err(e) => return Err(e.into_error(None)),
             }
         }
-        Err(Error::Storage {
-            retryable: true,
-            source: format!("{key} kept changing").into(),
-        })
+        Err(ServiceError::KeptChanging {
+            key,
+            attempts: crate::service::MAX_UPDATE_ATTEMPTS,
+        }
+        .into_error())
     }
 
     /// Accepts an invitation for `user` (R5.2): the membership is created with the invitation's
@@ -324,10 +327,11 @@ impl Backend<'_> {
                 Err(e) => return Err(e.into_error(None)),
             }
         }
-        Err(Error::Storage {
-            retryable: true,
-            source: format!("{key} kept changing").into(),
-        })
+        Err(ServiceError::KeptChanging {
+            key,
+            attempts: crate::service::MAX_UPDATE_ATTEMPTS,
+        }
+        .into_error())
     }
 
     /// Revokes a pending invitation.
@@ -394,10 +398,11 @@ impl Backend<'_> {
             .map_err(|e| e.into_error(None))?;
         let mut items = Vec::with_capacity(page.items.len());
         for record in page.items {
-            items.push(R::from_record(record).ok_or_else(|| Error::Storage {
-                retryable: false,
-                source: "the store listed a record of another kind".into(),
-            })?);
+            let key = record.key();
+            items.push(
+                R::from_record(record)
+                    .ok_or_else(|| ServiceError::WrongKind { key }.into_error())?,
+            );
         }
         Ok(Page {
             items,

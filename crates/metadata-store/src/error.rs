@@ -87,3 +87,35 @@ impl StoreError {
         }
     }
 }
+
+/// The facade's own storage failures, kept typed inside [`Error::Storage`] so a host can
+/// downcast to them (R9.1).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// Every attempt to apply an update met a newer version written by someone else; trying
+    /// again later may succeed.
+    #[error("{key} kept changing over {attempts} attempts")]
+    KeptChanging {
+        /// The record.
+        key: RecordKey,
+        /// How many times the update was applied and lost its race.
+        attempts: usize,
+    },
+    /// The store returned a record of another kind than the key named: it is broken.
+    #[error("the store returned another kind of record for {key}")]
+    WrongKind {
+        /// The key asked for.
+        key: RecordKey,
+    },
+}
+
+impl ServiceError {
+    /// The library's error for it: retryable when the record kept changing.
+    pub(crate) fn into_error(self) -> Error {
+        Error::Storage {
+            retryable: matches!(self, ServiceError::KeptChanging { .. }),
+            source: Box::new(self),
+        }
+    }
+}

@@ -31,7 +31,7 @@ mod service;
 mod store;
 
 pub use backend::{Backend, PageRequest};
-pub use error::StoreError;
+pub use error::{ServiceError, StoreError};
 pub use frontend::{Frontend, OwnRecord};
 pub use service::{MetadataService, MAX_UPDATE_ATTEMPTS};
 pub use store::MetadataStore;

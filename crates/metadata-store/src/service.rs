@@ -1,7 +1,7 @@
 //! [`MetadataService`]: the facade that applies every rule of the core over any store.
 
 use crate::backend::Backend;
-use crate::error::StoreError;
+use crate::error::{ServiceError, StoreError};
 use crate::frontend::Frontend;
 use crate::store::MetadataStore;
 use metadata_core::{
@@ -123,10 +123,7 @@ impl MetadataService {
     pub(crate) async fn try_load<R: Resource>(&self, key: &RecordKey) -> Result<Option<R>, Error> {
         match self.store.get(key).await.map_err(|e| e.into_error(None))? {
             Some(record) => Ok(Some(R::from_record(record).ok_or_else(|| {
-                Error::Storage {
-                    retryable: false,
-                    source: format!("the store returned another kind of record for {key}").into(),
-                }
+                ServiceError::WrongKind { key: key.clone() }.into_error()
             })?)),
             None => Ok(None),
         }
@@ -154,10 +151,11 @@ impl MetadataService {
                 Err(err) => return Err(err.into_error(change.expected_version())),
             }
         }
-        Err(Error::Storage {
-            retryable: true,
-            source: format!("{key} kept changing over {MAX_UPDATE_ATTEMPTS} attempts").into(),
-        })
+        Err(ServiceError::KeptChanging {
+            key: key.clone(),
+            attempts: MAX_UPDATE_ATTEMPTS,
+        }
+        .into_error())
     }
 }
 
