@@ -11,6 +11,17 @@ use metadata_store_sqlite::SqliteStore;
 use rusqlite::{params, Connection, TransactionBehavior};
 use serde_json::Value;
 
+/// A scratch directory without the project's and the raw side's database files.
+fn fresh_scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = scratch_dir(name);
+    for db in ["project.db", "raw.db"] {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.join(format!("{db}{suffix}")));
+        }
+    }
+    dir
+}
+
 struct Fixture {
     service: MetadataService,
     id: UserId,
@@ -20,17 +31,7 @@ struct Fixture {
 }
 
 fn fixture(name: &str, size: usize) -> Fixture {
-    let dir = scratch_dir(name);
-    for f in [
-        "project.db",
-        "project.db-wal",
-        "project.db-shm",
-        "raw.db",
-        "raw.db-wal",
-        "raw.db-shm",
-    ] {
-        let _ = std::fs::remove_file(dir.join(f));
-    }
+    let dir = fresh_scratch_dir(name);
     let store = SqliteStore::open_file(dir.join("project.db")).unwrap();
     let service = MetadataService::new(store);
     let id = UserId::new("user_bench").unwrap();
@@ -144,17 +145,7 @@ const USERS: usize = 100_000;
 /// transaction each through the same schema, the project's rows exactly as the store writes
 /// them (the core's wire JSON).
 fn many_users() -> (SqliteStore, Connection) {
-    let dir = scratch_dir("sqlite_get_random");
-    for f in [
-        "project.db",
-        "project.db-wal",
-        "project.db-shm",
-        "raw.db",
-        "raw.db-wal",
-        "raw.db-shm",
-    ] {
-        let _ = std::fs::remove_file(dir.join(f));
-    }
+    let dir = fresh_scratch_dir("sqlite_get_random");
     let tier = Metadata::from_value(tier_of_size(200)).unwrap();
     let limits = metadata_core::Limits::default();
     for name in ["project.db", "raw.db"] {
