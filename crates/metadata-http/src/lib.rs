@@ -1,0 +1,162 @@
+//! The reference product's metadata endpoints (Backend API version 2026-05-12, and the calls its
+//! frontend makes) over any [`MetadataService`], as axum [`Router`]s a host mounts in its own
+//! app: its official SDKs and a browser can then reach the backend and frontend surfaces.
+//!
+//! - **Backend routes** (`/v1/users`, `/v1/organizations`, memberships, invitations, sign-ups)
+//!   need `Authorization: Bearer <secret key>`, compared in constant time with the keys the host
+//!   configures. Beyond the reference product, `GET /v1/users?public_metadata.role=admin` (and
+//!   the other tiers and kinds) finds records by a metadata value (R7.2), a cursor at a time.
+//! - **Frontend routes** (`/v1/me`, `/v1/client/sign_ups`) act for the principal the host's
+//!   [`Authenticator`] names; they never answer with a private tier, and anything the
+//!   principal may not see is 404 (SPEC 2).
+//! - Responses are the records' wire JSON plus the fields the reference SDKs read that the
+//!   library does not own (empty, filled by the host's [`Hooks`]); errors are the reference
+//!   envelope `{"errors":[{"code","message","long_message","meta":{"param_name"}}]}`, axum's own
+//!   rejections included. Every record response carries `ETag: "<version>"`, and a write with
+//!   `If-Match` states the version it expects (412 when the record has moved on).
+//!
+//! ```
+//! use metadata_http::MetadataHttp;
+//! use metadata_store::MetadataService;
+//! use metadata_store_sqlite::SqliteStore;
+//!
+//! let service = MetadataService::new(SqliteStore::open_in_memory().unwrap());
+//! let app: axum::Router = MetadataHttp::new(service)
+//!     .secret_key("sk_test_example")
+//!     .authenticator(|_: &axum::http::request::Parts| None) // the host's session check
+//!     .router();
+//! // axum::serve(listener, app).await
+//! # let _ = app;
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod auth;
+mod backend;
+mod error;
+mod extract;
+mod frontend;
+mod ids;
+mod paging;
+mod request;
+mod response;
+mod shapes;
+
+pub use auth::Authenticator;
+pub use error::{http_codes, ApiError};
+pub use shapes::{Hooks, NoHooks};
+
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use metadata_store::MetadataService;
+use std::sync::Arc;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) service: MetadataService,
+    pub(crate) hooks: Arc<dyn Hooks>,
+    pub(crate) keys: Arc<Vec<Vec<u8>>>,
+    pub(crate) authenticator: Option<Arc<dyn Authenticator>>,
+}
+
+/// The HTTP surface of a [`MetadataService`]: configure it, then take its routers.
+#[derive(Clone)]
+pub struct MetadataHttp {
+    shared: Shared,
+    body_limit: usize,
+}
+
+impl std::fmt::Debug for MetadataHttp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetadataHttp")
+            .field("secret_keys", &self.shared.keys.len())
+            .field("authenticator", &self.shared.authenticator.is_some())
+            .field("body_limit", &self.body_limit)
+            .finish()
+    }
+}
+
+impl MetadataHttp {
+    /// Serves `service`. Until a secret key is added every backend call is 401, and until an
+    /// authenticator is set every frontend call is 401.
+    pub fn new(service: MetadataService) -> Self {
+        let body_limit = request::body_limits(service.limits()).max_input_bytes();
+        MetadataHttp {
+            shared: Shared {
+                service,
+                hooks: Arc::new(NoHooks),
+                keys: Arc::new(Vec::new()),
+                authenticator: None,
+            },
+            body_limit,
+        }
+    }
+
+    /// Accepts `key` as a backend secret key (`Authorization: Bearer <key>`); several may be
+    /// accepted at once, to rotate them.
+    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.shared.keys).push(key.into().into_bytes());
+        self
+    }
+
+    /// Decides who the frontend routes act for.
+    pub fn authenticator(mut self, authenticator: impl Authenticator) -> Self {
+        self.shared.authenticator = Some(Arc::new(authenticator));
+        self
+    }
+
+    /// Fills the response fields the host owns.
+    pub fn hooks(mut self, hooks: impl Hooks) -> Self {
+        self.shared.hooks = Arc::new(hooks);
+        self
+    }
+
+    /// The largest request body accepted, in bytes; a larger one is 413, refused before it is
+    /// parsed. By default, three tiers' worth of the service's input limit (192 KiB with the
+    /// default limits).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    fn finish(&self, router: Router<Shared>) -> Router {
+        router
+            .fallback(|| async { ApiError::no_route() })
+            .method_not_allowed_fallback(|| async {
+                ApiError::new(
+                    axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                    http_codes::METHOD_NOT_ALLOWED,
+                    "This method is not allowed on this path",
+                )
+            })
+            .layer(DefaultBodyLimit::max(self.body_limit))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                |_: Box<dyn std::any::Any + Send>| -> Response {
+                    ApiError::new(
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        http_codes::INTERNAL,
+                        "The server failed",
+                    )
+                    .into_response()
+                },
+            ))
+            .with_state(self.shared.clone())
+    }
+
+    /// The backend routes alone, for a host that mounts the two surfaces apart.
+    pub fn backend_router(&self) -> Router {
+        self.finish(backend::routes())
+    }
+
+    /// The frontend routes alone.
+    pub fn frontend_router(&self) -> Router {
+        self.finish(frontend::routes())
+    }
+
+    /// Both surfaces on one router (their paths do not overlap).
+    pub fn router(&self) -> Router {
+        self.finish(backend::routes().merge(frontend::routes()))
+    }
+}
