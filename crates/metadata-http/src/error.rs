@@ -149,3 +149,39 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_failures_are_503_when_retryable_and_500_otherwise() {
+        let retryable = Error::Storage {
+            retryable: true,
+            source: "connection lost".into(),
+        };
+        let api = ApiError::from(retryable);
+        assert_eq!(
+            (api.status, api.code),
+            (StatusCode::SERVICE_UNAVAILABLE, codes::STORAGE)
+        );
+        assert!(
+            !api.message.contains("connection lost"),
+            "the source stays the host's"
+        );
+        let response = api.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let permanent = ApiError::from(Error::Storage {
+            retryable: false,
+            source: "disk full".into(),
+        });
+        assert_eq!(permanent.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let unknown = ApiError::from(Error::OutcomeUnknown {
+            source: "lost while committing".into(),
+        });
+        assert_eq!(
+            (unknown.status, unknown.code),
+            (StatusCode::INTERNAL_SERVER_ERROR, codes::OUTCOME_UNKNOWN)
+        );
+    }
+}
