@@ -34,4 +34,4 @@ pub use backend::{Backend, PageRequest};
 pub use error::{ServiceError, StoreError};
 pub use frontend::{Frontend, OwnRecord};
 pub use service::{MetadataService, MAX_UPDATE_ATTEMPTS};
-pub use store::MetadataStore;
+pub use store::{Applied, ApplyFn, MetadataStore};

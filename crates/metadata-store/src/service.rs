@@ -3,10 +3,10 @@
 use crate::backend::Backend;
 use crate::error::{ServiceError, StoreError};
 use crate::frontend::Frontend;
-use crate::store::MetadataStore;
+use crate::store::{Applied, ApplyFn, MetadataStore};
 use metadata_core::{
-    apply_change, update_write, Change, Error, FrontendPrincipal, Limits, Millis, RecordKey,
-    Resource, Surface,
+    apply_change, Change, Error, FrontendPrincipal, Limits, Millis, Record, RecordKey, Resource,
+    Surface,
 };
 use std::fmt;
 use std::sync::Arc;
@@ -138,15 +138,23 @@ impl MetadataService {
         change: &Change,
         surface: Surface,
     ) -> Result<R, Error> {
+        let apply: ApplyFn = {
+            let (change, limits, now) = (change.clone(), self.limits, self.now());
+            let key = key.clone();
+            Arc::new(move |record: &Record| {
+                let current = R::from_record(record.clone())
+                    .ok_or_else(|| ServiceError::WrongKind { key: key.clone() }.into_error())?;
+                apply_change(&current, &change, surface, &limits, now).map(R::into_record)
+            })
+        };
         for _ in 0..MAX_UPDATE_ATTEMPTS {
-            let current: R = self.load(key).await?;
-            let next = apply_change(&current, change, surface, &self.limits, self.now())?;
-            match self
-                .store
-                .commit(&[update_write(&current, next.clone())])
-                .await
-            {
-                Ok(_) => return Ok(next),
+            match self.store.update(key, apply.clone()).await {
+                Ok(Applied::Stored(record)) => {
+                    return R::from_record(record)
+                        .ok_or_else(|| ServiceError::WrongKind { key: key.clone() }.into_error())
+                }
+                Ok(Applied::Refused(refused)) => return Err(refused),
+                Ok(Applied::Missing) => return Err(not_found(key)),
                 Err(StoreError::Conflict { .. }) if change.expected_version().is_none() => continue,
                 Err(err) => return Err(err.into_error(change.expected_version())),
             }
