@@ -75,16 +75,17 @@ impl Worker {
 
     /// Runs `f` on the connection thread and blocks the calling thread for the answer (for
     /// synchronous set-up code, never inside async code).
+    #[cfg(test)]
     pub(crate) fn call_blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, SqliteError> + Send + 'static,
     ) -> Result<T, SqliteError> {
-        futures_executor_free_block_on(self.call(f))
+        park_on(self.call(f))
     }
 }
 
 /// Waits for a future that completes from another thread, by parking this one.
-fn futures_executor_free_block_on<F: std::future::Future>(future: F) -> F::Output {
+pub(crate) fn park_on<F: std::future::Future>(future: F) -> F::Output {
     use std::sync::Arc;
     use std::task::{Context, Poll, Wake, Waker};
     struct Unpark(thread::Thread);

@@ -37,8 +37,10 @@
 mod bridge;
 mod cache;
 mod error;
+mod readers;
 mod schema;
 mod sql;
+mod writer;
 
 pub use error::SqliteError;
 pub use schema::SCHEMA_VERSION;
@@ -46,12 +48,24 @@ pub use schema::SCHEMA_VERSION;
 use async_trait::async_trait;
 use bridge::Worker;
 use metadata_core::{ListQuery, MetadataPath, Page, Record, RecordKey, ResourceKind, Tier, Write};
+use metadata_store::{Applied, ApplyFn};
 use metadata_store::{MetadataStore, StoreError};
+use readers::ReaderPool;
 use rusqlite::{Connection, OpenFlags};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use writer::Writer;
+
+/// Counts of the writer's group commits, from [`SqliteStore::commit_stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Transactions committed together (one `COMMIT` each).
+    pub groups: u64,
+    /// Write transactions in them.
+    pub transactions: u64,
+}
 
 /// Where the database lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,7 +186,10 @@ fn open_connection(options: &SqliteOptions, writer: bool) -> Result<Connection, 
 
 struct Inner {
     cache: cache::ParsedCache,
-    writer: Worker,
+    writer: Writer,
+    /// Connections for point reads on the calling thread (file databases).
+    point_readers: Option<ReaderPool>,
+    /// Connection threads for listings (file databases).
     readers: Vec<Worker>,
     next_reader: AtomicUsize,
     location: Location,
@@ -193,14 +210,32 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+impl Inner {
+    fn parse(&self, kind: ResourceKind, key: String, body: String) -> Result<Record, SqliteError> {
+        if let Some(record) = self.cache.get(kind, &key, &body) {
+            return Ok(record);
+        }
+        let record = sql::parse(kind, &key, &body)?;
+        self.cache.put(kind, key, body, record.clone());
+        Ok(record)
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) and migrates a database. This blocks the calling thread while
     /// the connections open: call it at start-up, not inside async code on a busy executor.
     pub fn open(options: SqliteOptions) -> Result<Self, SqliteError> {
         let opts = options.clone();
-        let writer = Worker::spawn("metadata-sqlite-writer", move || {
-            open_connection(&opts, true)
-        })?;
+        let writer = Writer::spawn(move || open_connection(&opts, true))?;
+        let point_readers = match &options.location {
+            Location::Memory => None,
+            Location::File(_) => {
+                let opts = options.clone();
+                Some(ReaderPool::new(options.readers.max(2) * 2, move || {
+                    open_connection(&opts, false)
+                })?)
+            }
+        };
         let readers = match &options.location {
             Location::Memory => Vec::new(),
             Location::File(_) => (0..options.readers)
@@ -216,6 +251,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 cache: cache::ParsedCache::new(options.cache_bytes),
                 writer,
+                point_readers,
                 readers,
                 next_reader: AtomicUsize::new(0),
                 location: options.location,
@@ -233,23 +269,22 @@ impl SqliteStore {
         Self::open(SqliteOptions::memory())
     }
 
-    fn reader(&self) -> &Worker {
+    /// Runs a read on a listing connection thread (the writer's, for an in-memory database).
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let readers = &self.inner.readers;
         if readers.is_empty() {
-            &self.inner.writer
-        } else {
-            &readers[self.inner.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len()]
+            return self.inner.writer.call(f).await;
         }
+        let i = self.inner.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
+        readers[i].call(f).await
     }
 
     /// A stored record from its text, reusing the record parsed from the same text before.
     fn parse(&self, kind: ResourceKind, key: String, body: String) -> Result<Record, SqliteError> {
-        if let Some(record) = self.inner.cache.get(kind, &key, &body) {
-            return Ok(record);
-        }
-        let record = sql::parse(kind, &key, &body)?;
-        self.inner.cache.put(kind, key, body, record.clone());
-        Ok(record)
+        self.inner.parse(kind, key, body)
     }
 
     /// Declares an expression index on a metadata path, so that finding `kind` records by the
@@ -273,6 +308,16 @@ impl SqliteStore {
             })
             .await
             .map_err(|e| e.into_error(None))
+    }
+
+    /// How many write groups the store has committed and how many transactions they held: with
+    /// concurrent writers, groups are fewer than transactions (group commit).
+    pub fn commit_stats(&self) -> CommitStats {
+        let c = &self.inner.writer.counters;
+        CommitStats {
+            groups: c.groups.load(Ordering::Relaxed),
+            transactions: c.transactions.load(Ordering::Relaxed),
+        }
     }
 
     /// How many parsed records the store keeps for reuse, and the bytes they are counted at
@@ -302,14 +347,21 @@ impl SqliteStore {
 
 #[async_trait]
 impl MetadataStore for SqliteStore {
+    /// A point read by key. On a file database it runs on the calling thread, on a pooled
+    /// reader connection: it blocks the caller for one indexed `SELECT` (a few microseconds when
+    /// the page is cached, one disk read when it is not) instead of waking a connection thread.
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
         let kind = key.kind();
         let storage_key = key.storage_key();
-        let body = {
-            let k = storage_key.clone();
-            self.reader()
-                .call(move |conn| sql::get(conn, kind, &k).map_err(StoreError::from))
-                .await?
+        let body = match &self.inner.point_readers {
+            Some(pool) => pool.with(|conn| sql::get(conn, kind, &storage_key))?,
+            None => {
+                let k = storage_key.clone();
+                self.inner
+                    .writer
+                    .call(move |conn| sql::get(conn, kind, &k).map_err(StoreError::from))
+                    .await?
+            }
         };
         match body {
             Some(body) => Ok(Some(self.parse(kind, storage_key, body)?)),
@@ -317,23 +369,57 @@ impl MetadataStore for SqliteStore {
         }
     }
 
+    /// Commits on the writer thread, grouped with the commits queued at the same time (each in
+    /// a savepoint of its own), acknowledged after the group's COMMIT.
     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
         let prepared = Arc::new(metadata_store::prepared::prepare(writes));
         let sent = prepared.clone();
         let counts = self
             .inner
             .writer
-            .call(move |conn| sql::commit(conn, &sent))
+            .transact(move |conn| sql::run_all(conn, &sent))
             .await?;
         self.inner.cache.committed(writes, &prepared);
         Ok(counts)
     }
 
+    /// One trip: the read, the core's `apply` and the conditional write run in one job inside
+    /// one transaction on the writer thread.
+    async fn update(&self, key: &RecordKey, apply: ApplyFn) -> Result<Applied, StoreError> {
+        let inner = self.inner.clone();
+        let key = key.clone();
+        let (applied, written) = self
+            .inner
+            .writer
+            .transact(move |conn| {
+                let (kind, storage_key) = (key.kind(), key.storage_key());
+                let Some(body) = sql::get(conn, kind, &storage_key)? else {
+                    return Ok((Applied::Missing, None));
+                };
+                let current = inner.parse(kind, storage_key, body)?;
+                let next = match apply(&current) {
+                    Ok(next) => next,
+                    Err(refused) => return Ok((Applied::Refused(refused), None)),
+                };
+                let write = Write::Update {
+                    record: next.clone(),
+                    expected_version: current.version(),
+                };
+                let prepared = metadata_store::prepared::prepare(std::slice::from_ref(&write));
+                sql::run_all(conn, &prepared)?;
+                Ok((Applied::Stored(next), Some((write, prepared))))
+            })
+            .await?;
+        if let Some((write, prepared)) = written {
+            self.inner.cache.committed(&[write], &prepared);
+        }
+        Ok(applied)
+    }
+
     async fn list(&self, query: &ListQuery) -> Result<Page<Record>, StoreError> {
         let prepared = sql::prepare_list(query);
         let rows = self
-            .reader()
-            .call(move |conn| sql::list(conn, &prepared).map_err(StoreError::from))
+            .read(move |conn| sql::list(conn, &prepared).map_err(StoreError::from))
             .await?;
         let mut items = Vec::with_capacity(rows.len());
         for (key, body) in rows {

@@ -8,9 +8,7 @@ use metadata_core::{
 use metadata_store::prepared::PreparedWrite;
 use metadata_store::StoreError;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{
-    params, params_from_iter, Connection, ErrorCode, OptionalExtension, TransactionBehavior,
-};
+use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension};
 
 /// The SQLite JSON path of `path` inside `tier` of a record body, every label quoted. Paths
 /// hold only `A-Z a-z 0-9 _ -`, so the result is safe inside a SQL string literal.
@@ -120,20 +118,9 @@ fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
     }
 }
 
-/// Runs `writes` in one immediate transaction: all of them, or none.
-pub(crate) fn commit(
-    conn: &mut Connection,
-    writes: &[PreparedWrite],
-) -> Result<Vec<u64>, StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(SqliteError::from)?;
-    let mut counts = Vec::with_capacity(writes.len());
-    for write in writes {
-        counts.push(run(&tx, write)?);
-    }
-    tx.commit().map_err(SqliteError::from)?;
-    Ok(counts)
+/// Runs `writes` in order inside the caller's transaction; the caller makes them all or none.
+pub(crate) fn run_all(conn: &Connection, writes: &[PreparedWrite]) -> Result<Vec<u64>, StoreError> {
+    writes.iter().map(|write| run(conn, write)).collect()
 }
 
 /// The stored body of one record.

@@ -377,3 +377,62 @@ fn the_parsed_record_cache_is_bounded_by_bytes() {
     .unwrap();
     assert_eq!(none.cache_usage(), (0, 0));
 }
+
+/// Group commit: sixteen writers at once with synchronous=FULL share commits, each keeping its
+/// own outcome: a writer whose expected version is stale fails alone.
+#[test]
+fn concurrent_writers_share_commits_and_keep_their_own_outcomes() {
+    let store =
+        SqliteStore::open(SqliteOptions::file(fresh_path()).synchronous_full(true)).unwrap();
+    let metadata = MetadataService::new(store.clone());
+    let ids: Vec<UserId> = (0..16)
+        .map(|i| UserId::new(format!("u{i}")).unwrap())
+        .collect();
+    for id in &ids {
+        block_on(metadata.backend().create_user(id, Change::new())).unwrap();
+    }
+    let before = store.commit_stats();
+    let threads: Vec<_> = ids
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(t, id)| {
+            let metadata = metadata.clone();
+            std::thread::spawn(move || {
+                let (mut failures, mut version) = (0, 1);
+                for n in 0..50u64 {
+                    // Writer 0 states a stale version every other time.
+                    let stale = t == 0 && n % 2 == 1;
+                    let change = Change::new()
+                        .replace_json(Tier::Public, json!({ "n": n }))
+                        .unwrap()
+                        .expect_version(if stale { version - 1 } else { version });
+                    match block_on(metadata.backend().update_user(&id, change)) {
+                        Ok(user) => version = user.version,
+                        Err(metadata_core::Error::Conflict { .. }) => failures += 1,
+                        Err(other) => panic!("{other:?}"),
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+    let failures: Vec<usize> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(failures[0], 25, "the stale writer failed alone, each time");
+    assert!(failures[1..].iter().all(|&f| f == 0), "{failures:?}");
+    let stats = store.commit_stats();
+    let (groups, transactions) = (
+        stats.groups - before.groups,
+        stats.transactions - before.transactions,
+    );
+    assert_eq!(transactions, 16 * 50, "every update was one transaction");
+    assert!(
+        groups < transactions,
+        "{groups} groups for {transactions} transactions"
+    );
+    for (t, id) in ids.iter().enumerate() {
+        let user = block_on(metadata.backend().get_user(id)).unwrap();
+        let expected_version = if t == 0 { 26 } else { 51 };
+        assert_eq!(user.version, expected_version, "writer {t}");
+    }
+}
