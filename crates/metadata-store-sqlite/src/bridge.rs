@@ -84,8 +84,9 @@ impl Worker {
     }
 }
 
-/// Waits for a future that completes from another thread, by parking this one.
-pub(crate) fn park_on<F: std::future::Future>(future: F) -> F::Output {
+/// Waits for a future that completes from another thread, by parking this one (tests only).
+#[cfg(test)]
+fn park_on<F: std::future::Future>(future: F) -> F::Output {
     use std::sync::Arc;
     use std::task::{Context, Poll, Wake, Waker};
     struct Unpark(thread::Thread);

@@ -186,7 +186,7 @@ fn open_connection(options: &SqliteOptions, writer: bool) -> Result<Connection, 
 
 struct Inner {
     cache: cache::ParsedCache,
-    writer: Writer,
+    writer: Arc<Writer>,
     /// Connections for point reads on the calling thread (file databases).
     point_readers: Option<ReaderPool>,
     /// Connection threads for listings (file databases).
@@ -225,8 +225,7 @@ impl SqliteStore {
     /// Opens (creating if needed) and migrates a database. This blocks the calling thread while
     /// the connections open: call it at start-up, not inside async code on a busy executor.
     pub fn open(options: SqliteOptions) -> Result<Self, SqliteError> {
-        let opts = options.clone();
-        let writer = Writer::spawn(move || open_connection(&opts, true))?;
+        let writer = Arc::new(Writer::new(open_connection(&options, true)?));
         let point_readers = match &options.location {
             Location::Memory => None,
             Location::File(_) => {
@@ -276,7 +275,8 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let readers = &self.inner.readers;
         if readers.is_empty() {
-            return self.inner.writer.call(f).await;
+            // An in-memory database has one connection; its reads are short.
+            return self.inner.writer.alone(f);
         }
         let i = self.inner.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
         readers[i].call(f).await
@@ -355,13 +355,10 @@ impl MetadataStore for SqliteStore {
         let storage_key = key.storage_key();
         let body = match &self.inner.point_readers {
             Some(pool) => pool.with(|conn| sql::get(conn, kind, &storage_key))?,
-            None => {
-                let k = storage_key.clone();
-                self.inner
-                    .writer
-                    .call(move |conn| sql::get(conn, kind, &k).map_err(StoreError::from))
-                    .await?
-            }
+            None => self
+                .inner
+                .writer
+                .alone(|conn| sql::get(conn, kind, &storage_key))?,
         };
         match body {
             Some(body) => Ok(Some(self.parse(kind, storage_key, body)?)),

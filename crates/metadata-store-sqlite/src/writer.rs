@@ -1,17 +1,23 @@
-//! The writer thread, with group commit: the one write connection lives on its own thread;
-//! transactions that queue while it is committing are run together in one SQLite transaction,
-//! each inside a savepoint of its own (so each keeps its all-or-nothing outcome), and each is
-//! acknowledged only after the shared COMMIT. With `synchronous=FULL` that is one fsync for the
-//! whole group instead of one per write.
+//! The write connection, with group commit and no thread of its own.
 //!
-//! Other work (migrations, index declarations, checks) runs alone between groups.
+//! A write queues its transaction and then tries to take the connection. The caller that gets
+//! it leads: it runs every queued transaction, a group at a time, in one SQLite transaction per
+//! group, each inside a savepoint of its own (so each keeps its all-or-nothing outcome), and
+//! answers each only after the group's COMMIT; then it checks the queue once more after letting
+//! the connection go, so nothing queued is left behind. A caller that finds the connection
+//! taken just waits for its answer: its transaction rides in the leader's next group. An
+//! uncontended write therefore runs on its caller's thread with no thread hop, and concurrent
+//! writes share commits: with `synchronous=FULL`, one fsync per group instead of one per write.
+//!
+//! Work that must run alone (migrations, index declarations, checks) takes the connection on a
+//! thread of its own, so an async caller is not blocked by it.
 
 use crate::error::SqliteError;
 use metadata_store::StoreError;
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::thread;
 
 /// The most transactions one group commits together.
@@ -22,13 +28,6 @@ type Finish = Box<dyn FnOnce(Result<(), SqliteError>) + Send>;
 /// A transaction body: given the connection inside the group's transaction (or `None` when the
 /// transaction could not begin), whether it succeeded, and how to report the outcome.
 type TxJob = Box<dyn FnOnce(Option<&Connection>) -> (bool, Finish) + Send>;
-/// Work that runs alone, outside any group.
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
-
-enum Message {
-    Alone(Job),
-    InGroup(TxJob),
-}
 
 /// How many groups the writer committed, and how many transactions they held.
 #[derive(Debug, Default)]
@@ -37,19 +36,18 @@ pub(crate) struct Counters {
     pub(crate) transactions: AtomicU64,
 }
 
-/// A handle to the writer thread. The thread ends when every handle is dropped.
-#[derive(Debug, Clone)]
+/// The write connection and the transactions queued for it.
 pub(crate) struct Writer {
-    inbox: mpsc::Sender<Message>,
-    pub(crate) counters: Arc<Counters>,
+    conn: Mutex<Connection>,
+    queue: Mutex<Vec<TxJob>>,
+    pub(crate) counters: Counters,
 }
 
-impl std::fmt::Debug for Message {
+impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Message::Alone(_) => "Alone",
-            Message::InGroup(_) => "InGroup",
-        })
+        f.debug_struct("Writer")
+            .field("counters", &self.counters)
+            .finish()
     }
 }
 
@@ -135,65 +133,56 @@ fn run_group(conn: &mut Connection, group: Vec<TxJob>, counters: &Counters) {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl Writer {
-    /// Starts the writer thread on a connection `open` makes. Returns once it is open.
-    pub(crate) fn spawn(
-        open: impl FnOnce() -> Result<Connection, SqliteError> + Send + 'static,
-    ) -> Result<Writer, SqliteError> {
-        let (inbox, messages) = mpsc::channel::<Message>();
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let counters = Arc::new(Counters::default());
-        let counting = counters.clone();
-        thread::Builder::new()
-            .name("metadata-sqlite-writer".into())
-            .spawn(move || {
-                let mut conn = match open() {
-                    Ok(conn) => {
-                        let _ = ready_tx.send(Ok(()));
-                        conn
-                    }
-                    Err(err) => {
-                        let _ = ready_tx.send(Err(err));
-                        return;
-                    }
+    pub(crate) fn new(conn: Connection) -> Writer {
+        Writer {
+            conn: Mutex::new(conn),
+            queue: Mutex::new(Vec::new()),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Runs queued transactions while this caller can hold the connection; returns when the
+    /// queue is empty or another caller holds the connection (and will run what is queued).
+    fn lead(&self) {
+        loop {
+            let mut conn = match self.conn.try_lock() {
+                Ok(conn) => conn,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) => return,
+            };
+            loop {
+                let group: Vec<TxJob> = {
+                    let mut queue = lock(&self.queue);
+                    let n = queue.len().min(MAX_GROUP);
+                    queue.drain(..n).collect()
                 };
-                let mut held = None;
-                loop {
-                    let message = match held.take() {
-                        Some(m) => m,
-                        None => match messages.recv() {
-                            Ok(m) => m,
-                            Err(_) => return,
-                        },
-                    };
-                    match message {
-                        Message::Alone(job) => job(&mut conn),
-                        Message::InGroup(first) => {
-                            let mut group = vec![first];
-                            while group.len() < MAX_GROUP {
-                                match messages.try_recv() {
-                                    Ok(Message::InGroup(job)) => group.push(job),
-                                    Ok(other) => {
-                                        held = Some(other);
-                                        break;
-                                    }
-                                    Err(_) => break,
-                                }
-                            }
-                            run_group(&mut conn, group, &counting);
-                        }
-                    }
+                if group.is_empty() {
+                    break;
                 }
-            })
-            .map_err(SqliteError::Spawn)?;
-        ready_rx.recv().map_err(|_| SqliteError::Closed)??;
-        Ok(Writer { inbox, counters })
+                run_group(&mut conn, group, &self.counters);
+            }
+            drop(conn);
+            // A transaction queued after the last drain, whose caller found the connection
+            // taken, is ours to run.
+            if lock(&self.queue).is_empty() {
+                return;
+            }
+        }
     }
 
     /// Runs `body` inside a transaction, possibly shared with others queued at the same time,
     /// and answers after the commit: `body`'s result if it and the commit succeeded; its error
     /// (with its writes undone) if it failed; the commit's error if the commit failed. A panic
     /// in `body` is its error; the connection serves on.
+    ///
+    /// The caller may lead: then it runs on its own thread the transactions queued with it,
+    /// blocking for as long as their groups take to commit (an fsync each with
+    /// `synchronous=FULL`).
     pub(crate) async fn transact<T: Send + 'static>(
         &self,
         body: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -223,16 +212,30 @@ impl Writer {
                 )
             }
         });
-        self.inbox
-            .send(Message::InGroup(job))
-            .map_err(|_| StoreError::from(SqliteError::Closed))?;
+        lock(&self.queue).push(job);
+        self.lead();
         rx.await
             .map_err(|_| StoreError::from(SqliteError::Closed))?
     }
 
-    /// Runs `f` alone on the writer's connection, between groups.
+    /// Runs `f` alone on the connection, on this thread (for work short enough to block on,
+    /// such as a point read of an in-memory database), then runs what queued meanwhile.
+    pub(crate) fn alone<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> T {
+        let result = {
+            let mut conn = lock(&self.conn);
+            catch_unwind(AssertUnwindSafe(|| f(&mut conn)))
+        };
+        self.lead();
+        match result {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    /// Runs `f` alone on the connection, on a thread of its own, so that a long job (an index
+    /// over a large table) never blocks an async caller.
     pub(crate) async fn call<T, E>(
-        &self,
+        self: &Arc<Self>,
         f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E>
     where
@@ -240,23 +243,24 @@ impl Writer {
         E: From<SqliteError> + Send + 'static,
     {
         let (tx, rx) = futures_channel::oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let result = catch_unwind(AssertUnwindSafe(|| f(conn)))
-                .unwrap_or_else(|p| Err(SqliteError::Panicked(panic_message(p)).into()));
-            let _ = tx.send(result);
-        });
-        self.inbox
-            .send(Message::Alone(job))
-            .map_err(|_| SqliteError::Closed)?;
+        let writer = self.clone();
+        thread::Builder::new()
+            .name("metadata-sqlite-job".into())
+            .spawn(move || {
+                let result = catch_unwind(AssertUnwindSafe(|| writer.alone(f)))
+                    .unwrap_or_else(|p| Err(SqliteError::Panicked(panic_message(p)).into()));
+                let _ = tx.send(result);
+            })
+            .map_err(SqliteError::Spawn)?;
         rx.await.map_err(|_| SqliteError::Closed)?
     }
 
-    /// [`Writer::call`], blocking the calling thread (for synchronous set-up code only).
-    pub(crate) fn call_blocking<T: Send + 'static>(
+    /// [`Writer::alone`] for synchronous set-up code.
+    pub(crate) fn call_blocking<T>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, SqliteError> + Send + 'static,
+        f: impl FnOnce(&mut Connection) -> Result<T, SqliteError>,
     ) -> Result<T, SqliteError> {
-        crate::bridge::park_on(self.call(f))
+        self.alone(f)
     }
 }
 
@@ -265,12 +269,10 @@ mod tests {
     use super::*;
 
     fn writer() -> Writer {
-        Writer::spawn(|| {
-            let conn = Connection::open_in_memory()?;
-            conn.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY)")?;
-            Ok(conn)
-        })
-        .unwrap()
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+            .unwrap();
+        Writer::new(conn)
     }
 
     fn insert(k: i64) -> impl FnOnce(&Connection) -> Result<i64, StoreError> + Send + 'static {
@@ -288,11 +290,34 @@ mod tests {
 
     #[test]
     fn members_of_a_group_keep_their_own_outcome() {
-        let w = writer();
-        // Queue many at once so they share groups; every third collides with an earlier one.
-        let results = futures::executor::block_on(futures::future::join_all(
-            (0..60).map(|i| w.transact(insert(if i % 3 == 2 { i - 1 } else { i }))),
-        ));
+        let w = Arc::new(writer());
+        // Hold the connection so the transactions queue, then let one caller lead them all
+        // as groups; every third collides with an earlier one.
+        let held = lock(&w.conn);
+        let futures: Vec<_> = (0..60)
+            .map(|i| {
+                let w = w.clone();
+                std::thread::spawn(move || {
+                    futures::executor::block_on(w.transact(insert(if i % 3 == 2 {
+                        i - 1
+                    } else {
+                        i
+                    })))
+                })
+            })
+            .collect();
+        while lock(&w.queue).len() < 60 {
+            std::thread::yield_now();
+        }
+        drop(held);
+        w.lead();
+        let results: Vec<_> = futures.into_iter().map(|t| t.join().unwrap()).collect();
+        let stats = (&w.counters.groups, &w.counters.transactions);
+        assert_eq!(stats.1.load(Ordering::Relaxed), 60);
+        assert!(
+            stats.0.load(Ordering::Relaxed) <= 2,
+            "60 queued transactions in one or two groups"
+        );
         let ok = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(ok, 40, "each failure undid only its own writes");
         assert_eq!(count(&w), 40);
