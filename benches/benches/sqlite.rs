@@ -118,6 +118,22 @@ fn replace(c: &mut Criterion) {
                 version = user.version;
             })
         });
+        if size == 8192 {
+            // A merge of a 200 B patch into the 8 KiB tier, beside the same raw UPDATE.
+            let patch = metadata_benches::patch_200();
+            g.bench_function("project_facade_merge_200_expected_version", |b| {
+                b.iter(|| {
+                    let change = Change::new()
+                        .merge_json(Tier::Public, black_box(&patch).clone())
+                        .unwrap()
+                        .expect_version(version);
+                    let user =
+                        futures::executor::block_on(f.service.backend().update_user(&f.id, change))
+                            .unwrap();
+                    version = user.version;
+                })
+            });
+        }
         g.finish();
     }
 }

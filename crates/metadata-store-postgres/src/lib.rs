@@ -13,8 +13,9 @@
 //!   server may be committing gives [`StoreError::OutcomeUnknown`], which the caller resolves by
 //!   reading the record's version. The pool replaces broken connections by itself, and a read or
 //!   a BEGIN that meets one the server closed while it idled is tried again on another.
-//! - The pool and its connections live on the store's own small tokio runtime, so the store
-//!   works under any executor.
+//! - Called from a tokio runtime, the store runs on it, with no hop (connections it opens then
+//!   live on that runtime); called from any other executor, it runs on a small tokio runtime of
+//!   its own.
 //!
 //! ```no_run
 //! use metadata_core::{Change, ResourceKind, Tier, UserId};
@@ -32,6 +33,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod known;
 mod lookup;
 mod sql;
 
@@ -41,7 +43,7 @@ pub use sql::SCHEMA_VERSION;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use metadata_core::{ListQuery, MetadataPath, Page, Record, RecordKey, ResourceKind, Tier, Write};
-use metadata_store::{MetadataStore, StoreError};
+use metadata_store::{Applied, ApplyFn, MetadataStore, StoreError};
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -125,10 +127,16 @@ impl Background {
         })
     }
 
+    /// Runs `f` on the caller's tokio runtime when there is one (no hop: the pool's
+    /// connections then live on that runtime, which must have its I/O and time drivers
+    /// enabled, as `#[tokio::main]` does), else on the store's own runtime.
     async fn run<T: Send + 'static>(
         &self,
         f: impl Future<Output = Result<T, StoreError>> + Send + 'static,
     ) -> Result<T, StoreError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return f.await;
+        }
         self.handle
             .spawn(f)
             .await
@@ -138,6 +146,7 @@ impl Background {
 
 struct Inner {
     pool: Pool,
+    known: known::Known,
     background: Background,
     schema: Option<String>,
 }
@@ -225,6 +234,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             inner: Arc::new(Inner {
                 pool,
+                known: known::Known::default(),
                 background,
                 schema: options.schema,
             }),
@@ -287,13 +297,16 @@ impl PostgresStore {
     }
 }
 
-#[async_trait]
-impl MetadataStore for PostgresStore {
-    async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+impl PostgresStore {
+    /// Reads a record and its row version, and remembers both.
+    async fn read_with_xmin(
+        &self,
+        key: &RecordKey,
+    ) -> Result<Option<(String, Record)>, StoreError> {
         let (kind, storage_key) = (key.kind(), key.storage_key());
         let pool = self.inner.pool.clone();
         let k = storage_key.clone();
-        let body = self
+        let row = self
             .inner
             .background
             .run(async move {
@@ -306,12 +319,72 @@ impl MetadataStore for PostgresStore {
                 }
             })
             .await?;
-        body.map(|b| sql::parse(kind, &storage_key, &b)).transpose()
+        let Some((body, xmin)) = row else {
+            self.inner.known.forget(kind, &storage_key);
+            return Ok(None);
+        };
+        let record = sql::parse(kind, &storage_key, &body)?;
+        self.inner.known.put(&record, xmin.clone());
+        Ok(Some((xmin, record)))
+    }
+
+    /// Sends `next` as one conditional statement over `current` at row version `xmin`: the new
+    /// row version, or `None` if the row has moved on.
+    async fn write_over(
+        &self,
+        current: &Record,
+        next: &Record,
+        xmin: String,
+    ) -> Result<Option<String>, StoreError> {
+        let write = Write::Update {
+            record: next.clone(),
+            expected_version: current.version(),
+        };
+        let Some(prepared) = sql::prepare(std::slice::from_ref(&write)).pop() else {
+            return Ok(None);
+        };
+        let pool = self.inner.pool.clone();
+        let written = self
+            .inner
+            .background
+            .run(async move {
+                let client = get_client(&pool).await?;
+                sql::update_if_unchanged(&client, &prepared, &xmin)
+                    .await
+                    .map_err(sql::single_statement_failure)
+            })
+            .await;
+        match &written {
+            Ok(Some(new_xmin)) => self.inner.known.put(next, new_xmin.clone()),
+            _ => self
+                .inner
+                .known
+                .forget(next.kind(), &next.key().storage_key()),
+        }
+        written
+    }
+}
+
+#[async_trait]
+impl MetadataStore for PostgresStore {
+    async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        Ok(self.read_with_xmin(key).await?.map(|(_, record)| record))
     }
 
     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
         let prepared = sql::prepare(writes);
         let pool = self.inner.pool.clone();
+        // Whatever the outcome, the records it names are no longer known for certain.
+        for write in writes {
+            match write {
+                Write::Create(r) | Write::Update { record: r, .. } => {
+                    self.inner.known.forget(r.kind(), &r.key().storage_key())
+                }
+                Write::Delete(key) => self.inner.known.forget(key.kind(), &key.storage_key()),
+                Write::Require(_) => {}
+                _ => self.inner.known.clear(),
+            }
+        }
         self.inner
             .background
             .run(async move {
@@ -335,6 +408,39 @@ impl MetadataStore for PostgresStore {
                 }
             })
             .await
+    }
+
+    /// The common path is one statement: the change is applied to the record this store last
+    /// read or wrote and sent as an `UPDATE` conditional on its version and row version
+    /// (`xmin`). If the row has moved on (another writer, or a record deleted and created
+    /// again), or nothing is known, the record is read first: two round trips.
+    async fn update(&self, key: &RecordKey, apply: ApplyFn) -> Result<Applied, StoreError> {
+        let known = self.inner.known.get(key.kind(), &key.storage_key());
+        if let Some((xmin, current)) = known {
+            // A refusal is only trusted from the stored record: read it below.
+            if let Ok(next) = apply(&current) {
+                if self.write_over(&current, &next, xmin).await?.is_some() {
+                    return Ok(Applied::Stored(next));
+                }
+            }
+        }
+        let Some((xmin, current)) = self.read_with_xmin(key).await? else {
+            return Ok(Applied::Missing);
+        };
+        let next = match apply(&current) {
+            Ok(next) => next,
+            Err(refused) => return Ok(Applied::Refused(refused)),
+        };
+        if self.write_over(&current, &next, xmin).await?.is_some() {
+            return Ok(Applied::Stored(next));
+        }
+        match self.read_with_xmin(key).await? {
+            Some((_, now)) => Err(StoreError::Conflict {
+                key: key.clone(),
+                actual: now.version(),
+            }),
+            None => Ok(Applied::Missing),
+        }
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page<Record>, StoreError> {

@@ -378,6 +378,25 @@ pub(crate) async fn commit_single(client: &Object, write: &PgWrite) -> Result<Ve
     }
 }
 
+/// The error of a statement the server commits by itself: one the server answered with means
+/// nothing was committed; a lost connection leaves the outcome unknown.
+pub(crate) fn single_statement_failure(err: StoreError) -> StoreError {
+    match err {
+        StoreError::Backend { ref source, .. }
+            if source.downcast_ref::<PostgresError>().is_some_and(
+                |e| matches!(e, PostgresError::Postgres(pe) if pe.code().is_some()),
+            ) =>
+        {
+            err
+        }
+        StoreError::Backend { source, .. } => StoreError::OutcomeUnknown {
+            store: "postgres",
+            source,
+        },
+        other => other,
+    }
+}
+
 /// How a commit failed.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -389,20 +408,62 @@ pub(crate) enum Failure {
     Store(StoreError),
 }
 
-/// The stored body of one record.
+/// The stored body of one record and its row version (`xmin`).
 pub(crate) async fn get(
     client: &Object,
     kind: ResourceKind,
     key: &str,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<(String, String)>, StoreError> {
     let stmt = client
-        .prepare_cached("SELECT body FROM records WHERE kind = $1 AND key = $2")
+        .prepare_cached("SELECT body, xmin::text FROM records WHERE kind = $1 AND key = $2")
         .await
         .map_err(pg)?;
     let row = client
         .query_opt(&stmt, &[&kind.object_name(), &key])
         .await
         .map_err(pg)?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
+/// One statement: stores `write` (an update) only if the row is still at `expected_version` and
+/// the row version `xmin`; returns the new row's `xmin`, or `None` if the row has moved on (or
+/// is gone). Committed by the server as it returns.
+pub(crate) async fn update_if_unchanged(
+    client: &Object,
+    write: &PgWrite,
+    xmin: &str,
+) -> Result<Option<String>, StoreError> {
+    let PreparedWrite::Update {
+        key,
+        version,
+        expected_version,
+        body,
+    } = &write.write
+    else {
+        return Err(StoreError::backend(
+            "postgres",
+            false,
+            "update_if_unchanged takes an update",
+        ));
+    };
+    let stmt = client
+        .prepare_cached(
+            "UPDATE records SET version = $1, body = $2, lookup = $6::text::jsonb
+             WHERE kind = $3 AND key = $4 AND version = $5 AND xmin = $7::text::xid
+             RETURNING xmin::text",
+        )
+        .await
+        .map_err(pg)?;
+    let params: [&(dyn ToSql + Sync); 7] = [
+        &(*version as i64),
+        body,
+        &key.kind().object_name(),
+        &key.storage_key(),
+        &(*expected_version as i64),
+        &write.lookup,
+        &xmin,
+    ];
+    let row = client.query_opt(&stmt, &params).await.map_err(pg)?;
     Ok(row.map(|r| r.get(0)))
 }
 

@@ -220,3 +220,42 @@ pub(crate) fn schema_1_is_migrated_in_place(url: &str) {
     block_on(b.update_user(&UserId::new("user_0001").unwrap(), change)).unwrap();
     block_on(store.drop_schema()).unwrap();
 }
+
+/// The one-statement update path applies a change to the record this store knows; when another
+/// store changed it, or deleted it and created it again at the same version, nothing is
+/// overwritten from the stale copy: the record is read again and the change applied to it.
+pub(crate) fn a_known_record_that_moved_on_is_read_again(url: &str) {
+    let schema = schema_name();
+    let (a, b) = (connect(url, &schema), connect(url, &schema));
+    let (ma, mb) = (MetadataService::new(a.clone()), MetadataService::new(b));
+    let id = UserId::new("shared").unwrap();
+    let merge = |k: &str| {
+        Change::new()
+            .merge_json(Tier::Public, json!({ k: true }))
+            .unwrap()
+    };
+    block_on(ma.backend().create_user(&id, Change::new())).unwrap();
+    block_on(ma.backend().update_user(&id, merge("a1"))).unwrap(); // a knows version 2
+    block_on(mb.backend().update_user(&id, merge("b"))).unwrap(); // b writes version 3
+    let after = block_on(ma.backend().update_user(&id, merge("a2"))).unwrap();
+    assert_eq!(
+        after.public_metadata.to_value(),
+        json!({"a1": true, "b": true, "a2": true})
+    );
+    assert_eq!(after.version, 4);
+    // Deleted and created again by b, at the version a knows: a must not write its copy back.
+    block_on(ma.backend().update_user(&id, merge("a3"))).unwrap(); // a knows version 5
+    block_on(mb.backend().delete_user(&id)).unwrap();
+    block_on(mb.backend().create_user(&id, Change::new())).unwrap();
+    for k in ["x", "y", "z", "w"] {
+        block_on(mb.backend().update_user(&id, merge(k))).unwrap(); // version 5 again
+    }
+    let fresh = block_on(ma.backend().update_user(&id, merge("a4"))).unwrap();
+    assert_eq!(
+        fresh.public_metadata.to_value(),
+        json!({"x": true, "y": true, "z": true, "w": true, "a4": true}),
+        "the change went onto the re-created record, not a's stale copy"
+    );
+    assert_eq!(fresh.version, 6);
+    block_on(a.drop_schema()).unwrap();
+}
