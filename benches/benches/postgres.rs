@@ -134,7 +134,8 @@ fn bench(c: &mut Criterion, url: &str) {
             let change = Change::new()
                 .replace(Tier::Public, tier.clone())
                 .expect_version(version);
-            version = futures::executor::block_on(service.backend().update_user(&id, change))
+            version = rt
+                .block_on(service.backend().update_user(&id, change))
                 .unwrap()
                 .version;
         })
@@ -146,8 +147,143 @@ fn bench(c: &mut Criterion, url: &str) {
         b.iter(|| rt.block_on(raw_select_parse(&client, &select)))
     });
     g.bench_function("project_facade_get", |b| {
-        b.iter(|| futures::executor::block_on(service.backend().get_user(black_box(&id))).unwrap())
+        b.iter(|| {
+            rt.block_on(service.backend().get_user(black_box(&id)))
+                .unwrap()
+        })
     });
     g.finish();
+    concurrent(c, url, &schema);
     futures::executor::block_on(store.drop_schema()).unwrap();
+}
+
+/// 16 tasks on a two-thread runtime, each replacing its own user's 200 B tier, through the
+/// facade (pool of 16) and through raw tokio-postgres (a deadpool pool of 16, the same
+/// single-statement conditional UPDATE with a prepared body). One iteration is one write.
+fn concurrent(c: &mut Criterion, url: &str, schema: &str) {
+    const TASKS: usize = 16;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = runtime
+        .block_on(PostgresStore::connect(
+            PostgresOptions::new(url)
+                .schema(schema)
+                .max_connections(TASKS),
+        ))
+        .unwrap();
+    let service = MetadataService::new(store);
+    let tier = tier_of_size(200);
+    let ids: Vec<UserId> = (0..TASKS)
+        .map(|i| UserId::new(format!("conc_{i:02}")).unwrap())
+        .collect();
+    let mut bodies = Vec::new();
+    for id in &ids {
+        let change = Change::new()
+            .replace_json(Tier::Public, tier.clone())
+            .unwrap();
+        let user = runtime
+            .block_on(service.backend().create_user(id, change))
+            .unwrap();
+        bodies.push(serde_json::to_string(&user).unwrap());
+    }
+    {
+        let mut config: tokio_postgres::Config = url.parse().unwrap();
+        config.options(format!("-c search_path={schema}"));
+        let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
+        let pool = deadpool_postgres::Pool::builder(manager)
+            .max_size(TASKS)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .unwrap();
+        let lookup = runtime.block_on(async {
+            let client = pool.get().await.unwrap();
+            for (i, body) in bodies.iter().enumerate() {
+                client
+                    .execute(
+                        "INSERT INTO records (kind, key, version, body, lookup) SELECT 'user', $1, 1, $2, lookup FROM records WHERE key = 'conc_00'",
+                        &[&format!("raw_{i:02}"), body],
+                    )
+                    .await
+                    .unwrap();
+            }
+            let row = client
+                .query_one("SELECT lookup::text FROM records WHERE key = 'conc_00'", &[])
+                .await
+                .unwrap();
+            row.get::<_, String>(0)
+        });
+        let mut g = c.benchmark_group("postgres_16_tasks_replace_200");
+        let versions: Vec<std::sync::atomic::AtomicI64> = (0..TASKS)
+            .map(|_| std::sync::atomic::AtomicI64::new(1))
+            .collect();
+        let versions = std::sync::Arc::new(versions);
+        g.bench_function("baseline_raw_tokio_postgres_pool_16", |b| {
+            b.iter_custom(|iters| {
+                let per = iters.div_ceil(TASKS as u64);
+                let start = std::time::Instant::now();
+                runtime.block_on(async {
+                    let tasks: Vec<_> = (0..TASKS)
+                        .map(|i| {
+                            let (pool, versions) = (pool.clone(), versions.clone());
+                            let (body, lookup) = (bodies[i].clone(), lookup.clone());
+                            tokio::spawn(async move {
+                                for _ in 0..per {
+                                    let client = pool.get().await.unwrap();
+                                    let stmt = client
+                                        .prepare_cached("UPDATE records SET version = $1, body = $2, lookup = $6::text::jsonb WHERE kind = $3 AND key = $4 AND version = $5")
+                                        .await
+                                        .unwrap();
+                                    let v = versions[i].load(std::sync::atomic::Ordering::Relaxed);
+                                    let key = format!("raw_{i:02}");
+                                    let n = client
+                                        .execute(&stmt, &[&(v + 1), &body, &"user", &key, &v, &lookup])
+                                        .await
+                                        .unwrap();
+                                    assert_eq!(n, 1);
+                                    versions[i].store(v + 1, std::sync::atomic::Ordering::Relaxed);
+                                }
+                            })
+                        })
+                        .collect();
+                    for t in tasks {
+                        t.await.unwrap();
+                    }
+                });
+                start.elapsed().mul_f64(iters as f64 / (per * TASKS as u64) as f64)
+            })
+        });
+        g.bench_function("project_facade_16_tasks", |b| {
+            b.iter_custom(|iters| {
+                let per = iters.div_ceil(TASKS as u64);
+                let start = std::time::Instant::now();
+                runtime.block_on(async {
+                    let tasks: Vec<_> = ids
+                        .iter()
+                        .cloned()
+                        .map(|id| {
+                            let (service, tier) = (service.clone(), tier.clone());
+                            tokio::spawn(async move {
+                                for _ in 0..per {
+                                    let change = Change::new()
+                                        .replace_json(Tier::Public, tier.clone())
+                                        .unwrap();
+                                    service.backend().update_user(&id, change).await.unwrap();
+                                }
+                            })
+                        })
+                        .collect();
+                    for t in tasks {
+                        t.await.unwrap();
+                    }
+                });
+                start
+                    .elapsed()
+                    .mul_f64(iters as f64 / (per * TASKS as u64) as f64)
+            })
+        });
+        g.finish();
+    }
 }
