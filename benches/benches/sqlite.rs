@@ -119,8 +119,16 @@ fn replace(c: &mut Criterion) {
             })
         });
         if size == 8192 {
-            // A merge of a 200 B patch into the 8 KiB tier, beside the same raw UPDATE.
+            // A merge of a 200 B patch into an 8 KiB tier (7,800 bytes, so that the merged tier
+            // stays within the limit), beside the same raw UPDATE.
             let patch = metadata_benches::patch_200();
+            let base = Change::new()
+                .replace_json(Tier::Public, tier_of_size(7_800))
+                .unwrap()
+                .expect_version(version);
+            version = futures::executor::block_on(f.service.backend().update_user(&f.id, base))
+                .unwrap()
+                .version;
             g.bench_function("project_facade_merge_200_expected_version", |b| {
                 b.iter(|| {
                     let change = Change::new()

@@ -3,11 +3,18 @@
 //! - A file database in WAL mode, or an in-memory one.
 //! - A schema with versioned migrations (`PRAGMA user_version`); a file written by a newer
 //!   version of this library is refused with [`SqliteError::SchemaTooNew`].
-//! - Each connection lives on its own thread and takes jobs over a channel, so blocking SQLite
-//!   calls never run on the caller's executor, and no async runtime is required. Reads go to
-//!   reader connections and do not wait behind writes; a panicking job is caught.
-//! - Every commit is one `BEGIN IMMEDIATE` transaction with conditional `UPDATE`s, and a busy
-//!   timeout lets several processes share one file.
+//! - No async runtime is required, and short SQLite calls run on the caller's thread, because
+//!   a hop to another thread costs more than they do: a read by key takes a pooled reader
+//!   connection (it blocks for one indexed `SELECT`: microseconds when cached, a disk read when
+//!   not); a write queues its transaction, and the caller that takes the write connection
+//!   commits every queued transaction, a group at a time (it blocks for as long as those groups
+//!   take to commit, an fsync each with `synchronous=FULL`). Listings run on reader threads and
+//!   long jobs (index declarations, checks) on a thread of their own. Reads never wait behind
+//!   writes; a panic in a job is caught.
+//! - Group commit: each write keeps its own all-or-nothing outcome (a savepoint in the group's
+//!   `BEGIN IMMEDIATE` transaction, with conditional `UPDATE`s) and is acknowledged after the
+//!   group's `COMMIT`. An update is one trip: the read, the core's change and the write run in
+//!   one transaction. A busy timeout lets several processes share one file.
 //! - Lookups by metadata value (R7.2) use SQLite's JSON functions; [`SqliteStore::declare_index`]
 //!   adds an expression index for a path queried often.
 //!
