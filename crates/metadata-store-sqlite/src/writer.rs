@@ -20,6 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::thread;
 
+/// The most groups one caller commits before a thread of its own takes over the leading.
+const MAX_LEAD_GROUPS: usize = 4;
+
 /// The most transactions one group commits together.
 pub(crate) const MAX_GROUP: usize = 64;
 
@@ -34,6 +37,8 @@ type TxJob = Box<dyn FnOnce(Option<&Connection>) -> (bool, Finish) + Send>;
 pub(crate) struct Counters {
     pub(crate) groups: AtomicU64,
     pub(crate) transactions: AtomicU64,
+    /// How many times a leader handed the leading over to a thread of its own.
+    pub(crate) handovers: AtomicU64,
 }
 
 /// The write connection and the transactions queued for it.
@@ -148,14 +153,17 @@ impl Writer {
 
     /// Runs queued transactions while this caller can hold the connection; returns when the
     /// queue is empty or another caller holds the connection (and will run what is queued).
-    fn lead(&self) {
+    /// A caller leads for at most [`MAX_LEAD_GROUPS`] groups; if more are queued then, a thread
+    /// of its own takes over, so no caller is held up by an endless stream of writes.
+    fn lead(self: &Arc<Self>) {
+        let mut groups = 0;
         loop {
             let mut conn = match self.conn.try_lock() {
                 Ok(conn) => conn,
                 Err(TryLockError::Poisoned(p)) => p.into_inner(),
                 Err(TryLockError::WouldBlock) => return,
             };
-            loop {
+            while groups < MAX_LEAD_GROUPS {
                 let group: Vec<TxJob> = {
                     let mut queue = lock(&self.queue);
                     let n = queue.len().min(MAX_GROUP);
@@ -164,13 +172,25 @@ impl Writer {
                 if group.is_empty() {
                     break;
                 }
+                groups += 1;
                 run_group(&mut conn, group, &self.counters);
             }
             drop(conn);
             // A transaction queued after the last drain, whose caller found the connection
-            // taken, is ours to run.
+            // taken, is ours to run, or a new leader's once this caller has led enough.
             if lock(&self.queue).is_empty() {
                 return;
+            }
+            if groups >= MAX_LEAD_GROUPS {
+                let next = self.clone();
+                let handed_over = thread::Builder::new()
+                    .name("metadata-sqlite-commit".into())
+                    .spawn(move || next.lead());
+                if handed_over.is_ok() {
+                    self.counters.handovers.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                groups = 0; // no thread to hand over to: lead on
             }
         }
     }
@@ -184,7 +204,7 @@ impl Writer {
     /// blocking for as long as their groups take to commit (an fsync each with
     /// `synchronous=FULL`).
     pub(crate) async fn transact<T: Send + 'static>(
-        &self,
+        self: &Arc<Self>,
         body: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (tx, rx) = futures_channel::oneshot::channel::<Result<T, StoreError>>();
@@ -220,7 +240,7 @@ impl Writer {
 
     /// Runs `f` alone on the connection, on this thread (for work short enough to block on,
     /// such as a point read of an in-memory database), then runs what queued meanwhile.
-    pub(crate) fn alone<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> T {
+    pub(crate) fn alone<T>(self: &Arc<Self>, f: impl FnOnce(&mut Connection) -> T) -> T {
         let result = {
             let mut conn = lock(&self.conn);
             catch_unwind(AssertUnwindSafe(|| f(&mut conn)))
@@ -257,7 +277,7 @@ impl Writer {
 
     /// [`Writer::alone`] for synchronous set-up code.
     pub(crate) fn call_blocking<T>(
-        &self,
+        self: &Arc<Self>,
         f: impl FnOnce(&mut Connection) -> Result<T, SqliteError>,
     ) -> Result<T, SqliteError> {
         self.alone(f)
@@ -268,11 +288,11 @@ impl Writer {
 mod tests {
     use super::*;
 
-    fn writer() -> Writer {
+    fn writer() -> Arc<Writer> {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY)")
             .unwrap();
-        Writer::new(conn)
+        Arc::new(Writer::new(conn))
     }
 
     fn insert(k: i64) -> impl FnOnce(&Connection) -> Result<i64, StoreError> + Send + 'static {
@@ -283,14 +303,14 @@ mod tests {
         }
     }
 
-    fn count(w: &Writer) -> i64 {
+    fn count(w: &Arc<Writer>) -> i64 {
         w.call_blocking(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
             .unwrap()
     }
 
     #[test]
     fn members_of_a_group_keep_their_own_outcome() {
-        let w = Arc::new(writer());
+        let w = writer();
         // Hold the connection so the transactions queue, then let one caller lead them all
         // as groups; every third collides with an earlier one.
         let held = lock(&w.conn);
@@ -321,6 +341,30 @@ mod tests {
         let ok = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(ok, 40, "each failure undid only its own writes");
         assert_eq!(count(&w), 40);
+    }
+
+    #[test]
+    fn a_caller_leads_a_few_groups_then_hands_over() {
+        let w = writer();
+        let held = lock(&w.conn);
+        let total = MAX_LEAD_GROUPS * MAX_GROUP + 50;
+        let threads: Vec<_> = (0..total as i64)
+            .map(|i| {
+                let w = w.clone();
+                std::thread::spawn(move || futures::executor::block_on(w.transact(insert(i))))
+            })
+            .collect();
+        while lock(&w.queue).len() < total {
+            std::thread::yield_now();
+        }
+        drop(held);
+        w.lead();
+        // This caller led its share of groups, then a thread of its own took over the rest.
+        assert_eq!(w.counters.handovers.load(Ordering::Relaxed), 1);
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
+        assert_eq!(count(&w), total as i64);
     }
 
     #[test]

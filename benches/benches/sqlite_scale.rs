@@ -1,0 +1,91 @@
+//! SQLite point-read latency at 10,000, 1,000,000 and 10,000,000 users: random keys, 200 B
+//! tiers, through the facade. The fixtures are built once under `target/bench-fixtures/` and
+//! reused (the 10,000,000-user file takes a few minutes and about 3 GB); the build time and
+//! the file size are printed.
+
+#![allow(missing_docs)] // criterion_group! generates an undocumented function.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use metadata_benches::{scratch_dir, tier_of_size};
+use metadata_core::{create_user, Change, Limits, Metadata, Tier, UserId};
+use metadata_store::MetadataService;
+use metadata_store_sqlite::SqliteStore;
+use rusqlite::{params, Connection};
+use std::time::Instant;
+
+fn fixture(users: usize) -> std::path::PathBuf {
+    let path = scratch_dir("sqlite_scale").join(format!("users_{users}.db"));
+    let done = path.with_extension("done");
+    if done.exists() {
+        return path;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let started = Instant::now();
+    drop(SqliteStore::open_file(&path).unwrap());
+    let mut conn = Connection::open(&path).unwrap();
+    conn.pragma_update(None, "synchronous", "OFF").unwrap();
+    let tier = Metadata::from_value(tier_of_size(200)).unwrap();
+    let limits = Limits::default();
+    for chunk in (0..users).collect::<Vec<_>>().chunks(100_000) {
+        let tx = conn.transaction().unwrap();
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO records (kind, key, version, body) VALUES ('user', ?1, 1, ?2)",
+                )
+                .unwrap();
+            for &i in chunk {
+                let id = UserId::new(format!("user_{i:08}")).unwrap();
+                let change = Change::new().replace(Tier::Public, tier.clone());
+                let user = create_user(id, &change, &limits, 1).unwrap();
+                insert
+                    .execute(params![
+                        user.id.as_str(),
+                        serde_json::to_string(&user).unwrap()
+                    ])
+                    .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    drop(conn);
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "built {users} users in {:.1} s: {:.1} MB",
+        started.elapsed().as_secs_f64(),
+        size as f64 / 1e6
+    );
+    std::fs::write(&done, format!("{users}\n")).unwrap();
+    path
+}
+
+fn scale(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sqlite_get_random_200_by_users");
+    for users in [10_000usize, 1_000_000, 10_000_000] {
+        let path = fixture(users);
+        let service = MetadataService::new(SqliteStore::open_file(&path).unwrap());
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let ids: Vec<UserId> = (0..4096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                UserId::new(format!("user_{:08}", x % users as u64)).unwrap()
+            })
+            .collect();
+        let mut n = 0;
+        g.bench_function(format!("project_facade_get_{users}"), |b| {
+            b.iter(|| {
+                n += 1;
+                futures::executor::block_on(service.backend().get_user(&ids[n % ids.len()]))
+                    .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, scale);
+criterion_main!(benches);
