@@ -35,10 +35,11 @@
 mod error;
 mod known;
 mod lookup;
+mod migrate;
 mod sql;
 
 pub use error::PostgresError;
-pub use sql::SCHEMA_VERSION;
+pub use migrate::SCHEMA_VERSION;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -226,7 +227,7 @@ impl PostgresStore {
             .handle
             .spawn(async move {
                 let mut client = p.get().await.map_err(PostgresError::Pool)?;
-                sql::migrate(&mut client, schema.as_deref()).await
+                migrate::migrate(&mut client, schema.as_deref()).await
             })
             .await
             .map_err(|_| PostgresError::RuntimeGone)?;

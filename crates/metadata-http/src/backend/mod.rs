@@ -1,0 +1,121 @@
+//! The backend routes, behind a secret key: users, organizations with their memberships and
+//! invitations, sign-ups, and lookups by metadata value, one file each.
+
+use crate::error::ApiError;
+use crate::extract::{BackendKey, Params, QueryPairs};
+use crate::ids::new_id;
+use crate::paging::{limit_offset, lookup, offset_page};
+use crate::request::{
+    change_from, if_match, required_string, string_field, with_if_match, JsonBody, Mode,
+};
+use crate::{response, shapes, Shared};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use metadata_core::{
+    codes, Error, Filter, Invitation, InvitationId, Membership, MembershipId, Organization,
+    OrganizationId, Page, Resource, SignUp, SignUpId, User, UserId,
+};
+use serde_json::{json, Map, Value};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+mod lookups;
+mod organizations;
+mod users;
+
+use lookups::*;
+use organizations::*;
+use users::*;
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/v1/users", post(create_user).get(list_users))
+        .route("/v1/users/count", get(count_users))
+        .route(
+            "/v1/users/{id}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
+        .route(
+            "/v1/users/{id}/metadata",
+            axum::routing::patch(merge_user).put(replace_user),
+        )
+        .route(
+            "/v1/organizations",
+            post(create_organization).get(list_organizations),
+        )
+        .route(
+            "/v1/organizations/{id}",
+            get(get_organization).delete(delete_organization),
+        )
+        .route(
+            "/v1/organizations/{id}/metadata",
+            axum::routing::patch(merge_organization).put(replace_organization),
+        )
+        .route(
+            "/v1/organizations/{org}/memberships",
+            post(create_membership).get(list_memberships),
+        )
+        .route(
+            "/v1/organizations/{org}/memberships/{user}",
+            axum::routing::delete(delete_membership),
+        )
+        .route(
+            "/v1/organizations/{org}/memberships/{user}/metadata",
+            axum::routing::patch(merge_membership),
+        )
+        .route(
+            "/v1/organizations/{org}/invitations",
+            post(create_invitation).get(list_invitations),
+        )
+        .route(
+            "/v1/organizations/{org}/invitations/{id}/revoke",
+            post(revoke_invitation),
+        )
+        .route("/v1/organization_memberships", get(find_memberships))
+        .route("/v1/organization_invitations", get(find_invitations))
+        .route("/v1/sign_ups", get(find_sign_ups))
+        .route("/v1/sign_ups/{id}", get(get_sign_up))
+}
+
+/// An id from a path: one that cannot be valid names no record.
+pub(super) fn id<T>(
+    parse: impl FnOnce(String) -> std::result::Result<T, metadata_core::IdError>,
+    s: String,
+) -> Result<T> {
+    parse(s).map_err(|_| ApiError::no_route())
+}
+
+pub(super) fn user_id(s: String) -> Result<UserId> {
+    id(UserId::new, s)
+}
+pub(super) fn org_id(s: String) -> Result<OrganizationId> {
+    id(OrganizationId::new, s)
+}
+
+/// An id from a body field, or a new one with the reference product's prefix.
+pub(super) fn body_id<T>(
+    body: &Map<String, Value>,
+    prefix: &str,
+    parse: impl FnOnce(String) -> std::result::Result<T, metadata_core::IdError>,
+) -> Result<T> {
+    let text = match string_field(body, "id")? {
+        Some(given) => given.to_owned(),
+        None => new_id(prefix),
+    };
+    parse(text).map_err(|e| ApiError::from(Error::InvalidId(e)).param("id"))
+}
+
+/// Maps a library error, with 412 for a conflict when the request sent `If-Match`.
+pub(super) fn fail(expected: Option<u64>) -> impl Fn(Error) -> ApiError {
+    move |e| ApiError::from_error(&e, expected.is_some())
+}
+
+pub(super) fn not_found(kind: metadata_core::ResourceKind, id: &str) -> ApiError {
+    ApiError::from(Error::NotFound {
+        kind,
+        id: id.to_owned(),
+    })
+}

@@ -1,0 +1,269 @@
+//! `/v1/organizations`, their memberships and their invitations.
+
+use super::*;
+
+pub(super) async fn org_response(s: &Shared, org: &Organization) -> Response {
+    response::record(shapes::organization(s.hooks.as_ref(), org).await)
+}
+
+pub(super) async fn create_organization(
+    _: BackendKey,
+    State(s): State<Shared>,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    let id = body_id(&body, "org", OrganizationId::new)?;
+    let change = change_from(&body, Mode::Replace, s.service.limits())?;
+    let org = s.service.backend().create_organization(&id, change).await?;
+    Ok(org_response(&s, &org).await)
+}
+
+pub(super) async fn list_organizations(
+    _: BackendKey,
+    State(s): State<Shared>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response> {
+    let hooks = s.hooks.as_ref();
+    if let Some((filter, page)) = lookup(&q)? {
+        let found: Page<Organization> = s.service.backend().list(filter, page).await?;
+        let mut data = Vec::new();
+        for o in &found.items {
+            data.push(Value::Object(shapes::organization(hooks, o).await));
+        }
+        return Ok(response::json(
+            StatusCode::OK,
+            json!({ "data": data, "next_cursor": found.next }),
+        ));
+    }
+    let (limit, offset) = limit_offset(&q)?;
+    let (orgs, total) =
+        offset_page::<Organization>(&s.service.backend(), Filter::All, limit, offset).await?;
+    let mut data = Vec::new();
+    for o in &orgs {
+        data.push(Value::Object(shapes::organization(hooks, o).await));
+    }
+    Ok(response::json(
+        StatusCode::OK,
+        json!({ "data": data, "total_count": total }),
+    ))
+}
+
+pub(super) async fn get_organization(
+    _: BackendKey,
+    State(s): State<Shared>,
+    Params(id): Params<String>,
+) -> Result<Response> {
+    let org = s.service.backend().get_organization(&org_id(id)?).await?;
+    Ok(org_response(&s, &org).await)
+}
+
+pub(super) async fn delete_organization(
+    _: BackendKey,
+    State(s): State<Shared>,
+    Params(id): Params<String>,
+) -> Result<Response> {
+    let id = org_id(id)?;
+    if !s.service.backend().delete_organization(&id).await? {
+        return Err(not_found(Organization::KIND, id.as_str()));
+    }
+    Ok(response::deleted(id.as_str(), "organization"))
+}
+
+pub(super) async fn write_organization(
+    s: Shared,
+    headers: HeaderMap,
+    id: String,
+    body: Map<String, Value>,
+    mode: Mode,
+) -> Result<Response> {
+    let id = org_id(id)?;
+    let expected = if_match(&headers)?;
+    let change = with_if_match(change_from(&body, mode, s.service.limits())?, expected);
+    if change.is_empty() {
+        let org = s.service.backend().get_organization(&id).await?;
+        return Ok(org_response(&s, &org).await);
+    }
+    let org = s
+        .service
+        .backend()
+        .update_organization(&id, change)
+        .await
+        .map_err(fail(expected))?;
+    Ok(org_response(&s, &org).await)
+}
+
+pub(super) async fn merge_organization(
+    _: BackendKey,
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Params(id): Params<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    write_organization(s, headers, id, body, Mode::Merge).await
+}
+
+pub(super) async fn replace_organization(
+    _: BackendKey,
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Params(id): Params<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    write_organization(s, headers, id, body, Mode::Replace).await
+}
+
+pub(super) async fn membership_response(s: &Shared, m: &Membership) -> Result<Response> {
+    let org = s
+        .service
+        .backend()
+        .get_organization(&m.organization_id)
+        .await?;
+    Ok(response::record(
+        shapes::membership(s.hooks.as_ref(), m, &org).await,
+    ))
+}
+
+pub(super) async fn create_membership(
+    _: BackendKey,
+    State(s): State<Shared>,
+    Params(org): Params<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    let org = org_id(org)?;
+    let user = UserId::new(required_string(&body, "user_id")?)
+        .map_err(|e| ApiError::from(Error::InvalidId(e)).param("user_id"))?;
+    let id = body_id(&body, "orgmem", MembershipId::new)?;
+    let change = change_from(&body, Mode::Replace, s.service.limits())?;
+    let m = s
+        .service
+        .backend()
+        .create_membership(&id, &org, &user, change)
+        .await?;
+    membership_response(&s, &m).await
+}
+
+pub(super) async fn list_memberships(
+    _: BackendKey,
+    State(s): State<Shared>,
+    Params(org): Params<String>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response> {
+    let org = org_id(org)?;
+    let (limit, offset) = limit_offset(&q)?;
+    let b = s.service.backend();
+    let organization = b.get_organization(&org).await?;
+    let (items, total) =
+        offset_page::<Membership>(&b, Filter::MembershipsOfOrganization(org), limit, offset)
+            .await?;
+    let mut data = Vec::new();
+    for m in &items {
+        data.push(Value::Object(
+            shapes::membership(s.hooks.as_ref(), m, &organization).await,
+        ));
+    }
+    Ok(response::json(
+        StatusCode::OK,
+        json!({ "data": data, "total_count": total }),
+    ))
+}
+
+pub(super) async fn delete_membership(
+    _: BackendKey,
+    State(s): State<Shared>,
+    Params((org, user)): Params<(String, String)>,
+) -> Result<Response> {
+    let (org, user) = (org_id(org)?, user_id(user)?);
+    let b = s.service.backend();
+    let m = b.get_membership(&org, &user).await?;
+    let answer = membership_response(&s, &m).await?;
+    if !b.delete_membership(&org, &user).await? {
+        return Err(not_found(Membership::KIND, m.id.as_str()));
+    }
+    Ok(answer)
+}
+
+pub(super) async fn merge_membership(
+    _: BackendKey,
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Params((org, user)): Params<(String, String)>,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    let (org, user) = (org_id(org)?, user_id(user)?);
+    let expected = if_match(&headers)?;
+    let change = with_if_match(
+        change_from(&body, Mode::Merge, s.service.limits())?,
+        expected,
+    );
+    let b = s.service.backend();
+    let m = if change.is_empty() {
+        b.get_membership(&org, &user).await?
+    } else {
+        b.update_membership(&org, &user, change)
+            .await
+            .map_err(fail(expected))?
+    };
+    membership_response(&s, &m).await
+}
+
+pub(super) async fn create_invitation(
+    _: BackendKey,
+    State(s): State<Shared>,
+    Params(org): Params<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    let org = org_id(org)?;
+    let email = required_string(&body, "email_address")?;
+    let id = body_id(&body, "orginv", InvitationId::new)?;
+    let change = change_from(&body, Mode::Replace, s.service.limits())?;
+    let inv = s
+        .service
+        .backend()
+        .create_invitation(&id, &org, email, change)
+        .await?;
+    Ok(response::record(
+        shapes::invitation(s.hooks.as_ref(), &inv).await,
+    ))
+}
+
+pub(super) async fn list_invitations(
+    _: BackendKey,
+    State(s): State<Shared>,
+    Params(org): Params<String>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response> {
+    let org = org_id(org)?;
+    let (limit, offset) = limit_offset(&q)?;
+    let b = s.service.backend();
+    b.get_organization(&org).await?;
+    let (items, total) =
+        offset_page::<Invitation>(&b, Filter::InvitationsOfOrganization(org), limit, offset)
+            .await?;
+    let mut data = Vec::new();
+    for inv in &items {
+        data.push(Value::Object(
+            shapes::invitation(s.hooks.as_ref(), inv).await,
+        ));
+    }
+    Ok(response::json(
+        StatusCode::OK,
+        json!({ "data": data, "total_count": total }),
+    ))
+}
+
+pub(super) async fn revoke_invitation(
+    _: BackendKey,
+    State(s): State<Shared>,
+    Params((org, id)): Params<(String, String)>,
+) -> Result<Response> {
+    let org = org_id(org)?;
+    let id = InvitationId::new(id).map_err(|_| ApiError::no_route())?;
+    let b = s.service.backend();
+    let inv = b.get_invitation(&id).await?;
+    if inv.organization_id != org {
+        return Err(not_found(Invitation::KIND, id.as_str()));
+    }
+    let revoked = b.revoke_invitation(&id).await?;
+    Ok(response::record(
+        shapes::invitation(s.hooks.as_ref(), &revoked).await,
+    ))
+}

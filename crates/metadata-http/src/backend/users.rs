@@ -1,0 +1,135 @@
+//! `/v1/users`.
+
+use super::*;
+
+pub(super) async fn user_response(s: &Shared, user: &User) -> Response {
+    response::record(shapes::user(s.hooks.as_ref(), user).await)
+}
+
+pub(super) async fn users_json(s: &Shared, users: &[User]) -> Vec<Value> {
+    let mut out = Vec::with_capacity(users.len());
+    for u in users {
+        out.push(Value::Object(shapes::user(s.hooks.as_ref(), u).await));
+    }
+    out
+}
+
+pub(super) async fn create_user(
+    _: BackendKey,
+    State(s): State<Shared>,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    let id = body_id(&body, "user", UserId::new)?;
+    let change = change_from(&body, Mode::Replace, s.service.limits())?;
+    let user = s.service.backend().create_user(&id, change).await?;
+    Ok(user_response(&s, &user).await)
+}
+
+/// The reference product's `GET /v1/users` answers with a plain array (`limit`, `offset`);
+/// with a metadata lookup such as `public_metadata.role=admin` it answers with
+/// `{"data": [...], "next_cursor": ...}`.
+pub(super) async fn list_users(
+    _: BackendKey,
+    State(s): State<Shared>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response> {
+    if let Some((filter, page)) = lookup(&q)? {
+        let found: Page<User> = s.service.backend().list(filter, page).await?;
+        let data = users_json(&s, &found.items).await;
+        return Ok(response::json(
+            StatusCode::OK,
+            json!({ "data": data, "next_cursor": found.next }),
+        ));
+    }
+    let (limit, offset) = limit_offset(&q)?;
+    let (users, _) = offset_page::<User>(&s.service.backend(), Filter::All, limit, offset).await?;
+    Ok(response::json(
+        StatusCode::OK,
+        Value::Array(users_json(&s, &users).await),
+    ))
+}
+
+pub(super) async fn count_users(_: BackendKey, State(s): State<Shared>) -> Result<Response> {
+    let (_, total) = offset_page::<User>(&s.service.backend(), Filter::All, 0, 0).await?;
+    Ok(response::json(
+        StatusCode::OK,
+        json!({ "object": "total_count", "total_count": total }),
+    ))
+}
+
+pub(super) async fn get_user(
+    _: BackendKey,
+    State(s): State<Shared>,
+    Params(id): Params<String>,
+) -> Result<Response> {
+    let user = s.service.backend().get_user(&user_id(id)?).await?;
+    Ok(user_response(&s, &user).await)
+}
+
+pub(super) async fn write_user(
+    s: Shared,
+    headers: HeaderMap,
+    id: String,
+    body: Map<String, Value>,
+    mode: Mode,
+) -> Result<Response> {
+    let id = user_id(id)?;
+    let expected = if_match(&headers)?;
+    let change = with_if_match(change_from(&body, mode, s.service.limits())?, expected);
+    if change.is_empty() {
+        // Nothing to write: answer with the record as it is, as the reference product does.
+        let user = s.service.backend().get_user(&id).await?;
+        return Ok(user_response(&s, &user).await);
+    }
+    let user = s
+        .service
+        .backend()
+        .update_user(&id, change)
+        .await
+        .map_err(fail(expected))?;
+    Ok(user_response(&s, &user).await)
+}
+
+/// `PATCH /v1/users/{id}`: each tier given replaces the stored one, as the reference
+/// product's updateUser does; other fields are the host's and are ignored here.
+pub(super) async fn update_user(
+    _: BackendKey,
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Params(id): Params<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    write_user(s, headers, id, body, Mode::Replace).await
+}
+
+pub(super) async fn merge_user(
+    _: BackendKey,
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Params(id): Params<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    write_user(s, headers, id, body, Mode::Merge).await
+}
+
+pub(super) async fn replace_user(
+    _: BackendKey,
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Params(id): Params<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    write_user(s, headers, id, body, Mode::Replace).await
+}
+
+pub(super) async fn delete_user(
+    _: BackendKey,
+    State(s): State<Shared>,
+    Params(id): Params<String>,
+) -> Result<Response> {
+    let id = user_id(id)?;
+    if !s.service.backend().delete_user(&id).await? {
+        return Err(not_found(User::KIND, id.as_str()));
+    }
+    Ok(response::deleted(id.as_str(), "user"))
+}
