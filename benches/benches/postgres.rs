@@ -63,26 +63,29 @@ async fn raw_select_parse(
 fn bench(c: &mut Criterion, url: &str) {
     let size = 8192;
     let schema = format!("mb_{}", std::process::id());
-    let store = futures::executor::block_on(PostgresStore::connect(
-        PostgresOptions::new(url).schema(&schema),
-    ))
-    .unwrap();
-    let service = MetadataService::new(store.clone());
-    let id = UserId::new("user_bench").unwrap();
-    let tier = Metadata::from_value(tier_of_size(size)).unwrap();
-    let user = futures::executor::block_on(
-        service
-            .backend()
-            .create_user(&id, Change::new().replace(Tier::Public, tier.clone())),
-    )
-    .unwrap();
-    let body = serde_json::to_string(&user).unwrap();
-
-    // The raw side: one client on the same server and schema, its own row, the same statements.
+    // Connected from the runtime the calls come from, as an application does from its own.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
+    let store = rt
+        .block_on(PostgresStore::connect(
+            PostgresOptions::new(url).schema(&schema),
+        ))
+        .unwrap();
+    let service = MetadataService::new(store.clone());
+    let id = UserId::new("user_bench").unwrap();
+    let tier = Metadata::from_value(tier_of_size(size)).unwrap();
+    let user = rt
+        .block_on(
+            service
+                .backend()
+                .create_user(&id, Change::new().replace(Tier::Public, tier.clone())),
+        )
+        .unwrap();
+    let body = serde_json::to_string(&user).unwrap();
+
+    // The raw side: one client on the same server and schema, its own row, the same statements.
     let mut config: tokio_postgres::Config = url.parse().unwrap();
     config.options(format!("-c search_path={schema}"));
     let (client, conn) = rt.block_on(config.connect(tokio_postgres::NoTls)).unwrap();

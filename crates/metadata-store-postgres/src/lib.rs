@@ -223,15 +223,21 @@ impl PostgresStore {
             .build()
             .map_err(PostgresError::PoolConfig)?;
         let (p, schema) = (pool.clone(), options.schema.clone());
-        let migrated = background
-            .handle
-            .spawn(async move {
-                let mut client = p.get().await.map_err(PostgresError::Pool)?;
-                migrate::migrate(&mut client, schema.as_deref()).await
-            })
-            .await
-            .map_err(|_| PostgresError::RuntimeGone)?;
-        migrated?;
+        let migration = async move {
+            let mut client = p.get().await.map_err(PostgresError::Pool)?;
+            migrate::migrate(&mut client, schema.as_deref()).await
+        };
+        // On the caller's tokio runtime when there is one, so that the connection it opens
+        // (and keeps in the pool) is driven there too: no hop when that runtime uses it.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            migration.await?;
+        } else {
+            background
+                .handle
+                .spawn(migration)
+                .await
+                .map_err(|_| PostgresError::RuntimeGone)??;
+        }
         Ok(PostgresStore {
             inner: Arc::new(Inner {
                 pool,

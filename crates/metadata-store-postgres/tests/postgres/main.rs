@@ -121,7 +121,11 @@ fn child(mode: &str, url: &str) {
 
 /// The tests that need the server at `METADATA_TEST_POSTGRES_URL`, after the suite.
 type ServerTest = (&'static str, fn(&str));
-const SERVER_TESTS: [ServerTest; 9] = [
+const SERVER_TESTS: [ServerTest; 10] = [
+    (
+        "connections_follow_the_callers_runtime",
+        connections_follow_the_callers_runtime,
+    ),
     (
         "a_known_record_that_moved_on_is_read_again",
         a_known_record_that_moved_on_is_read_again,

@@ -259,3 +259,37 @@ pub(crate) fn a_known_record_that_moved_on_is_read_again(url: &str) {
     assert_eq!(fresh.version, 6);
     block_on(a.drop_schema()).unwrap();
 }
+
+/// Connected from a tokio runtime, the store drives its connections there (no hop); once that
+/// runtime is gone, the pool drops those connections and the store works from anywhere else.
+pub(crate) fn connections_follow_the_callers_runtime(url: &str) {
+    let schema = schema_name();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = runtime
+        .block_on(PostgresStore::connect(
+            PostgresOptions::new(url).schema(&schema).max_connections(2),
+        ))
+        .unwrap();
+    let metadata = MetadataService::new(store.clone());
+    let id = UserId::new("moved").unwrap();
+    runtime
+        .block_on(metadata.backend().create_user(&id, Change::new()))
+        .unwrap();
+    drop(runtime);
+    let change = Change::new()
+        .replace_json(Tier::Public, json!({"after": true}))
+        .unwrap();
+    let user = block_on(metadata.backend().update_user(&id, change)).unwrap();
+    assert_eq!(user.version, 2);
+    let other = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let read = other.block_on(metadata.backend().get_user(&id)).unwrap();
+    assert_eq!(read.public_metadata.get("after"), Some(&json!(true)));
+    block_on(store.drop_schema()).unwrap();
+}
