@@ -33,7 +33,6 @@
 #![deny(missing_docs)]
 
 mod error;
-mod known;
 mod lookup;
 mod migrate;
 mod sql;
@@ -147,7 +146,9 @@ impl Background {
 
 struct Inner {
     pool: Pool,
-    known: known::Known,
+    /// Records last read or written, with their row version (`xmin`), for one-statement
+    /// updates; trusted for 30 s, so `xmin` is never relied on across a freeze.
+    known: metadata_store::memo::Memo<String>,
     background: Background,
     schema: Option<String>,
 }
@@ -241,7 +242,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             inner: Arc::new(Inner {
                 pool,
-                known: known::Known::default(),
+                known: metadata_store::memo::Memo::new(Duration::from_secs(30), 16 << 20),
                 background,
                 schema: options.schema,
             }),
@@ -382,16 +383,7 @@ impl MetadataStore for PostgresStore {
         let prepared = sql::prepare(writes);
         let pool = self.inner.pool.clone();
         // Whatever the outcome, the records it names are no longer known for certain.
-        for write in writes {
-            match write {
-                Write::Create(r) | Write::Update { record: r, .. } => {
-                    self.inner.known.forget(r.kind(), &r.key().storage_key())
-                }
-                Write::Delete(key) => self.inner.known.forget(key.kind(), &key.storage_key()),
-                Write::Require(_) => {}
-                _ => self.inner.known.clear(),
-            }
-        }
+        self.inner.known.forget_written(writes);
         self.inner
             .background
             .run(async move {

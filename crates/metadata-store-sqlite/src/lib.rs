@@ -193,6 +193,10 @@ fn open_connection(options: &SqliteOptions, writer: bool) -> Result<Connection, 
 
 struct Inner {
     cache: cache::ParsedCache,
+    /// Records the writer last wrote, tagged with the writer connection's `PRAGMA
+    /// data_version` at the time: while it has not changed, no other connection (or process)
+    /// has committed, so the record is exactly the stored one and an update need not read it.
+    written: metadata_store::memo::Memo<i64>,
     writer: Arc<Writer>,
     /// Connections for point reads on the calling thread (file databases).
     point_readers: Option<ReaderPool>,
@@ -256,6 +260,10 @@ impl SqliteStore {
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 cache: cache::ParsedCache::new(options.cache_bytes),
+                written: metadata_store::memo::Memo::new(
+                    Duration::from_secs(3600),
+                    options.cache_bytes,
+                ),
                 writer,
                 point_readers,
                 readers,
@@ -378,6 +386,7 @@ impl MetadataStore for SqliteStore {
     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
         let prepared = Arc::new(metadata_store::prepared::prepare(writes));
         let sent = prepared.clone();
+        self.inner.written.forget_written(writes);
         let counts = self
             .inner
             .writer
@@ -391,16 +400,27 @@ impl MetadataStore for SqliteStore {
     /// one transaction on the writer thread.
     async fn update(&self, key: &RecordKey, apply: ApplyFn) -> Result<Applied, StoreError> {
         let inner = self.inner.clone();
-        let key = key.clone();
-        let (applied, written) = self
+        let (kind, storage_key) = (key.kind(), key.storage_key());
+        let sk = storage_key.clone();
+        let result = self
             .inner
             .writer
             .transact(move |conn| {
-                let (kind, storage_key) = (key.kind(), key.storage_key());
-                let Some(body) = sql::get(conn, kind, &storage_key)? else {
-                    return Ok((Applied::Missing, None));
+                let data_version = sql::data_version(conn)?;
+                let known = inner
+                    .written
+                    .get(kind, &sk)
+                    .filter(|(tag, _)| *tag == data_version)
+                    .map(|(_, record)| record);
+                let current = match known {
+                    Some(record) => record,
+                    None => {
+                        let Some(body) = sql::get(conn, kind, &sk)? else {
+                            return Ok((Applied::Missing, None));
+                        };
+                        inner.parse(kind, sk, body)?
+                    }
                 };
-                let current = inner.parse(kind, storage_key, body)?;
                 let next = match apply(&current) {
                     Ok(next) => next,
                     Err(refused) => return Ok((Applied::Refused(refused), None)),
@@ -411,9 +431,18 @@ impl MetadataStore for SqliteStore {
                 };
                 let prepared = metadata_store::prepared::prepare(std::slice::from_ref(&write));
                 sql::run_all(conn, &prepared)?;
+                // Until the group commits; forgotten below if it does not.
+                inner.written.put(&next, data_version);
                 Ok((Applied::Stored(next), Some((write, prepared))))
             })
-            .await?;
+            .await;
+        let (applied, written) = match result {
+            Ok(done) => done,
+            Err(e) => {
+                self.inner.written.forget(kind, &storage_key);
+                return Err(e);
+            }
+        };
         if let Some((write, prepared)) = written {
             self.inner.cache.committed(&[write], &prepared);
         }

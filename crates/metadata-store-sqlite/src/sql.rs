@@ -123,6 +123,11 @@ pub(crate) fn run_all(conn: &Connection, writes: &[PreparedWrite]) -> Result<Vec
     writes.iter().map(|write| run(conn, write)).collect()
 }
 
+/// `PRAGMA data_version`: it changes when another connection commits to the database.
+pub(crate) fn data_version(conn: &Connection) -> Result<i64, SqliteError> {
+    Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+}
+
 /// The stored body of one record.
 pub(crate) fn get(
     conn: &Connection,

@@ -436,3 +436,42 @@ fn concurrent_writers_share_commits_and_keep_their_own_outcomes() {
         assert_eq!(user.version, expected_version, "writer {t}");
     }
 }
+
+/// An update applies its change to the record the writer last wrote without reading it, only
+/// while no other connection has committed (`PRAGMA data_version`): a second store on the same
+/// file that changes the record, or deletes it and creates it again at the same version, is
+/// never overwritten from the first store's copy.
+#[test]
+fn an_update_never_applies_to_a_copy_another_connection_made_stale() {
+    let path = fresh_path();
+    let (a, b) = (
+        MetadataService::new(SqliteStore::open_file(&path).unwrap()),
+        MetadataService::new(SqliteStore::open_file(&path).unwrap()),
+    );
+    let id = UserId::new("shared").unwrap();
+    let merge = |k: &str| {
+        Change::new()
+            .merge_json(Tier::Public, json!({ k: true }))
+            .unwrap()
+    };
+    block_on(a.backend().create_user(&id, Change::new())).unwrap();
+    block_on(a.backend().update_user(&id, merge("a1"))).unwrap(); // a wrote version 2
+    block_on(b.backend().update_user(&id, merge("b"))).unwrap(); // b writes version 3
+    let after = block_on(a.backend().update_user(&id, merge("a2"))).unwrap();
+    assert_eq!(
+        after.public_metadata.to_value(),
+        json!({"a1": true, "b": true, "a2": true})
+    );
+    block_on(a.backend().update_user(&id, merge("a3"))).unwrap(); // a wrote version 5
+    block_on(b.backend().delete_user(&id)).unwrap();
+    block_on(b.backend().create_user(&id, Change::new())).unwrap();
+    for k in ["x", "y", "z", "w"] {
+        block_on(b.backend().update_user(&id, merge(k))).unwrap(); // version 5 again
+    }
+    let fresh = block_on(a.backend().update_user(&id, merge("a4"))).unwrap();
+    assert_eq!(
+        fresh.public_metadata.to_value(),
+        json!({"x": true, "y": true, "z": true, "w": true, "a4": true})
+    );
+    assert_eq!(fresh.version, 6);
+}

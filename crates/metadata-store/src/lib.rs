@@ -26,6 +26,7 @@
 mod backend;
 mod error;
 mod frontend;
+pub mod memo;
 pub mod prepared;
 mod service;
 mod store;
