@@ -4,7 +4,7 @@
 
 use crate::error::ApiError;
 use crate::extract::Params;
-use crate::request::{change_from, if_match, with_if_match, JsonBody, Mode};
+use crate::request::{change_from, write_request, JsonBody, Mode};
 use crate::{response, shapes, Shared};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -84,8 +84,7 @@ async fn write_own(
     body: serde_json::Map<String, Value>,
     mode: Mode,
 ) -> Result<Response> {
-    let expected = if_match(&headers)?;
-    let change = with_if_match(change_from(&body, mode, s.service.limits())?, expected);
+    let (change, expected) = write_request(&headers, &body, mode, s.service.limits())?;
     let own = s
         .service
         .frontend(p)

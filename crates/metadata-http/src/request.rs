@@ -146,12 +146,21 @@ pub(crate) fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         })
 }
 
-/// Applies `If-Match` to a change.
-pub(crate) fn with_if_match(change: Change, expected: Option<u64>) -> Change {
-    match expected {
+/// The change a write request makes: its body's tiers, and the version its `If-Match`
+/// states (also returned, so that a conflict can be answered with 412).
+pub(crate) fn write_request(
+    headers: &HeaderMap,
+    body: &Map<String, Value>,
+    mode: Mode,
+    limits: &Limits,
+) -> Result<(Change, Option<u64>), ApiError> {
+    let expected = if_match(headers)?;
+    let change = change_from(body, mode, limits)?;
+    let change = match expected {
         Some(v) => change.expect_version(v),
         None => change,
-    }
+    };
+    Ok((change, expected))
 }
 
 /// A lookup value from a query string: a JSON integer, `true`/`false` or a quoted JSON string

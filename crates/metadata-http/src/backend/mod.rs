@@ -5,9 +5,7 @@ use crate::error::ApiError;
 use crate::extract::{BackendKey, Params, QueryPairs};
 use crate::ids::new_id;
 use crate::paging::{limit_offset, lookup, offset_page};
-use crate::request::{
-    change_from, if_match, required_string, string_field, with_if_match, JsonBody, Mode,
-};
+use crate::request::{change_from, required_string, string_field, write_request, JsonBody, Mode};
 use crate::{response, shapes, Shared};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

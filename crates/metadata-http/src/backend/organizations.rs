@@ -76,8 +76,7 @@ pub(super) async fn write_organization(
     mode: Mode,
 ) -> Result<Response> {
     let id = org_id(id)?;
-    let expected = if_match(&headers)?;
-    let change = with_if_match(change_from(&body, mode, s.service.limits())?, expected);
+    let (change, expected) = write_request(&headers, &body, mode, s.service.limits())?;
     if change.is_empty() {
         let org = s.service.backend().get_organization(&id).await?;
         return Ok(org_response(&s, &org).await);
@@ -189,11 +188,7 @@ pub(super) async fn merge_membership(
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     let (org, user) = (org_id(org)?, user_id(user)?);
-    let expected = if_match(&headers)?;
-    let change = with_if_match(
-        change_from(&body, Mode::Merge, s.service.limits())?,
-        expected,
-    );
+    let (change, expected) = write_request(&headers, &body, Mode::Merge, s.service.limits())?;
     let b = s.service.backend();
     let m = if change.is_empty() {
         b.get_membership(&org, &user).await?

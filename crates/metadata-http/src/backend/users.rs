@@ -74,8 +74,7 @@ pub(super) async fn write_user(
     mode: Mode,
 ) -> Result<Response> {
     let id = user_id(id)?;
-    let expected = if_match(&headers)?;
-    let change = with_if_match(change_from(&body, mode, s.service.limits())?, expected);
+    let (change, expected) = write_request(&headers, &body, mode, s.service.limits())?;
     if change.is_empty() {
         // Nothing to write: answer with the record as it is, as the reference product does.
         let user = s.service.backend().get_user(&id).await?;
