@@ -34,7 +34,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/users/count", get(count_users))
         .route(
             "/v1/users/{id}",
-            get(get_user).patch(update_user).delete(delete_user),
+            get(get_user).patch(replace_user).delete(delete_user),
         )
         .route(
             "/v1/users/{id}/metadata",

@@ -89,18 +89,6 @@ pub(super) async fn write_user(
     Ok(user_response(&s, &user).await)
 }
 
-/// `PATCH /v1/users/{id}`: each tier given replaces the stored one, as the reference
-/// product's updateUser does; other fields are the host's and are ignored here.
-pub(super) async fn update_user(
-    _: BackendKey,
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Params(id): Params<String>,
-    JsonBody(body): JsonBody,
-) -> Result<Response> {
-    write_user(s, headers, id, body, Mode::Replace).await
-}
-
 pub(super) async fn merge_user(
     _: BackendKey,
     State(s): State<Shared>,
@@ -111,6 +99,9 @@ pub(super) async fn merge_user(
     write_user(s, headers, id, body, Mode::Merge).await
 }
 
+/// `PUT /v1/users/{id}/metadata`, and `PATCH /v1/users/{id}` (the reference product's
+/// updateUser): each tier given replaces the stored one; other fields are the host's and are
+/// ignored here.
 pub(super) async fn replace_user(
     _: BackendKey,
     State(s): State<Shared>,
