@@ -55,6 +55,7 @@ pub use schema::SCHEMA_VERSION;
 use async_trait::async_trait;
 use bridge::Worker;
 use metadata_core::{ListQuery, MetadataPath, Page, Record, RecordKey, ResourceKind, Tier, Write};
+use metadata_store::prepared::PreparedWrite;
 use metadata_store::{Applied, ApplyFn};
 use metadata_store::{MetadataStore, StoreError};
 use readers::ReaderPool;
@@ -429,11 +430,11 @@ impl MetadataStore for SqliteStore {
                     record: next.clone(),
                     expected_version: current.version(),
                 };
-                let prepared = metadata_store::prepared::prepare(std::slice::from_ref(&write));
+                let mut prepared = metadata_store::prepared::prepare(std::slice::from_ref(&write));
                 sql::run_all(conn, &prepared)?;
                 // Until the group commits; forgotten below if it does not.
                 inner.written.put(&next, data_version);
-                Ok((Applied::Stored(next), Some((write, prepared))))
+                Ok((Applied::Stored(next), prepared.pop()))
             })
             .await;
         let (applied, written) = match result {
@@ -443,8 +444,13 @@ impl MetadataStore for SqliteStore {
                 return Err(e);
             }
         };
-        if let Some((write, prepared)) = written {
-            self.inner.cache.committed(&[write], &prepared);
+        // The written text and record are remembered for reads, moved rather than copied.
+        if let (Applied::Stored(record), Some(PreparedWrite::Update { body, .. })) =
+            (&applied, written)
+        {
+            self.inner
+                .cache
+                .put(kind, storage_key, body, record.clone());
         }
         Ok(applied)
     }
