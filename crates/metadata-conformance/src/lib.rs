@@ -95,6 +95,12 @@ macro_rules! __with_suite_names {
             r8_3_negative_zero_keeps_its_sign,
             r7_3_numeric_segments_never_index_arrays,
             r7_3_every_store_finds_exactly_what_the_reference_selects,
+            feed_each_operation_yields_exactly_its_events,
+            feed_a_refused_write_yields_no_event,
+            feed_cursors_advance_by_compare_and_set,
+            feed_pruning_stops_at_the_lowest_cursor,
+            feed_public_view_and_claims_scopes,
+            feed_wait_wakes_on_a_commit,
         }
     };
 }

@@ -38,6 +38,7 @@
 pub mod access;
 mod change;
 pub mod claims;
+pub mod feed;
 mod error;
 mod ids;
 mod limits;

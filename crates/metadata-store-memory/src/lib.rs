@@ -2,7 +2,8 @@
 //! nothing across restarts.
 //!
 //! Every commit runs under one short write lock that is never held across an `.await`; reads
-//! take a read lock only long enough to clone an `Arc`.
+//! take a read lock only long enough to clone an `Arc`. The change feed lives under the same
+//! lock, so a commit and its events are one step.
 //!
 //! ```
 //! use metadata_core::{Change, Tier, UserId};
@@ -22,10 +23,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod log;
+
 use async_trait::async_trait;
+use log::Log;
+use metadata_core::feed::{ChangeEvent, RecordChange};
 use metadata_core::{
-    ListQuery, Page, Record, RecordKey, ResourceKind, Write, MEMBERSHIP_KEY_SEPARATOR,
+    ListQuery, Millis, Page, Record, RecordKey, ResourceKind, Write, MEMBERSHIP_KEY_SEPARATOR,
 };
+use metadata_store::feed::{FeedError, FeedSignal};
 use metadata_store::{MetadataStore, StoreError};
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -40,23 +46,65 @@ fn slot(kind: ResourceKind) -> usize {
     kind as usize
 }
 
-/// An in-memory store. Cloning shares the records.
-#[derive(Clone, Debug, Default)]
+/// The records and the feed, under one lock.
+#[derive(Debug, Default)]
+struct State {
+    records: Records,
+    log: Log,
+}
+
+/// An in-memory store. Cloning shares the records and the feed.
+#[derive(Clone, Debug)]
 pub struct MemoryStore {
-    records: Arc<RwLock<Records>>,
+    state: Arc<RwLock<State>>,
+    signal: Arc<FeedSignal>,
+    feed: bool,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            state: Arc::default(),
+            signal: Arc::default(),
+            feed: true,
+        }
+    }
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store, keeping a change feed.
     pub fn new() -> Self {
         MemoryStore::default()
     }
 
+    /// An empty store that keeps no change feed (its feed calls are
+    /// [`FeedError::Disabled`]).
+    pub fn without_feed() -> Self {
+        MemoryStore {
+            feed: false,
+            ..MemoryStore::default()
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn log<T>(&self, f: impl FnOnce(&mut Log) -> Result<T, FeedError>) -> Result<T, FeedError> {
+        if !self.feed {
+            return Err(FeedError::Disabled);
+        }
+        f(&mut self.write().log)
+    }
+
     /// How many records it holds, of every kind.
     pub fn len(&self) -> usize {
-        self.records
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.read()
+            .records
             .iter()
             .map(BTreeMap::len)
             .sum()
@@ -76,6 +124,8 @@ fn key_of(key: &RecordKey) -> Key {
 struct Transaction<'a> {
     records: &'a mut Records,
     undo: Vec<(Key, Option<Arc<Record>>)>,
+    /// The events of the writes so far, when the store keeps a feed.
+    changes: Option<Vec<RecordChange>>,
 }
 
 impl Transaction<'_> {
@@ -89,10 +139,13 @@ impl Transaction<'_> {
 
     fn put(&mut self, key: Key, record: Option<Arc<Record>>) {
         let map = &mut self.records[slot(key.0)];
-        let old = match record {
-            Some(r) => map.insert(key.1.clone(), r),
+        let old = match &record {
+            Some(r) => map.insert(key.1.clone(), r.clone()),
             None => map.remove(&key.1),
         };
+        if let Some(changes) = &mut self.changes {
+            changes.extend(RecordChange::of(old.as_deref(), record.as_deref()));
+        }
         self.undo.push((key, old));
     }
 
@@ -184,12 +237,26 @@ impl Transaction<'_> {
     }
 }
 
+/// The records `query` selects, one more than its limit.
+fn select(records: &Records, query: &ListQuery) -> Vec<Arc<Record>> {
+    let start = match &query.after {
+        Some(cursor) => Bound::Excluded(cursor.as_str()),
+        None => Bound::Unbounded,
+    };
+    records[slot(query.kind)]
+        .range::<str, _>((start, Bound::Unbounded))
+        .filter(|(_, r)| query.matches(r))
+        .take(query.limit + 1)
+        .map(|(_, r)| Arc::clone(r))
+        .collect()
+}
+
 #[async_trait]
 impl MetadataStore for MemoryStore {
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
         let found = {
-            let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
-            records[slot(key.kind())]
+            let state = self.read();
+            state.records[slot(key.kind())]
                 .get(key.storage_key_cow().as_ref())
                 .cloned()
         };
@@ -197,10 +264,12 @@ impl MetadataStore for MemoryStore {
     }
 
     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
-        let mut records = self.records.write().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.write();
+        let State { records, log } = &mut *state;
         let mut tx = Transaction {
-            records: &mut records,
+            records,
             undo: Vec::new(),
+            changes: self.feed.then(Vec::new),
         };
         let mut counts = Vec::with_capacity(writes.len());
         for write in writes {
@@ -212,24 +281,66 @@ impl MetadataStore for MemoryStore {
                 }
             }
         }
+        if let Some(changes) = tx.changes.take().filter(|c| !c.is_empty()) {
+            log.append(changes);
+            let head = log.head();
+            drop(state);
+            self.signal.announce(head);
+        }
         Ok(counts)
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page<Record>, StoreError> {
-        let start = match &query.after {
-            Some(cursor) => Bound::Excluded(cursor.as_str()),
-            None => Bound::Unbounded,
-        };
-        let found: Vec<Arc<Record>> = {
-            let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
-            records[slot(query.kind)]
-                .range::<str, _>((start, Bound::Unbounded))
-                .filter(|(_, r)| query.matches(r))
-                .take(query.limit + 1)
-                .map(|(_, r)| Arc::clone(r))
-                .collect()
-        };
+        let found = select(&self.read().records, query);
         let items = found.iter().map(|r| Record::clone(r)).collect();
         Ok(Page::from_overfetch(items, query.limit))
+    }
+
+    async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
+        if !self.feed {
+            return Err(FeedError::Disabled);
+        }
+        self.read().log.read(after, limit)
+    }
+
+    fn feed_signal(&self) -> Option<&FeedSignal> {
+        self.feed.then_some(&*self.signal)
+    }
+
+    async fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError> {
+        self.log(|log| log.cursor(name))
+    }
+
+    async fn advance_cursor(
+        &self,
+        name: &str,
+        expected: Option<u64>,
+        to: u64,
+    ) -> Result<(), FeedError> {
+        self.log(|log| log.advance(name, expected, to))
+    }
+
+    async fn remove_cursor(&self, name: &str) -> Result<bool, FeedError> {
+        self.log(|log| log.remove(name))
+    }
+
+    async fn prune_changes(
+        &self,
+        committed_before: Millis,
+        max_events: usize,
+    ) -> Result<u64, FeedError> {
+        self.log(|log| Ok(log.prune(committed_before, max_events)))
+    }
+
+    async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError> {
+        if !self.feed {
+            return Err(FeedError::Disabled);
+        }
+        let (found, head) = {
+            let state = self.read();
+            (select(&state.records, query), state.log.head())
+        };
+        let items = found.iter().map(|r| Record::clone(r)).collect();
+        Ok((Page::from_overfetch(items, query.limit), head))
     }
 }

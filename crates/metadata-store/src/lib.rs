@@ -24,7 +24,9 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod changes;
 mod error;
+pub mod feed;
 mod frontend;
 pub mod memo;
 pub mod prepared;
@@ -32,6 +34,7 @@ mod service;
 mod store;
 
 pub use backend::{Backend, PageRequest};
+pub use changes::{Batch, Consumer, Feed};
 pub use error::{ServiceError, StoreError};
 pub use frontend::{Frontend, OwnRecord};
 pub use service::{MetadataService, MAX_UPDATE_ATTEMPTS};

@@ -101,6 +101,11 @@ impl MetadataService {
         Backend { service: self }
     }
 
+    /// The change feed: every committed create, update and delete, in commit order.
+    pub fn feed(&self) -> crate::Feed<'_> {
+        crate::Feed { service: self }
+    }
+
     /// The frontend surface, acting for `principal`. The host authenticates the request and
     /// builds the principal from its own session.
     pub fn frontend(&self, principal: FrontendPrincipal) -> Frontend<'_> {

@@ -1,8 +1,10 @@
 //! The [`MetadataStore`] trait: the minimal contract a storage backend fulfils.
 
 use crate::error::StoreError;
+use crate::feed::{FeedError, FeedSignal};
 use async_trait::async_trait;
-use metadata_core::{Error, ListQuery, Page, Record, RecordKey, Write};
+use metadata_core::feed::ChangeEvent;
+use metadata_core::{Error, ListQuery, Millis, Page, Record, RecordKey, Write};
 use std::fmt;
 use std::sync::Arc;
 
@@ -93,5 +95,68 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
         }])
         .await?;
         Ok(Applied::Stored(next))
+    }
+
+    /// The change feed's events after position `after`, in position order, at most `limit`
+    /// (clamped to 1..=[`crate::feed::MAX_CHANGES_PER_READ`]). Every commit writes its events
+    /// in the same transaction as its records; a refused or failed commit writes none.
+    /// [`FeedError::CursorExpired`] if events after `after` were pruned. The default keeps no
+    /// feed: [`FeedError::Disabled`].
+    async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
+        let _ = (after, limit);
+        Err(FeedError::Disabled)
+    }
+
+    /// The signal the store announces its commits on, for waiting without polling (commits
+    /// made through this process only); `None` if it keeps no feed.
+    fn feed_signal(&self) -> Option<&FeedSignal> {
+        None
+    }
+
+    /// Where the named cursor is, if it exists.
+    async fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError> {
+        let _ = name;
+        Err(FeedError::Disabled)
+    }
+
+    /// Moves the named cursor to `to` if it is at `expected` (`None`: it does not exist yet,
+    /// and is created): compare-and-set, so two instances of one consumer cannot both advance
+    /// it. Otherwise [`FeedError::CursorMoved`].
+    async fn advance_cursor(
+        &self,
+        name: &str,
+        expected: Option<u64>,
+        to: u64,
+    ) -> Result<(), FeedError> {
+        let _ = (name, expected, to);
+        Err(FeedError::Disabled)
+    }
+
+    /// Removes the named cursor, so pruning no longer waits for it; whether it existed.
+    async fn remove_cursor(&self, name: &str) -> Result<bool, FeedError> {
+        let _ = name;
+        Err(FeedError::Disabled)
+    }
+
+    /// Prunes one batch of at most `max_events` of the oldest events: those committed before
+    /// `committed_before` (ms since the epoch) and at or below every cursor, oldest first and
+    /// without a hole. Returns how many it deleted.
+    async fn prune_changes(
+        &self,
+        committed_before: Millis,
+        max_events: usize,
+    ) -> Result<u64, FeedError> {
+        let _ = (committed_before, max_events);
+        Err(FeedError::Disabled)
+    }
+
+    /// One page of records and the feed position it is consistent with: it holds every
+    /// commit at or below that position and none after. A reader that lost its place
+    /// ([`FeedError::CursorExpired`]) re-syncs from snapshot pages and follows the feed on
+    /// from the lowest of their positions (an event at or below a record's version is then
+    /// already reflected).
+    async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError> {
+        let _ = query;
+        Err(FeedError::Disabled)
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 mod access;
 mod copies;
+mod feed;
 mod lookups;
 mod records;
 mod typed;
@@ -18,6 +19,7 @@ mod values;
 
 pub use access::*;
 pub use copies::*;
+pub use feed::*;
 pub use lookups::*;
 pub use records::*;
 pub use typed::*;

@@ -1,0 +1,214 @@
+//! The change feed's events (SPEC-adjacent: what a commit tells the outside world).
+//!
+//! Every record a commit creates, updates or deletes yields one [`RecordChange`], derived here
+//! from the record before and after the write by [`RecordChange::of`]; a store writes it in the
+//! same transaction as the record and gives it a position, making a [`ChangeEvent`].
+//!
+//! ```
+//! use metadata_core::feed::{Operation, RecordChange};
+//! use metadata_core::*;
+//! use serde_json::json;
+//!
+//! let limits = Limits::default();
+//! let user = create_user(UserId::new("user_1").unwrap(), &Change::new(), &limits, 1).unwrap();
+//! let change = Change::new().replace_json(Tier::Public, json!({"role": "admin"})).unwrap();
+//! let next = apply_change(&user, &change, Surface::Backend, &limits, 2).unwrap();
+//! let (before, after) = (Record::User(user), Record::User(next));
+//! let event = RecordChange::of(Some(&before), Some(&after)).unwrap();
+//! assert_eq!(event.operation, Operation::Updated);
+//! assert_eq!((event.previous_version, event.version), (Some(1), 2));
+//! assert_eq!(event.tiers, vec![Tier::Public]);
+//! ```
+
+mod privacy;
+
+pub use privacy::{ClaimsScope, PublicChangeEvent};
+
+use crate::record::{Millis, Record};
+use crate::tier::{ResourceKind, Tier};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+/// What a write did to one record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// The record did not exist before the commit.
+    Created,
+    /// The record was stored at a new version.
+    Updated,
+    /// The record was deleted (directly, or by a cascade).
+    Deleted,
+}
+
+impl Operation {
+    /// Its name on the wire: `created`, `updated` or `deleted`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Operation::Created => "created",
+            Operation::Updated => "updated",
+            Operation::Deleted => "deleted",
+        }
+    }
+
+    /// The operation named `name` (see [`Operation::as_str`]).
+    pub fn parse(name: &str) -> Option<Operation> {
+        [Operation::Created, Operation::Updated, Operation::Deleted]
+            .into_iter()
+            .find(|op| op.as_str() == name)
+    }
+}
+
+/// What one commit did to one record: everything of an event but where the feed puts it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordChange {
+    /// The record's kind.
+    pub kind: ResourceKind,
+    /// The record's storage key ([`crate::RecordKey::storage_key`]).
+    pub id: String,
+    /// What the write did.
+    pub operation: Operation,
+    /// The version after the write. A deletion moves the record one version on (the version
+    /// it had, plus one), so a record's events have increasing versions until it is created
+    /// again, when its versions start at 1.
+    pub version: u64,
+    /// The version before the write; `None` for a creation.
+    pub previous_version: Option<u64>,
+    /// The tiers whose value the write changed, in [`Tier::ALL`] order: for a creation the
+    /// tiers that are not empty, for a deletion the tiers that were not empty.
+    pub tiers: Vec<Tier>,
+    /// The record after the write, in its exact wire JSON (R8.1); `None` for a deletion.
+    #[serde(
+        serialize_with = "raw_json::serialize",
+        deserialize_with = "raw_json::deserialize"
+    )]
+    pub record: Option<String>,
+}
+
+impl RecordChange {
+    /// The change from `before` to `after` (either absent: a creation or a deletion), or `None`
+    /// when both are absent. `after`'s wire JSON is serialized here; a store that already holds
+    /// it uses [`RecordChange::with_text`].
+    pub fn of(before: Option<&Record>, after: Option<&Record>) -> Option<RecordChange> {
+        RecordChange::with_text(before, after, after.map(Record::to_json))
+    }
+
+    /// [`RecordChange::of`] with `after`'s wire JSON given (`text` must be
+    /// `after.to_json()`; it is ignored for a deletion).
+    pub fn with_text(
+        before: Option<&Record>,
+        after: Option<&Record>,
+        text: Option<String>,
+    ) -> Option<RecordChange> {
+        let (kind, id) = match (before, after) {
+            (_, Some(r)) | (Some(r), None) => (r.kind(), r.key().storage_key()),
+            (None, None) => return None,
+        };
+        let tiers = kind
+            .tiers()
+            .iter()
+            .copied()
+            .filter(|&tier| {
+                non_empty(before, tier) != non_empty(after, tier)
+            })
+            .collect();
+        Some(match (before, after) {
+            (None, Some(after)) => RecordChange {
+                kind,
+                id,
+                operation: Operation::Created,
+                version: after.version(),
+                previous_version: None,
+                tiers,
+                record: text,
+            },
+            (Some(before), Some(after)) => RecordChange {
+                kind,
+                id,
+                operation: Operation::Updated,
+                version: after.version(),
+                previous_version: Some(before.version()),
+                tiers,
+                record: text,
+            },
+            (Some(before), None) => RecordChange {
+                kind,
+                id,
+                operation: Operation::Deleted,
+                version: before.version().saturating_add(1),
+                previous_version: Some(before.version()),
+                tiers,
+                record: None,
+            },
+            (None, None) => return None,
+        })
+    }
+
+    /// The record after the write, parsed (`None` for a deletion).
+    pub fn parse_record(&self) -> Option<Result<Record, serde_json::Error>> {
+        self.record
+            .as_ref()
+            .map(|text| Record::from_json(self.kind, text.as_bytes()))
+    }
+
+    /// The tiers as their wire field names joined by commas (`public_metadata,unsafe_metadata`),
+    /// for a store's column; [`RecordChange::parse_tiers`] reads it back.
+    pub fn tiers_text(&self) -> String {
+        self.tiers
+            .iter()
+            .map(|t| t.field_name())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Reads [`RecordChange::tiers_text`]; unknown names are dropped.
+    pub fn parse_tiers(text: &str) -> Vec<Tier> {
+        Tier::ALL
+            .into_iter()
+            .filter(|t| text.split(',').any(|name| name == t.field_name()))
+            .collect()
+    }
+}
+
+fn non_empty(record: Option<&Record>, tier: Tier) -> Option<&crate::Metadata> {
+    record.and_then(|r| r.tier(tier)).filter(|m| !m.is_empty())
+}
+
+/// One committed change, with its place in the feed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeEvent {
+    /// Its position: positions start at 1, increase by 1 with no gap, and are never reused.
+    pub position: u64,
+    /// Shared by every event of one commit, and by no other (a sign-up completion is one commit
+    /// with two events).
+    pub commit_id: u64,
+    /// When the store wrote it, in ms since the epoch.
+    pub committed_at: Millis,
+    /// What the commit did to the record.
+    #[serde(flatten)]
+    pub change: RecordChange,
+}
+
+mod raw_json {
+    use super::*;
+
+    pub(super) fn serialize<S: Serializer>(text: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+        match text {
+            Some(text) => RawValue::from_string(text.clone())
+                .map_err(serde::ser::Error::custom)?
+                .serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        let raw: Option<Box<RawValue>> = Option::deserialize(d)?;
+        match raw {
+            Some(raw) if raw.get() == "null" => Ok(None),
+            Some(raw) => Ok(Some(raw.get().to_owned())),
+            None => Ok(None),
+        }
+        .map_err(|e: serde_json::Error| D::Error::custom(e))
+    }
+}

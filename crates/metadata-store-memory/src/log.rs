@@ -1,0 +1,108 @@
+//! The memory store's change feed: events, cursors and the prune mark, kept under the same lock
+//! as the records so that a commit and its events are one step.
+
+use metadata_core::feed::{ChangeEvent, RecordChange};
+use metadata_core::Millis;
+use metadata_store::feed::{check_cursor_name, clamp_limit, FeedError};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The feed of one memory store.
+#[derive(Debug, Default)]
+pub(crate) struct Log {
+    /// Events after `pruned_through`, in position order.
+    events: VecDeque<ChangeEvent>,
+    /// The last position given.
+    head: u64,
+    /// Every event at or below it is gone.
+    pruned_through: u64,
+    cursors: BTreeMap<String, u64>,
+}
+
+fn now() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+impl Log {
+    pub(crate) fn head(&self) -> u64 {
+        self.head
+    }
+
+    /// Appends the events of one commit; they share the first one's position as commit id.
+    pub(crate) fn append(&mut self, changes: Vec<RecordChange>) {
+        let (commit_id, committed_at) = (self.head + 1, now());
+        for change in changes {
+            self.head += 1;
+            self.events.push_back(ChangeEvent {
+                position: self.head,
+                commit_id,
+                committed_at,
+                change,
+            });
+        }
+    }
+
+    pub(crate) fn read(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
+        if after < self.pruned_through {
+            return Err(FeedError::CursorExpired {
+                after,
+                pruned_through: self.pruned_through,
+            });
+        }
+        let skip = (after - self.pruned_through) as usize;
+        Ok(self
+            .events
+            .iter()
+            .skip(skip)
+            .take(clamp_limit(limit))
+            .cloned()
+            .collect())
+    }
+
+    pub(crate) fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError> {
+        check_cursor_name(name)?;
+        Ok(self.cursors.get(name).copied())
+    }
+
+    pub(crate) fn advance(
+        &mut self,
+        name: &str,
+        expected: Option<u64>,
+        to: u64,
+    ) -> Result<(), FeedError> {
+        let actual = self.cursor(name)?;
+        if actual != expected {
+            return Err(FeedError::CursorMoved {
+                name: name.to_owned(),
+                expected,
+                actual,
+            });
+        }
+        self.cursors.insert(name.to_owned(), to);
+        Ok(())
+    }
+
+    pub(crate) fn remove(&mut self, name: &str) -> Result<bool, FeedError> {
+        check_cursor_name(name)?;
+        Ok(self.cursors.remove(name).is_some())
+    }
+
+    pub(crate) fn prune(&mut self, committed_before: Millis, max_events: usize) -> u64 {
+        let lowest = self.cursors.values().copied().min().unwrap_or(u64::MAX);
+        let mut pruned = 0;
+        while pruned < max_events as u64 {
+            match self.events.front() {
+                Some(e) if e.position <= lowest && e.committed_at < committed_before => {
+                    self.pruned_through = e.position;
+                    self.events.pop_front();
+                    pruned += 1;
+                }
+                _ => break,
+            }
+        }
+        pruned
+    }
+}

@@ -1,0 +1,173 @@
+//! [`Feed`]: reading the change feed through the facade, with named consumers, retention and
+//! the privacy view.
+
+use crate::feed::{FeedError, FeedSignal};
+use crate::service::MetadataService;
+use crate::store::MetadataStore;
+use metadata_core::feed::{ChangeEvent, ClaimsScope, PublicChangeEvent};
+use metadata_core::{ListQuery, Page, Record};
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The change feed of a [`MetadataService`]'s store, from [`MetadataService::feed`].
+///
+/// ```
+/// # use metadata_store::*;
+/// # use metadata_core::*;
+/// # async fn demo(metadata: MetadataService) -> Result<(), Box<dyn std::error::Error>> {
+/// let feed = metadata.feed();
+/// let indexer = feed.consumer("search-indexer");
+/// loop {
+///     let batch = indexer.next(100).await?;
+///     for event in &batch.events {
+///         println!("{} {} v{}", event.change.id, event.change.operation.as_str(), event.change.version);
+///     }
+///     indexer.ack(&batch).await?; // another instance acking the same batch gets CursorMoved
+///     if batch.events.is_empty() {
+///         feed.wait(batch.to).await?; // or poll: writers in other processes are not announced
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Feed<'a> {
+    pub(crate) service: &'a MetadataService,
+}
+
+/// A batch a [`Consumer`] read: the events after the cursor, and the position to ack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    /// The events, in position order.
+    pub events: Vec<ChangeEvent>,
+    /// Where the cursor was when the batch was read (`None`: it did not exist).
+    pub from: Option<u64>,
+    /// The position of the last event, or where the cursor was if there is none.
+    pub to: u64,
+}
+
+/// A named consumer of the feed, its cursor stored in the same database as the records.
+#[derive(Clone, Debug)]
+pub struct Consumer<'a> {
+    feed: Feed<'a>,
+    name: String,
+}
+
+impl<'a> Feed<'a> {
+    fn store(&self) -> &'a dyn MetadataStore {
+        self.service.store.as_ref()
+    }
+
+    /// The events after `after`, at most `limit` (see [`MetadataStore::changes`]).
+    pub async fn read(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
+        self.store().changes(after, limit).await
+    }
+
+    /// [`Feed::read`] as anything client-facing may see it: no private tier, and no event for
+    /// a write that changed only private tiers (see [`ChangeEvent::without_private`]).
+    pub async fn read_public(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<PublicChangeEvent>, FeedError> {
+        let mut out = Vec::new();
+        for event in self.read(after, limit).await? {
+            let public = event
+                .without_private()
+                .map_err(|e| crate::StoreError::backend("feed", false, e))?;
+            out.extend(public);
+        }
+        Ok(out)
+    }
+
+    /// Resolves once this process has committed an event past `after`, with the newest
+    /// position announced. It needs no particular async runtime; writers in other processes
+    /// are not announced, so a reader that follows them also polls (for example under its
+    /// runtime's timeout).
+    pub async fn wait(&self, after: u64) -> Result<u64, FeedError> {
+        let signal: &FeedSignal = self.store().feed_signal().ok_or(FeedError::Disabled)?;
+        Ok(signal.wait_past(after).await)
+    }
+
+    /// The consumer named `name` (its cursor is created by its first ack).
+    pub fn consumer(&self, name: impl Into<String>) -> Consumer<'a> {
+        Consumer {
+            feed: *self,
+            name: name.into(),
+        }
+    }
+
+    /// Prunes events older than `max_age` (by the system clock, which stores stamp events
+    /// with), in batches of `batch`, never past the lowest cursor; returns how many it deleted.
+    pub async fn prune(&self, max_age: Duration, batch: usize) -> Result<u64, FeedError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .saturating_sub(max_age);
+        let cutoff = now.as_millis().min(i64::MAX as u128) as i64;
+        let mut total = 0;
+        loop {
+            let pruned = self.store().prune_changes(cutoff, batch.max(1)).await?;
+            total += pruned;
+            if pruned < batch.max(1) as u64 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// One page of records and the feed position it is consistent with (see
+    /// [`MetadataStore::snapshot`]).
+    pub async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError> {
+        self.store().snapshot(query).await
+    }
+
+    /// Whose session claims `events` may have changed, each once (see
+    /// [`ChangeEvent::claims_scope`]).
+    pub fn claims_scopes<'e>(
+        events: impl IntoIterator<Item = &'e ChangeEvent>,
+    ) -> BTreeSet<ClaimsScope> {
+        events
+            .into_iter()
+            .filter_map(ChangeEvent::claims_scope)
+            .collect()
+    }
+}
+
+impl Consumer<'_> {
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where its cursor is (`None`: it has not acked anything yet).
+    pub async fn position(&self) -> Result<Option<u64>, FeedError> {
+        self.feed.store().cursor(&self.name).await
+    }
+
+    /// The next events after its cursor, at most `limit`.
+    pub async fn next(&self, limit: usize) -> Result<Batch, FeedError> {
+        let from = self.position().await?;
+        let events = self.feed.read(from.unwrap_or(0), limit).await?;
+        let to = events
+            .last()
+            .map(|e| e.position)
+            .unwrap_or(from.unwrap_or(0));
+        Ok(Batch { events, from, to })
+    }
+
+    /// Moves the cursor past `batch`, if no other instance moved it since the batch was read
+    /// ([`FeedError::CursorMoved`] otherwise).
+    pub async fn ack(&self, batch: &Batch) -> Result<(), FeedError> {
+        if batch.from == Some(batch.to) {
+            return Ok(());
+        }
+        self.feed
+            .store()
+            .advance_cursor(&self.name, batch.from, batch.to)
+            .await
+    }
+
+    /// Removes the cursor, so that pruning no longer waits for it.
+    pub async fn remove(&self) -> Result<bool, FeedError> {
+        self.feed.store().remove_cursor(&self.name).await
+    }
+}
