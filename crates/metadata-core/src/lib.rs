@@ -38,8 +38,8 @@
 pub mod access;
 mod change;
 pub mod claims;
-pub mod feed;
 mod error;
+pub mod feed;
 mod ids;
 mod limits;
 mod merge;

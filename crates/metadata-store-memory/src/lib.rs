@@ -103,11 +103,7 @@ impl MemoryStore {
 
     /// How many records it holds, of every kind.
     pub fn len(&self) -> usize {
-        self.read()
-            .records
-            .iter()
-            .map(BTreeMap::len)
-            .sum()
+        self.read().records.iter().map(BTreeMap::len).sum()
     }
 
     /// Whether it holds no record.

@@ -78,3 +78,9 @@ impl From<SqliteError> for StoreError {
         StoreError::backend("sqlite", retryable, err)
     }
 }
+
+impl From<SqliteError> for metadata_store::feed::FeedError {
+    fn from(err: SqliteError) -> Self {
+        metadata_store::feed::FeedError::Store(err.into())
+    }
+}

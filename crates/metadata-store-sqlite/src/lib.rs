@@ -44,17 +44,23 @@
 mod bridge;
 mod cache;
 mod error;
+mod feed;
 mod readers;
 mod schema;
 mod sql;
 mod writer;
 
 pub use error::SqliteError;
+pub use feed::advance_cursor_in;
 pub use schema::SCHEMA_VERSION;
 
 use async_trait::async_trait;
 use bridge::Worker;
-use metadata_core::{ListQuery, MetadataPath, Page, Record, RecordKey, ResourceKind, Tier, Write};
+use metadata_core::feed::{ChangeEvent, RecordChange};
+use metadata_core::{
+    ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
+};
+use metadata_store::feed::{FeedError, FeedSignal};
 use metadata_store::prepared::PreparedWrite;
 use metadata_store::{Applied, ApplyFn};
 use metadata_store::{MetadataStore, StoreError};
@@ -99,6 +105,7 @@ pub struct SqliteOptions {
     synchronous_full: bool,
     busy_timeout: Duration,
     cache_bytes: usize,
+    feed: bool,
 }
 
 impl SqliteOptions {
@@ -110,6 +117,7 @@ impl SqliteOptions {
             synchronous_full: false,
             busy_timeout: Duration::from_secs(5),
             cache_bytes: cache::DEFAULT_CACHE_BYTES,
+            feed: true,
         }
     }
 
@@ -140,6 +148,14 @@ impl SqliteOptions {
     /// so an 8 KiB record costs about 16 KiB.
     pub fn cache_bytes(mut self, bytes: usize) -> Self {
         self.cache_bytes = bytes;
+        self
+    }
+
+    /// Whether every commit also writes its events to the change feed, in the same transaction
+    /// (on by default). With it off, the feed's calls are [`FeedError::Disabled`]; turn it off
+    /// only for a database whose changes nothing follows.
+    pub fn feed(mut self, on: bool) -> Self {
+        self.feed = on;
         self
     }
 
@@ -205,6 +221,8 @@ struct Inner {
     readers: Vec<Worker>,
     next_reader: AtomicUsize,
     location: Location,
+    feed: bool,
+    signal: FeedSignal,
 }
 
 /// A [`MetadataStore`] on SQLite. Cloning shares the connections.
@@ -270,6 +288,8 @@ impl SqliteStore {
                 readers,
                 next_reader: AtomicUsize::new(0),
                 location: options.location,
+                feed: options.feed,
+                signal: FeedSignal::new(),
             }),
         })
     }
@@ -296,6 +316,36 @@ impl SqliteStore {
         }
         let i = self.inner.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
         readers[i].call(f).await
+    }
+
+    /// Runs a short read on the calling thread: a pooled reader (file databases) or the one
+    /// connection (in-memory databases).
+    fn point_read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, FeedError>,
+    ) -> Result<T, FeedError> {
+        let mut out = None;
+        let run = |conn: &Connection| {
+            out = Some(f(conn));
+            Ok(())
+        };
+        match &self.inner.point_readers {
+            Some(pool) => pool.with(run),
+            None => self.inner.writer.alone(|conn| run(conn)),
+        }
+        .map_err(|e: SqliteError| FeedError::Store(e.into()))?;
+        out.unwrap_or(Err(FeedError::Disabled))
+    }
+
+    /// Runs a feed job alone on the write connection, on a thread of its own.
+    async fn feed_job<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, FeedError> + Send + 'static,
+    ) -> Result<T, FeedError> {
+        if !self.inner.feed {
+            return Err(FeedError::Disabled);
+        }
+        self.inner.writer.call(f).await
     }
 
     /// A stored record from its text, reusing the record parsed from the same text before.
@@ -387,13 +437,22 @@ impl MetadataStore for SqliteStore {
     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
         let prepared = Arc::new(metadata_store::prepared::prepare(writes));
         let sent = prepared.clone();
+        let originals = writes.to_vec();
+        let feed = self.inner.feed;
         self.inner.written.forget_written(writes);
-        let counts = self
+        let (counts, last) = self
             .inner
             .writer
-            .transact(move |conn| sql::run_all(conn, &sent))
+            .transact(move |conn| {
+                let mut changes = Vec::new();
+                let counts = sql::run_all(conn, &sent, &originals, feed.then_some(&mut changes))?;
+                Ok((counts, feed::insert(conn, &changes)?))
+            })
             .await?;
         self.inner.cache.committed(writes, &prepared);
+        if let Some(last) = last {
+            self.inner.signal.announce(last);
+        }
         Ok(counts)
     }
 
@@ -417,33 +476,44 @@ impl MetadataStore for SqliteStore {
                     Some(record) => record,
                     None => {
                         let Some(body) = sql::get(conn, kind, &sk)? else {
-                            return Ok((Applied::Missing, None));
+                            return Ok((Applied::Missing, None, None));
                         };
                         inner.parse(kind, sk, body)?
                     }
                 };
                 let next = match apply(&current) {
                     Ok(next) => next,
-                    Err(refused) => return Ok((Applied::Refused(refused), None)),
+                    Err(refused) => return Ok((Applied::Refused(refused), None, None)),
                 };
                 let write = Write::Update {
                     record: next.clone(),
                     expected_version: current.version(),
                 };
                 let mut prepared = metadata_store::prepared::prepare(std::slice::from_ref(&write));
-                sql::run_all(conn, &prepared)?;
+                sql::run_all(conn, &prepared, std::slice::from_ref(&write), None)?;
+                let mut last = None;
+                if let (true, Some(PreparedWrite::Update { body, .. })) =
+                    (inner.feed, prepared.first())
+                {
+                    let change =
+                        RecordChange::with_text(Some(&current), Some(&next), Some(body.clone()));
+                    last = feed::insert(conn, change.as_slice())?;
+                }
                 // Until the group commits; forgotten below if it does not.
                 inner.written.put(&next, data_version);
-                Ok((Applied::Stored(next), prepared.pop()))
+                Ok((Applied::Stored(next), prepared.pop(), last))
             })
             .await;
-        let (applied, written) = match result {
+        let (applied, written, last) = match result {
             Ok(done) => done,
             Err(e) => {
                 self.inner.written.forget(kind, &storage_key);
                 return Err(e);
             }
         };
+        if let Some(last) = last {
+            self.inner.signal.announce(last);
+        }
         // The written text and record are remembered for reads, moved rather than copied.
         if let (Applied::Stored(record), Some(PreparedWrite::Update { body, .. })) =
             (&applied, written)
@@ -465,5 +535,86 @@ impl MetadataStore for SqliteStore {
             items.push(self.parse(query.kind, key, body)?);
         }
         Ok(Page::from_overfetch(items, query.limit))
+    }
+
+    async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
+        if !self.inner.feed {
+            return Err(FeedError::Disabled);
+        }
+        self.point_read(|conn| feed::read(conn, after, limit))
+    }
+
+    fn feed_signal(&self) -> Option<&FeedSignal> {
+        self.inner.feed.then_some(&self.inner.signal)
+    }
+
+    async fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError> {
+        if !self.inner.feed {
+            return Err(FeedError::Disabled);
+        }
+        self.point_read(|conn| feed::cursor(conn, name))
+    }
+
+    async fn advance_cursor(
+        &self,
+        name: &str,
+        expected: Option<u64>,
+        to: u64,
+    ) -> Result<(), FeedError> {
+        if !self.inner.feed {
+            return Err(FeedError::Disabled);
+        }
+        let name = name.to_owned();
+        let result = self
+            .inner
+            .writer
+            .transact(move |conn| Ok(feed::advance_cursor_in(conn, &name, expected, to)))
+            .await?;
+        result
+    }
+
+    async fn remove_cursor(&self, name: &str) -> Result<bool, FeedError> {
+        let name = name.to_owned();
+        self.feed_job(move |conn| feed::remove_cursor(conn, &name))
+            .await
+    }
+
+    async fn prune_changes(
+        &self,
+        committed_before: Millis,
+        max_events: usize,
+    ) -> Result<u64, FeedError> {
+        self.feed_job(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(SqliteError::from)?;
+            let pruned = feed::prune(&tx, committed_before, max_events)?;
+            tx.commit().map_err(SqliteError::from)?;
+            Ok(pruned)
+        })
+        .await
+    }
+
+    async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError> {
+        if !self.inner.feed {
+            return Err(FeedError::Disabled);
+        }
+        let prepared = sql::prepare_list(query);
+        let (rows, head) = self
+            .read(move |conn| {
+                let tx = conn.unchecked_transaction().map_err(SqliteError::from)?;
+                let head = feed::head(&tx)?;
+                let rows = sql::list(&tx, &prepared)?;
+                Ok((rows, head))
+            })
+            .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for (key, body) in rows {
+            items.push(
+                self.parse(query.kind, key, body)
+                    .map_err(StoreError::from)?,
+            );
+        }
+        Ok((Page::from_overfetch(items, query.limit), head))
     }
 }

@@ -22,6 +22,8 @@ const MIGRATIONS: &[&str] = &[
         WHERE organization_id IS NOT NULL;
     CREATE INDEX records_by_user ON records (kind, user_id, key)
         WHERE user_id IS NOT NULL;",
+    // 2: the change feed.
+    crate::feed::SCHEMA,
 ];
 
 /// The newest schema version this library writes.

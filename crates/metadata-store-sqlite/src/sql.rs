@@ -2,8 +2,9 @@
 //! measured without an executor.
 
 use crate::error::SqliteError;
+use metadata_core::feed::RecordChange;
 use metadata_core::{
-    Filter, ListQuery, LookupValue, MetadataPath, Record, RecordKey, ResourceKind, Tier,
+    Filter, ListQuery, LookupValue, MetadataPath, Record, RecordKey, ResourceKind, Tier, Write,
 };
 use metadata_store::prepared::PreparedWrite;
 use metadata_store::StoreError;
@@ -32,7 +33,85 @@ fn version_of(conn: &Connection, key: &RecordKey) -> Result<Option<u64>, SqliteE
         .map(|v| v as u64))
 }
 
-fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
+/// The records a statement deleted, as events.
+fn deleted(
+    rows: rusqlite::Rows<'_>,
+    kind: ResourceKind,
+    changes: &mut Vec<RecordChange>,
+) -> Result<u64, StoreError> {
+    let mut n = 0;
+    for row in rows.mapped(|r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))) {
+        let (key, body) = row.map_err(SqliteError::from)?;
+        let before = parse(kind, &key, &body)?;
+        changes.extend(RecordChange::with_text(Some(&before), None, None));
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Runs one write; when `changes` is given (the store keeps a feed), adds the events of what it
+/// did, derived by the core from the records before and after.
+fn run(
+    conn: &Connection,
+    write: &PreparedWrite,
+    original: &Write,
+    changes: Option<&mut Vec<RecordChange>>,
+) -> Result<u64, StoreError> {
+    if let Some(changes) = changes {
+        match (write, original) {
+            (PreparedWrite::Create { body, .. }, Write::Create(record)) => {
+                let n = run(conn, write, original, None)?;
+                changes.extend(RecordChange::with_text(
+                    None,
+                    Some(record),
+                    Some(body.clone()),
+                ));
+                return Ok(n);
+            }
+            (PreparedWrite::Update { key, body, .. }, Write::Update { record, .. }) => {
+                let before = get(conn, key.kind(), &key.storage_key())?
+                    .map(|text| parse(key.kind(), &key.storage_key(), &text))
+                    .transpose()?;
+                let n = run(conn, write, original, None)?;
+                changes.extend(RecordChange::with_text(
+                    before.as_ref(),
+                    Some(record),
+                    Some(body.clone()),
+                ));
+                return Ok(n);
+            }
+            (PreparedWrite::Delete(key), _) => {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "DELETE FROM records WHERE kind = ?1 AND key = ?2 RETURNING key, body",
+                    )
+                    .map_err(SqliteError::from)?;
+                let rows = stmt
+                    .query(params![key.kind().object_name(), key.storage_key()])
+                    .map_err(SqliteError::from)?;
+                return deleted(rows, key.kind(), changes);
+            }
+            (
+                PreparedWrite::DeleteChildren {
+                    kind,
+                    column,
+                    value,
+                },
+                _,
+            ) => {
+                let sql = format!(
+                    "DELETE FROM records WHERE kind = ?1 AND {} = ?2 RETURNING key, body",
+                    column.name()
+                );
+                let mut stmt = conn.prepare_cached(&sql).map_err(SqliteError::from)?;
+                let rows = stmt
+                    .query(params![kind.object_name(), value])
+                    .map_err(SqliteError::from)?;
+                return deleted(rows, *kind, changes);
+            }
+            _ => {}
+        }
+    }
     match write {
         PreparedWrite::Require(key) => match version_of(conn, key)? {
             Some(_) => Ok(1),
@@ -118,9 +197,19 @@ fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
     }
 }
 
-/// Runs `writes` in order inside the caller's transaction; the caller makes them all or none.
-pub(crate) fn run_all(conn: &Connection, writes: &[PreparedWrite]) -> Result<Vec<u64>, StoreError> {
-    writes.iter().map(|write| run(conn, write)).collect()
+/// Runs `writes` (prepared from `originals`) in order inside the caller's transaction; the
+/// caller makes them all or none. With a feed, the events of the writes are added to `changes`.
+pub(crate) fn run_all(
+    conn: &Connection,
+    writes: &[PreparedWrite],
+    originals: &[Write],
+    mut changes: Option<&mut Vec<RecordChange>>,
+) -> Result<Vec<u64>, StoreError> {
+    writes
+        .iter()
+        .zip(originals)
+        .map(|(write, original)| run(conn, write, original, changes.as_deref_mut()))
+        .collect()
 }
 
 /// `PRAGMA data_version`: it changes when another connection commits to the database.

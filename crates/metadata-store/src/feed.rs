@@ -26,7 +26,9 @@ pub enum FeedError {
     /// The events after `after` were pruned: the oldest still kept follows `pruned_through`.
     /// Re-sync from a snapshot ([`crate::MetadataStore::snapshot`]) and follow on from its
     /// position.
-    #[error("the feed no longer holds the events after {after}; it was pruned through {pruned_through}")]
+    #[error(
+        "the feed no longer holds the events after {after}; it was pruned through {pruned_through}"
+    )]
     CursorExpired {
         /// The position asked to read after.
         after: u64,
@@ -120,7 +122,8 @@ impl FeedSignal {
     /// Announces that events up to `position` are committed, waking every waiter.
     pub fn announce(&self, position: u64) {
         self.head.fetch_max(position, Ordering::AcqRel);
-        let wakers = std::mem::take(&mut *self.wakers.lock().unwrap_or_else(PoisonError::into_inner));
+        let wakers =
+            std::mem::take(&mut *self.wakers.lock().unwrap_or_else(PoisonError::into_inner));
         for waker in wakers {
             waker.wake();
         }

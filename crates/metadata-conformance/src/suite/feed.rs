@@ -46,14 +46,25 @@ pub async fn feed_each_operation_yields_exactly_its_events(store: Arc<dyn Metada
     b.update_user(&uid("u1"), replace(Tier::Public, json!({"role": "a"})))
         .await
         .unwrap();
-    b.merge_user(&uid("u1"), Tier::Unsafe, Patch::from_value(json!({"x": 1})).unwrap())
+    b.merge_user(
+        &uid("u1"),
+        Tier::Unsafe,
+        Patch::from_value(json!({"x": 1})).unwrap(),
+    )
+    .await
+    .unwrap();
+    b.create_organization(&oid("o1"), Change::new())
         .await
         .unwrap();
-    b.create_organization(&oid("o1"), Change::new()).await.unwrap();
     let mid = MembershipId::new("mem_1").unwrap();
-    b.create_membership(&mid, &oid("o1"), &uid("u1"), replace(Tier::Public, json!({"r": 1})))
-        .await
-        .unwrap();
+    b.create_membership(
+        &mid,
+        &oid("o1"),
+        &uid("u1"),
+        replace(Tier::Public, json!({"r": 1})),
+    )
+    .await
+    .unwrap();
     let inv = InvitationId::new("inv_1").unwrap();
     b.create_invitation(&inv, &oid("o1"), "a@example.com", Change::new())
         .await
@@ -73,22 +84,62 @@ pub async fn feed_each_operation_yields_exactly_its_events(store: Arc<dyn Metada
     let ms = "o1,u1".to_owned();
     let expected = vec![
         (Created, K::User, "u1".into(), None, 1, vec![Tier::Public]),
-        (Updated, K::User, "u1".into(), Some(1), 2, vec![Tier::Private]),
+        (
+            Updated,
+            K::User,
+            "u1".into(),
+            Some(1),
+            2,
+            vec![Tier::Private],
+        ),
         (Updated, K::User, "u1".into(), Some(2), 3, vec![]),
-        (Updated, K::User, "u1".into(), Some(3), 4, vec![Tier::Unsafe]),
+        (
+            Updated,
+            K::User,
+            "u1".into(),
+            Some(3),
+            4,
+            vec![Tier::Unsafe],
+        ),
         (Created, K::Organization, "o1".into(), None, 1, vec![]),
-        (Created, K::Membership, ms.clone(), None, 1, vec![Tier::Public]),
+        (
+            Created,
+            K::Membership,
+            ms.clone(),
+            None,
+            1,
+            vec![Tier::Public],
+        ),
         (Created, K::Invitation, "inv_1".into(), None, 1, vec![]),
-        (Created, K::SignUp, "sua_1".into(), None, 1, vec![Tier::Unsafe]),
+        (
+            Created,
+            K::SignUp,
+            "sua_1".into(),
+            None,
+            1,
+            vec![Tier::Unsafe],
+        ),
     ];
     assert_eq!(s[..8], expected[..], "one event per write, in commit order");
     // The sign-up completion: one commit, two events (R5.1).
     let completion = &events[8..10];
-    let created = completion.iter().find(|e| e.change.kind == K::User).unwrap();
-    let frozen = completion.iter().find(|e| e.change.kind == K::SignUp).unwrap();
-    assert_eq!((created.change.operation, created.change.version), (Created, 1));
+    let created = completion
+        .iter()
+        .find(|e| e.change.kind == K::User)
+        .unwrap();
+    let frozen = completion
+        .iter()
+        .find(|e| e.change.kind == K::SignUp)
+        .unwrap();
+    assert_eq!(
+        (created.change.operation, created.change.version),
+        (Created, 1)
+    );
     assert_eq!(created.change.tiers, vec![Tier::Unsafe]);
-    assert_eq!((frozen.change.operation, frozen.change.version), (Updated, 2));
+    assert_eq!(
+        (frozen.change.operation, frozen.change.version),
+        (Updated, 2)
+    );
     assert!(frozen.change.tiers.is_empty());
     assert_eq!(completion[0].commit_id, completion[1].commit_id);
     // The organization's deletion cascades: one commit, every deleted record its own event.
@@ -103,18 +154,25 @@ pub async fn feed_each_operation_yields_exactly_its_events(store: Arc<dyn Metada
             (Deleted, K::Invitation, "inv_1".into(), Some(1), 2, vec![]),
         ]
     );
-    assert!(deletion.iter().all(|e| e.commit_id == deletion[0].commit_id));
+    assert!(deletion
+        .iter()
+        .all(|e| e.commit_id == deletion[0].commit_id));
     let commits: std::collections::BTreeSet<u64> = events.iter().map(|e| e.commit_id).collect();
     assert_eq!(commits.len(), 10, "ten commits, each its own commit id");
     // Every event carries the record after the write, exactly as stored; deletions none.
-    assert_eq!(events[0].change.parse_record().unwrap().unwrap(), Record::User(u));
+    assert_eq!(
+        events[0].change.parse_record().unwrap().unwrap(),
+        Record::User(u)
+    );
     let stored_u2 = b.get_user(&uid("u2")).await.unwrap();
     assert_eq!(
         created.change.record.as_deref(),
         Some(Record::User(stored_u2).to_json().as_str())
     );
     assert!(deletion.iter().all(|e| e.change.record.is_none()));
-    assert!(events.windows(2).all(|w| w[0].committed_at <= w[1].committed_at));
+    assert!(events
+        .windows(2)
+        .all(|w| w[0].committed_at <= w[1].committed_at));
 }
 
 /// A refused or failed write yields no event.
@@ -133,7 +191,11 @@ pub async fn feed_a_refused_write_yields_no_event(store: Arc<dyn MetadataStore>)
         .await
         .unwrap();
     let too_large = b
-        .merge_user(&uid("u1"), Tier::Public, Patch::from_value(half("b")).unwrap())
+        .merge_user(
+            &uid("u1"),
+            Tier::Public,
+            Patch::from_value(half("b")).unwrap(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(too_large, Error::TooLarge { .. }));
@@ -150,7 +212,11 @@ pub async fn feed_a_refused_write_yields_no_event(store: Arc<dyn MetadataStore>)
         .unwrap_err();
     assert!(!b.delete_organization(&oid("missing")).await.unwrap());
     let events = all_events(&m).await;
-    assert_eq!(events.len(), 2, "the creation and the one update: {events:?}");
+    assert_eq!(
+        events.len(),
+        2,
+        "the creation and the one update: {events:?}"
+    );
     b.update_user(&uid("u1"), replace(Tier::Public, json!({"a": 1})))
         .await
         .unwrap();
@@ -192,7 +258,11 @@ pub async fn feed_cursors_advance_by_compare_and_set(store: Arc<dyn MetadataStor
     one.ack(&first).await.unwrap();
     assert!(matches!(
         two.ack(&same).await,
-        Err(FeedError::CursorMoved { expected: None, actual: Some(10), .. })
+        Err(FeedError::CursorMoved {
+            expected: None,
+            actual: Some(10),
+            ..
+        })
     ));
     let next = two.next(10).await.unwrap();
     assert_eq!(next.events[0].position, 11);
@@ -225,15 +295,30 @@ pub async fn feed_pruning_stops_at_the_lowest_cursor(store: Arc<dyn MetadataStor
     }
     let feed = m.feed();
     let slow = feed.consumer("slow");
-    slow.ack(&metadata_store::Batch { events: vec![], from: None, to: 4 })
-        .await
-        .unwrap();
+    slow.ack(&metadata_store::Batch {
+        events: vec![],
+        from: None,
+        to: 4,
+    })
+    .await
+    .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(5));
     // Too young: nothing goes.
-    assert_eq!(feed.prune(std::time::Duration::from_secs(3600), 3).await.unwrap(), 0);
+    assert_eq!(
+        feed.prune(std::time::Duration::from_secs(3600), 3)
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(feed.prune(std::time::Duration::ZERO, 3).await.unwrap(), 4);
     let err = feed.read(2, 10).await.unwrap_err();
-    assert!(matches!(err, FeedError::CursorExpired { after: 2, pruned_through: 4 }));
+    assert!(matches!(
+        err,
+        FeedError::CursorExpired {
+            after: 2,
+            pruned_through: 4
+        }
+    ));
     assert_eq!(err.code(), "cursor_expired");
     let rest = feed.read(4, 100).await.unwrap();
     assert_eq!(rest.first().map(|e| e.position), Some(5));
@@ -244,7 +329,10 @@ pub async fn feed_pruning_stops_at_the_lowest_cursor(store: Arc<dyn MetadataStor
     assert!(feed.read(10, 100).await.unwrap().is_empty());
     b.create_user(&uid("late"), Change::new()).await.unwrap();
     let late = feed.read(10, 100).await.unwrap();
-    assert_eq!(late.iter().map(|e| e.position).collect::<Vec<_>>(), vec![11]);
+    assert_eq!(
+        late.iter().map(|e| e.position).collect::<Vec<_>>(),
+        vec![11]
+    );
     // A snapshot holds every record and the position it is consistent with.
     let (page, position) = feed
         .snapshot(&ListQuery {
@@ -273,7 +361,9 @@ pub async fn feed_public_view_and_claims_scopes(store: Arc<dyn MetadataStore>) {
     b.update_user(&uid("u1"), replace(Tier::Unsafe, json!({"theme": "dark"})))
         .await
         .unwrap();
-    b.create_organization(&oid("o1"), Change::new()).await.unwrap();
+    b.create_organization(&oid("o1"), Change::new())
+        .await
+        .unwrap();
     b.update_organization(&oid("o1"), replace(Tier::Private, json!({"plan": "x"})))
         .await
         .unwrap();
@@ -283,11 +373,21 @@ pub async fn feed_public_view_and_claims_scopes(store: Arc<dyn MetadataStore>) {
     let events = all_events(&m).await;
     let public = m.feed().read_public(0, 100).await.unwrap();
     let positions: Vec<u64> = public.iter().map(|e| e.position).collect();
-    assert_eq!(positions, vec![1, 3, 4, 6], "private-only updates are not shown");
-    assert!(public[0].tiers.is_empty(), "the created user's only tier was private");
+    assert_eq!(
+        positions,
+        vec![1, 3, 4, 6],
+        "private-only updates are not shown"
+    );
+    assert!(
+        public[0].tiers.is_empty(),
+        "the created user's only tier was private"
+    );
     for e in &public {
         let text = serde_json::to_string(e).unwrap();
-        assert!(!text.contains("private_metadata") && !text.contains("secret"), "{text}");
+        assert!(
+            !text.contains("private_metadata") && !text.contains("secret"),
+            "{text}"
+        );
     }
     assert_eq!(
         public[1].record.as_ref().unwrap()["unsafe_metadata"],
@@ -296,9 +396,16 @@ pub async fn feed_public_view_and_claims_scopes(store: Arc<dyn MetadataStore>) {
     let scopes = Feed::claims_scopes(&events);
     assert_eq!(
         scopes.into_iter().collect::<Vec<_>>(),
-        vec![ClaimsScope::User(uid("u1")), ClaimsScope::Organization(oid("o1"))]
+        vec![
+            ClaimsScope::User(uid("u1")),
+            ClaimsScope::Organization(oid("o1"))
+        ]
     );
-    assert_eq!(events[1].claims_scope(), None, "a private tier is never in claims");
+    assert_eq!(
+        events[1].claims_scope(),
+        None,
+        "a private tier is never in claims"
+    );
 }
 
 /// A waiter wakes when a commit in this process passes its position.
@@ -308,13 +415,22 @@ pub async fn feed_wait_wakes_on_a_commit(store: Arc<dyn MetadataStore>) {
     b.create_user(&uid("u1"), Change::new()).await.unwrap();
     let head = m.feed().read(0, 10).await.unwrap().last().unwrap().position;
     assert_eq!(m.feed().wait(0).await.unwrap(), head, "already past 0");
-    let feed = m.feed();
-    let (woken, written) = futures::future::join(feed.wait(head), async {
-        b.update_user(&uid("u1"), replace(Tier::Unsafe, json!({"a": 1})))
-            .await
-            .unwrap()
-    })
-    .await;
-    assert_eq!(woken.unwrap(), head + 1);
+    // The waiter runs on a thread of its own, so a missing wake-up fails the test instead of
+    // hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = m.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(futures::executor::block_on(waiter.feed().wait(head)));
+    });
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert!(rx.try_recv().is_err(), "nothing past {head} yet");
+    let written = b
+        .update_user(&uid("u1"), replace(Tier::Unsafe, json!({"a": 1})))
+        .await
+        .unwrap();
     assert_eq!(written.version, 2);
+    let woken = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the commit woke the waiter");
+    assert_eq!(woken.unwrap(), head + 1);
 }

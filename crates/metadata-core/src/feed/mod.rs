@@ -109,9 +109,7 @@ impl RecordChange {
             .tiers()
             .iter()
             .copied()
-            .filter(|&tier| {
-                non_empty(before, tier) != non_empty(after, tier)
-            })
+            .filter(|&tier| non_empty(before, tier) != non_empty(after, tier))
             .collect();
         Some(match (before, after) {
             (None, Some(after)) => RecordChange {

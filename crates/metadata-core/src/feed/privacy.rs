@@ -40,7 +40,12 @@ impl ChangeEvent {
     /// cannot be read back is an error.
     pub fn without_private(&self) -> Result<Option<PublicChangeEvent>, serde_json::Error> {
         let c = &self.change;
-        let tiers: Vec<Tier> = c.tiers.iter().copied().filter(|t| *t != Tier::Private).collect();
+        let tiers: Vec<Tier> = c
+            .tiers
+            .iter()
+            .copied()
+            .filter(|t| *t != Tier::Private)
+            .collect();
         if c.operation == Operation::Updated && tiers.is_empty() && !c.tiers.is_empty() {
             return Ok(None);
         }
