@@ -33,16 +33,22 @@
 #![deny(missing_docs)]
 
 mod error;
+mod feed;
 mod lookup;
 mod migrate;
 mod sql;
 
 pub use error::PostgresError;
+pub use feed::advance_cursor_in;
 pub use migrate::SCHEMA_VERSION;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use metadata_core::{ListQuery, MetadataPath, Page, Record, RecordKey, ResourceKind, Tier, Write};
+use metadata_core::feed::{ChangeEvent, RecordChange};
+use metadata_core::{
+    ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
+};
+use metadata_store::feed::{FeedError, FeedSignal};
 use metadata_store::{Applied, ApplyFn, MetadataStore, StoreError};
 use std::future::Future;
 use std::str::FromStr;
@@ -57,6 +63,7 @@ pub struct PostgresOptions {
     max_connections: usize,
     connect_timeout: Duration,
     application_name: String,
+    feed: bool,
 }
 
 impl PostgresOptions {
@@ -68,7 +75,15 @@ impl PostgresOptions {
             max_connections: 16,
             connect_timeout: Duration::from_secs(5),
             application_name: "metadata-store".into(),
+            feed: true,
         }
+    }
+
+    /// Whether every commit also writes its events to the change feed, in the same transaction
+    /// (on by default). With it off, the feed's calls are [`FeedError::Disabled`].
+    pub fn feed(mut self, on: bool) -> Self {
+        self.feed = on;
+        self
     }
 
     /// Keeps the tables in this schema (created if missing) instead of the search path's first.
@@ -151,6 +166,8 @@ struct Inner {
     known: metadata_store::memo::Memo<String>,
     background: Background,
     schema: Option<String>,
+    feed: bool,
+    signal: FeedSignal,
 }
 
 /// A [`MetadataStore`] on PostgreSQL. Cloning shares the pool.
@@ -245,6 +262,8 @@ impl PostgresStore {
                 known: metadata_store::memo::Memo::new(Duration::from_secs(30), 16 << 20),
                 background,
                 schema: options.schema,
+                feed: options.feed,
+                signal: FeedSignal::new(),
             }),
         })
     }
@@ -351,17 +370,26 @@ impl PostgresStore {
         let Some(prepared) = sql::prepare(std::slice::from_ref(&write)).pop() else {
             return Ok(None);
         };
+        let change = match (&prepared.write, self.inner.feed) {
+            (metadata_store::prepared::PreparedWrite::Update { body, .. }, true) => {
+                RecordChange::with_text(Some(current), Some(next), Some(body.clone()))
+            }
+            _ => None,
+        };
         let pool = self.inner.pool.clone();
         let written = self
             .inner
             .background
             .run(async move {
                 let client = get_client(&pool).await?;
-                sql::update_if_unchanged(&client, &prepared, &xmin)
+                sql::update_if_unchanged(&client, &prepared, &xmin, change.as_ref())
                     .await
                     .map_err(sql::single_statement_failure)
             })
             .await;
+        if self.inner.feed && matches!(written, Ok(Some(_))) {
+            self.inner.signal.announce_unpositioned();
+        }
         match &written {
             Ok(Some(new_xmin)) => self.inner.known.put(next, new_xmin.clone()),
             _ => self
@@ -382,20 +410,25 @@ impl MetadataStore for PostgresStore {
     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
         let prepared = sql::prepare(writes);
         let pool = self.inner.pool.clone();
+        let feed = self.inner.feed;
         // Whatever the outcome, the records it names are no longer known for certain.
         self.inner.known.forget_written(writes);
-        self.inner
+        let (counts, any_events) = self
+            .inner
             .background
             .run(async move {
                 let mut attempt = 1;
                 loop {
                     let mut client = get_client(&pool).await?;
                     let result = match prepared.as_slice() {
-                        [single] => sql::commit_single(&client, single).await,
-                        _ => sql::commit(&mut client, &prepared).await,
+                        // Without a feed, one write is one statement.
+                        [single] if !feed => sql::commit_single(&client, single)
+                            .await
+                            .map(|counts| (counts, false)),
+                        _ => sql::commit(&mut client, &prepared, feed).await,
                     };
                     match result {
-                        Ok(counts) => return Ok(counts),
+                        Ok(done) => return Ok(done),
                         Err(sql::Failure::Begin(e))
                             if attempt < ATTEMPTS && error::retryable(&e) =>
                         {
@@ -406,7 +439,11 @@ impl MetadataStore for PostgresStore {
                     }
                 }
             })
-            .await
+            .await?;
+        if any_events {
+            self.inner.signal.announce_unpositioned();
+        }
+        Ok(counts)
     }
 
     /// The common path is one statement: the change is applied to the record this store last
@@ -463,5 +500,99 @@ impl MetadataStore for PostgresStore {
             .map(|(key, body)| sql::parse(query.kind, key, body))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, query.limit))
+    }
+
+    /// Gives positions to the committed events that have none (see the `feed` module), then
+    /// reads; a reader never waits on a transaction still open.
+    async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
+        self.feed_call(move |mut client| async move {
+            feed::sequence(&mut client).await?;
+            feed::read(&client, after, limit).await
+        })
+        .await
+    }
+
+    fn feed_signal(&self) -> Option<&FeedSignal> {
+        self.inner.feed.then_some(&self.inner.signal)
+    }
+
+    async fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError> {
+        let name = name.to_owned();
+        self.feed_call(move |client| async move { feed::cursor(&client, &name).await })
+            .await
+    }
+
+    async fn advance_cursor(
+        &self,
+        name: &str,
+        expected: Option<u64>,
+        to: u64,
+    ) -> Result<(), FeedError> {
+        let name = name.to_owned();
+        self.feed_call(move |client| async move {
+            feed::advance_cursor_in(&**client, &name, expected, to).await
+        })
+        .await
+    }
+
+    async fn remove_cursor(&self, name: &str) -> Result<bool, FeedError> {
+        let name = name.to_owned();
+        self.feed_call(move |client| async move { feed::remove_cursor(&client, &name).await })
+            .await
+    }
+
+    async fn prune_changes(
+        &self,
+        committed_before: Millis,
+        max_events: usize,
+    ) -> Result<u64, FeedError> {
+        self.feed_call(move |mut client| async move {
+            feed::sequence(&mut client).await?;
+            Ok(feed::prune(&mut client, committed_before, max_events).await?)
+        })
+        .await
+    }
+
+    /// The position is the feed's head after sequencing, read before the records: the page
+    /// reflects every commit at or below it, and possibly later ones too (whose events a
+    /// re-syncing reader recognizes by their versions).
+    async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError> {
+        let prepared = sql::prepare_list(query);
+        let (rows, head) = self
+            .feed_call(move |mut client| async move {
+                feed::sequence(&mut client).await?;
+                let head = feed::head(&client).await?;
+                Ok((sql::list(&client, &prepared).await?, head))
+            })
+            .await?;
+        let items = rows
+            .iter()
+            .map(|(key, body)| sql::parse(query.kind, key, body))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((Page::from_overfetch(items, query.limit), head))
+    }
+}
+
+impl PostgresStore {
+    /// Runs a feed call with a pooled connection, on the caller's runtime when there is one.
+    async fn feed_call<T, F, Fut>(&self, f: F) -> Result<T, FeedError>
+    where
+        T: Send + 'static,
+        F: FnOnce(deadpool_postgres::Object) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, FeedError>> + Send + 'static,
+    {
+        if !self.inner.feed {
+            return Err(FeedError::Disabled);
+        }
+        let pool = self.inner.pool.clone();
+        let result = self
+            .inner
+            .background
+            .run(async move {
+                let client = get_client(&pool).await?;
+                Ok(f(client).await)
+            })
+            .await?;
+        result
     }
 }

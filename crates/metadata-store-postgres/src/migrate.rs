@@ -25,7 +25,8 @@ const SCHEMA_1: &str = "CREATE TABLE records (
 /// - 1: the body as `jsonb`.
 /// - 2: the body as the record's exact compact JSON text (R8.3), and a `lookup` column of
 ///   `jsonb` that lookups read and index (see the `lookup` module); migrated in place.
-pub const SCHEMA_VERSION: i32 = 2;
+/// - 3: the change feed (see the `feed` module).
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Brings the schema up to date, one migrating process at a time.
 pub(crate) async fn migrate(
@@ -63,7 +64,8 @@ pub(crate) async fn migrate(
     for version in found.max(0) + 1..=SCHEMA_VERSION {
         match version {
             1 => tx.batch_execute(SCHEMA_1).await?,
-            _ => migrate_to_2(&tx).await?,
+            2 => migrate_to_2(&tx).await?,
+            _ => tx.batch_execute(crate::feed::SCHEMA_3).await?,
         }
         tx.execute("UPDATE metadata_schema SET version = $1", &[&version])
             .await?;

@@ -2,6 +2,7 @@
 
 use crate::error::{commit_definitely_failed, pg, PostgresError};
 use deadpool_postgres::{GenericClient, Object};
+use metadata_core::feed::RecordChange;
 use metadata_core::{
     Filter, ListQuery, MetadataPath, Record, RecordKey, ResourceKind, Tier, Write,
 };
@@ -61,6 +62,8 @@ async fn version_of<C: GenericClient>(
 pub(crate) struct PgWrite {
     pub(crate) write: PreparedWrite,
     pub(crate) lookup: Option<String>,
+    /// The record it stores, for its event.
+    pub(crate) record: Option<Record>,
 }
 
 /// Serializes `writes` and projects the records they store.
@@ -68,16 +71,104 @@ pub(crate) fn prepare(writes: &[Write]) -> Vec<PgWrite> {
     metadata_store::prepared::prepare(writes)
         .into_iter()
         .zip(writes)
-        .map(|(write, w)| PgWrite {
-            write,
-            lookup: match w {
-                Write::Create(record) | Write::Update { record, .. } => {
-                    Some(crate::lookup::projection(record))
-                }
+        .map(|(write, w)| {
+            let record = match w {
+                Write::Create(record) | Write::Update { record, .. } => Some(record.clone()),
                 _ => None,
-            },
+            };
+            PgWrite {
+                write,
+                lookup: record.as_ref().map(crate::lookup::projection),
+                record,
+            }
         })
         .collect()
+}
+
+/// The records a `DELETE ... RETURNING key, body` deleted, as events.
+fn deleted(
+    rows: Vec<tokio_postgres::Row>,
+    kind: ResourceKind,
+    changes: &mut Vec<RecordChange>,
+) -> Result<u64, StoreError> {
+    for row in &rows {
+        let before = parse(kind, row.get(0), row.get(1))?;
+        changes.extend(RecordChange::with_text(Some(&before), None, None));
+    }
+    Ok(rows.len() as u64)
+}
+
+/// Runs one write inside a transaction, adding the events of what it did to `changes`
+/// (derived by the core from the records before and after).
+async fn run_with_changes<C: GenericClient>(
+    tx: &C,
+    pg_write: &PgWrite,
+    changes: &mut Vec<RecordChange>,
+) -> Result<u64, StoreError> {
+    match (&pg_write.write, &pg_write.record) {
+        (PreparedWrite::Create { body, .. }, Some(record)) => {
+            let n = run(tx, pg_write).await?;
+            changes.extend(RecordChange::with_text(
+                None,
+                Some(record),
+                Some(body.clone()),
+            ));
+            Ok(n)
+        }
+        (PreparedWrite::Update { key, body, .. }, Some(record)) => {
+            let stmt = tx
+                .prepare_cached("SELECT body FROM records WHERE kind = $1 AND key = $2 FOR UPDATE")
+                .await
+                .map_err(pg)?;
+            let storage_key = key.storage_key();
+            let before = tx
+                .query_opt(&stmt, &[&key.kind().object_name(), &storage_key])
+                .await
+                .map_err(pg)?
+                .map(|row| parse(key.kind(), &storage_key, row.get(0)))
+                .transpose()?;
+            let n = run(tx, pg_write).await?;
+            changes.extend(RecordChange::with_text(
+                before.as_ref(),
+                Some(record),
+                Some(body.clone()),
+            ));
+            Ok(n)
+        }
+        (PreparedWrite::Delete(key), _) => {
+            let stmt = tx
+                .prepare_cached(
+                    "DELETE FROM records WHERE kind = $1 AND key = $2 RETURNING key, body",
+                )
+                .await
+                .map_err(pg)?;
+            let rows = tx
+                .query(&stmt, &[&key.kind().object_name(), &key.storage_key()])
+                .await
+                .map_err(pg)?;
+            deleted(rows, key.kind(), changes)
+        }
+        (
+            PreparedWrite::DeleteChildren {
+                kind,
+                column,
+                value,
+            },
+            _,
+        ) => {
+            let sql = format!(
+                "DELETE FROM records WHERE kind = $1 AND {} = $2 RETURNING key, body",
+                column.name()
+            );
+            let stmt = tx.prepare_cached(&sql).await.map_err(pg)?;
+            let rows = tx
+                .query(&stmt, &[&kind.object_name(), value])
+                .await
+                .map_err(pg)?;
+            deleted(rows, *kind, changes)
+        }
+        _ => run(tx, pg_write).await,
+    }
 }
 
 async fn run<C: GenericClient>(tx: &C, pg_write: &PgWrite) -> Result<u64, StoreError> {
@@ -184,14 +275,30 @@ async fn run<C: GenericClient>(tx: &C, pg_write: &PgWrite) -> Result<u64, StoreE
 
 /// Runs `writes` in one transaction. An error before COMMIT means nothing was written; an error
 /// answering COMMIT that does not say so for certain is [`StoreError::OutcomeUnknown`].
-pub(crate) async fn commit(client: &mut Object, writes: &[PgWrite]) -> Result<Vec<u64>, Failure> {
+///
+/// With `feed`, the events of the writes are inserted in the same transaction; the answer says
+/// whether there were any.
+pub(crate) async fn commit(
+    client: &mut Object,
+    writes: &[PgWrite],
+    feed: bool,
+) -> Result<(Vec<u64>, bool), Failure> {
     let tx = client.transaction().await.map_err(Failure::Begin)?;
     let mut counts = Vec::with_capacity(writes.len());
+    let mut changes = Vec::new();
     for write in writes {
-        counts.push(run(&tx, write).await.map_err(Failure::Store)?);
+        let count = match feed {
+            true => run_with_changes(&tx, write, &mut changes).await,
+            false => run(&tx, write).await,
+        };
+        counts.push(count.map_err(Failure::Store)?);
     }
+    let any = !changes.is_empty();
+    crate::feed::insert(&tx, &crate::feed::Columns::of(changes))
+        .await
+        .map_err(Failure::Store)?;
     match tx.commit().await {
-        Ok(()) => Ok(counts),
+        Ok(()) => Ok((counts, any)),
         Err(e) if commit_definitely_failed(&e) => Err(Failure::Store(pg(e))),
         Err(e) => Err(Failure::Store(StoreError::OutcomeUnknown {
             store: "postgres",
@@ -276,10 +383,14 @@ pub(crate) async fn get(
 /// One statement: stores `write` (an update) only if the row is still at `expected_version` and
 /// the row version `xmin`; returns the new row's `xmin`, or `None` if the row has moved on (or
 /// is gone). Committed by the server as it returns.
+///
+/// With `change` (the store keeps a feed), its event is inserted by the same statement, only
+/// if the row was updated.
 pub(crate) async fn update_if_unchanged(
     client: &Object,
     write: &PgWrite,
     xmin: &str,
+    change: Option<&RecordChange>,
 ) -> Result<Option<String>, StoreError> {
     let PreparedWrite::Update {
         key,
@@ -294,22 +405,53 @@ pub(crate) async fn update_if_unchanged(
             "update_if_unchanged takes an update",
         ));
     };
+    let storage_key = key.storage_key();
+    let Some(change) = change else {
+        let stmt = client
+            .prepare_cached(
+                "UPDATE records SET version = $1, body = $2, lookup = $6::text::jsonb
+                 WHERE kind = $3 AND key = $4 AND version = $5 AND xmin = $7::text::xid
+                 RETURNING xmin::text",
+            )
+            .await
+            .map_err(pg)?;
+        let params: [&(dyn ToSql + Sync); 7] = [
+            &(*version as i64),
+            body,
+            &key.kind().object_name(),
+            &storage_key,
+            &(*expected_version as i64),
+            &write.lookup,
+            &xmin,
+        ];
+        let row = client.query_opt(&stmt, &params).await.map_err(pg)?;
+        return Ok(row.map(|r| r.get(0)));
+    };
     let stmt = client
         .prepare_cached(
-            "UPDATE records SET version = $1, body = $2, lookup = $6::text::jsonb
-             WHERE kind = $3 AND key = $4 AND version = $5 AND xmin = $7::text::xid
-             RETURNING xmin::text",
+            "WITH updated AS (
+                 UPDATE records SET version = $1, body = $2, lookup = $6::text::jsonb
+                 WHERE kind = $3 AND key = $4 AND version = $5 AND xmin = $7::text::xid
+                 RETURNING xmin::text AS row_version
+             ), event AS (
+                 INSERT INTO metadata_changes
+                     (committed_at, kind, key, operation, version, previous_version, tiers, record)
+                 SELECT $8, $3, $4, 'updated', $1, $5, $9, $2 FROM updated
+             )
+             SELECT row_version FROM updated",
         )
         .await
         .map_err(pg)?;
-    let params: [&(dyn ToSql + Sync); 7] = [
+    let params: [&(dyn ToSql + Sync); 9] = [
         &(*version as i64),
         body,
         &key.kind().object_name(),
-        &key.storage_key(),
+        &storage_key,
         &(*expected_version as i64),
         &write.lookup,
         &xmin,
+        &crate::feed::now(),
+        &change.tiers_text(),
     ];
     let row = client.query_opt(&stmt, &params).await.map_err(pg)?;
     Ok(row.map(|r| r.get(0)))

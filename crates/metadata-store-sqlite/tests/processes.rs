@@ -94,7 +94,8 @@ fn group_writer(round: &str, path: &str) {
 }
 
 /// Group commit under SIGKILL: eight writer threads in one process, killed at random moments
-/// ten times; every write acknowledged to any thread is there afterwards, whole, and the
+/// ten times; every write acknowledged to any thread is there afterwards, whole, with its
+/// change feed event (and no event without its write), and the
 /// process had been committing in groups (fewer commits than transactions).
 fn sigkill_during_group_commits_loses_no_acknowledged_write() -> usize {
     let path = temp_db("groups.db");
@@ -140,6 +141,7 @@ fn sigkill_during_group_commits_loses_no_acknowledged_write() -> usize {
         }
         let store = SqliteStore::open_file(&path).unwrap();
         assert_eq!(block_on(store.integrity_check()).unwrap(), "ok");
+        verify_feed(&store, round);
         let metadata = MetadataService::new(store);
         for (t, &n) in acked.iter().enumerate() {
             assert!(n > 0, "round {round}: thread {t} acknowledged nothing");
@@ -201,8 +203,72 @@ impl Rng {
     }
 }
 
-/// Checks the file after a kill: it is sound, every acknowledged write is there whole, and the
-/// write the kill interrupted is either all there or not there at all.
+/// Checks the change feed after a kill: positions are gapless, every record (all written by
+/// creations) has exactly its one creation event, carrying the record as stored, and no event
+/// exists without its record. Returns how many events there are.
+fn verify_feed(store: &SqliteStore, round: usize) -> usize {
+    use metadata_core::feed::Operation;
+    use metadata_core::{Filter, ListQuery, ResourceKind};
+    use metadata_store::MetadataStore;
+    let mut events = Vec::new();
+    loop {
+        let after = events
+            .last()
+            .map_or(0, |e: &metadata_core::feed::ChangeEvent| e.position);
+        let page = block_on(store.changes(after, 5_000)).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        events.extend(page);
+    }
+    let mut by_key = std::collections::BTreeMap::new();
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(
+            e.position,
+            i as u64 + 1,
+            "round {round}: positions are gapless"
+        );
+        assert_eq!(e.change.operation, Operation::Created);
+        assert!(
+            by_key.insert(e.change.id.clone(), e).is_none(),
+            "round {round}: one event per write"
+        );
+    }
+    let mut records = 0;
+    let mut query = ListQuery {
+        kind: ResourceKind::User,
+        filter: Filter::All,
+        after: None,
+        limit: 1_000,
+    };
+    loop {
+        let page = block_on(store.list(&query)).unwrap();
+        for record in &page.items {
+            let key = record.key().storage_key();
+            let event = by_key
+                .get(&key)
+                .unwrap_or_else(|| panic!("round {round}: {key} was written without its event"));
+            assert_eq!(
+                event.change.record.as_deref(),
+                Some(record.to_json().as_str())
+            );
+            records += 1;
+        }
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        records,
+        events.len(),
+        "round {round}: no event without its write"
+    );
+    events.len()
+}
+
+/// Checks the file after a kill: it is sound, every acknowledged write is there whole with its
+/// event, and the write the kill interrupted is either all there or not there at all.
 fn verify(path: &Path, round: usize, acked: usize) {
     let store = SqliteStore::open_file(path).unwrap();
     assert_eq!(
@@ -210,6 +276,7 @@ fn verify(path: &Path, round: usize, acked: usize) {
         "ok",
         "round {round}"
     );
+    verify_feed(&store, round);
     let metadata = MetadataService::new(store);
     for i in 0..acked {
         let id = UserId::new(format!("r{round}_{i}")).unwrap();
@@ -269,7 +336,7 @@ fn kill_one_writer(path: &Path, round: usize, rng: &mut Rng) -> Round {
 }
 
 /// Durability: a writer process killed with SIGKILL during a write, 20 times; every write it saw
-/// acknowledged is there afterwards, the interrupted one is whole or absent, and the file checks
+/// acknowledged is there afterwards with its change feed event (no event without its write), the interrupted one is whole or absent, and the file checks
 /// out. Kills that land between writes are tried again (at most 200 kills in all).
 fn sigkill_loses_no_acknowledged_write() -> (usize, usize) {
     let path = temp_db("durability.db");

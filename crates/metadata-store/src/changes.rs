@@ -79,13 +79,29 @@ impl<'a> Feed<'a> {
         Ok(out)
     }
 
-    /// Resolves once this process has committed an event past `after`, with the newest
-    /// position announced. It needs no particular async runtime; writers in other processes
-    /// are not announced, so a reader that follows them also polls (for example under its
-    /// runtime's timeout).
+    /// Resolves once this process has committed an event past `after`, with the position of
+    /// an event past `after` (the newest announced, where the store knows positions at commit
+    /// time). It needs no particular async runtime; writers in other processes are not
+    /// announced, so a reader that follows them also polls (for example under its runtime's
+    /// timeout).
     pub async fn wait(&self, after: u64) -> Result<u64, FeedError> {
         let signal: &FeedSignal = self.store().feed_signal().ok_or(FeedError::Disabled)?;
-        Ok(signal.wait_past(after).await)
+        loop {
+            // Listening starts before the feed is read, so a commit in between is not missed.
+            let announced = signal.wait_past(after);
+            if signal.head() > after {
+                return Ok(signal.head());
+            }
+            // Events already there (committed elsewhere, or by a store that positions events
+            // after their commit) need no announcement.
+            if let Some(event) = self.read(after, 1).await?.first() {
+                return Ok(event.position);
+            }
+            let head = announced.await;
+            if head > after {
+                return Ok(head);
+            }
+        }
     }
 
     /// The consumer named `name` (its cursor is created by its first ack).

@@ -105,6 +105,8 @@ pub fn clamp_limit(limit: usize) -> usize {
 #[derive(Debug, Default)]
 pub struct FeedSignal {
     head: AtomicU64,
+    /// Bumped by every [`FeedSignal::announce_unpositioned`].
+    unpositioned: AtomicU64,
     wakers: Mutex<Vec<Waker>>,
 }
 
@@ -122,6 +124,17 @@ impl FeedSignal {
     /// Announces that events up to `position` are committed, waking every waiter.
     pub fn announce(&self, position: u64) {
         self.head.fetch_max(position, Ordering::AcqRel);
+        self.wake();
+    }
+
+    /// Announces that events were committed whose positions are not known yet (a store that
+    /// gives positions after the commit): every waiter wakes and reads the feed.
+    pub fn announce_unpositioned(&self) {
+        self.unpositioned.fetch_add(1, Ordering::AcqRel);
+        self.wake();
+    }
+
+    fn wake(&self) {
         let wakers =
             std::mem::take(&mut *self.wakers.lock().unwrap_or_else(PoisonError::into_inner));
         for waker in wakers {
@@ -130,11 +143,12 @@ impl FeedSignal {
     }
 
     /// A future that resolves, with the announced head, once an event past `position` is
-    /// announced.
+    /// announced (or, after [`FeedSignal::announce_unpositioned`], may exist).
     pub fn wait_past(&self, position: u64) -> WaitPast<'_> {
         WaitPast {
             signal: self,
             position,
+            unpositioned: self.unpositioned.load(Ordering::Acquire),
         }
     }
 }
@@ -144,14 +158,19 @@ impl FeedSignal {
 pub struct WaitPast<'a> {
     signal: &'a FeedSignal,
     position: u64,
+    unpositioned: u64,
 }
 
 impl Future for WaitPast<'_> {
     type Output = u64;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u64> {
-        let head = self.signal.head();
-        if head > self.position {
+        let ready = |s: &Self| {
+            let head = s.signal.head();
+            let woken = s.signal.unpositioned.load(Ordering::Acquire) != s.unpositioned;
+            (head > s.position || woken).then_some(head)
+        };
+        if let Some(head) = ready(&self) {
             return Poll::Ready(head);
         }
         let mut wakers = self
@@ -160,8 +179,7 @@ impl Future for WaitPast<'_> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         // Checked again under the lock: an announcement in between takes the wakers after us.
-        let head = self.signal.head();
-        if head > self.position {
+        if let Some(head) = ready(&self) {
             return Poll::Ready(head);
         }
         if !wakers.iter().any(|w| w.will_wake(cx.waker())) {

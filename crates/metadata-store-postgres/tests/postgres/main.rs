@@ -1,6 +1,7 @@
 //! Every PostgreSQL test: the shared conformance suite and model check, index use, schema
 //! versions and the migration from schema 1, bad connection settings and server errors, four
-//! processes incrementing one counter, a fault test that terminates the store's connections
+//! processes incrementing one counter, the change feed's ordering under a late commit and four
+//! writing processes, a fault test that terminates the store's connections
 //! while it writes, and a restart of a private cluster during writes.
 //!
 //! The server's URL comes from `METADATA_TEST_POSTGRES_URL`; without it every test that needs
@@ -23,10 +24,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod faults;
+mod feed;
 mod restart;
 mod server;
 
 use faults::*;
+use feed::*;
 use server::*;
 
 const URL_VAR: &str = "METADATA_TEST_POSTGRES_URL";
@@ -102,6 +105,11 @@ fn run_sql(url: &str, sql: &str) -> Vec<String> {
 }
 
 fn child(mode: &str, url: &str) {
+    if let Some(rest) = mode.strip_prefix("feedwriter:") {
+        let parts: Vec<&str> = rest.split(':').collect();
+        feed_writer(url, parts[1], parts[0].parse().unwrap(), parts[2]);
+        return;
+    }
     let mut parts = mode.splitn(3, ':');
     let (what, n, schema) = (
         parts.next().unwrap(),
@@ -121,7 +129,7 @@ fn child(mode: &str, url: &str) {
 
 /// The tests that need the server at `METADATA_TEST_POSTGRES_URL`, after the suite.
 type ServerTest = (&'static str, fn(&str));
-const SERVER_TESTS: [ServerTest; 10] = [
+const SERVER_TESTS: [ServerTest; 12] = [
     (
         "connections_follow_the_callers_runtime",
         connections_follow_the_callers_runtime,
@@ -155,6 +163,14 @@ const SERVER_TESTS: [ServerTest; 10] = [
     (
         "terminated_connections_give_definite_or_unknown_outcomes",
         terminated_connections_give_definite_or_unknown_outcomes,
+    ),
+    (
+        "a_late_commit_is_sequenced_after_the_commits_that_overtook_it",
+        a_late_commit_is_sequenced_after_the_commits_that_overtook_it,
+    ),
+    (
+        "a_reader_following_four_writing_processes_sees_each_write_once",
+        a_reader_following_four_writing_processes_sees_each_write_once,
     ),
 ];
 
