@@ -1,0 +1,319 @@
+//! Relays the change feed of any [`MetadataStore`] to a NATS JetStream stream: in position
+//! order, each event once, to the subject `<prefix>.<kind>.<id>`.
+//!
+//! - Each message's `Nats-Msg-Id` is the event's position, so the server drops a republished
+//!   event inside the stream's duplicate window.
+//! - Each publish states the stream sequence it expects to follow
+//!   (`Nats-Expected-Last-Sequence`), so two relays running at once cannot interleave: the
+//!   second one's publish is refused ([`RelayError::Interleaved`]) and it resumes.
+//! - A relay resumes from the stream's last message (its `Nats-Msg-Id`), not from anything it
+//!   kept itself: killed at any moment and restarted, it publishes every event exactly once.
+//! - It moves a named cursor in the store as the stream acknowledges, so pruning never deletes
+//!   an event it has not published.
+//!
+//! ```no_run
+//! use metadata_relay_nats::{Relay, RelayOptions};
+//! use metadata_store_sqlite::SqliteStore;
+//! use std::sync::Arc;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = Arc::new(SqliteStore::open_file("metadata.db")?);
+//! let nats = async_nats::connect("nats://127.0.0.1:4222").await?;
+//! let relay = Relay::new(store, nats, RelayOptions::new("METADATA_CHANGES", "metadata")).await?;
+//! relay.run().await?; // publishes as events commit, forever
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod subject;
+
+pub use subject::subject;
+
+use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::{self, stream};
+use metadata_core::feed::ChangeEvent;
+use metadata_store::feed::FeedError;
+use metadata_store::MetadataStore;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How a [`Relay`] publishes.
+#[derive(Clone, Debug)]
+pub struct RelayOptions {
+    stream: String,
+    prefix: String,
+    batch: usize,
+    duplicate_window: Duration,
+    public_only: bool,
+    poll_interval: Duration,
+}
+
+impl RelayOptions {
+    /// Publishes to the stream `stream` (created if missing, with subjects `<prefix>.>`).
+    pub fn new(stream: impl Into<String>, prefix: impl Into<String>) -> Self {
+        RelayOptions {
+            stream: stream.into(),
+            prefix: prefix.into(),
+            batch: 500,
+            duplicate_window: Duration::from_secs(120),
+            public_only: false,
+            poll_interval: Duration::from_millis(200),
+        }
+    }
+
+    /// The most events read and published in one step (500 by default).
+    pub fn batch(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// The duplicate window of a stream the relay creates (2 minutes by default).
+    pub fn duplicate_window(mut self, window: Duration) -> Self {
+        self.duplicate_window = window;
+        self
+    }
+
+    /// Publishes each event without its private tiers, and no event for a write that changed
+    /// only private tiers (for a stream that client-facing services read).
+    pub fn public_only(mut self, on: bool) -> Self {
+        self.public_only = on;
+        self
+    }
+
+    /// How often [`Relay::run`] looks for events committed by other processes, which no
+    /// in-process signal announces (200 ms by default).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// The store cursor the relay moves: `nats:<stream>`.
+    pub fn cursor_name(&self) -> String {
+        format!("nats:{}", self.stream)
+    }
+}
+
+/// Why relaying failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RelayError {
+    /// Reading the feed failed (a pruned position is [`FeedError::CursorExpired`]).
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+    /// Another relay published to the stream since this one read its last message; resume.
+    #[error("another relay published to the stream after sequence {expected_last}")]
+    Interleaved {
+        /// The sequence this relay expected to follow.
+        expected_last: u64,
+    },
+    /// The stream's last message was not published by a relay (no position in its id).
+    #[error("the stream's message {sequence} has no position in its Nats-Msg-Id")]
+    ForeignMessage {
+        /// Its stream sequence.
+        sequence: u64,
+    },
+    /// NATS or JetStream failed.
+    #[error("nats: {0}")]
+    Nats(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl RelayError {
+    /// A stable code: `feed_...` codes from [`FeedError::code`], `relay_interleaved`,
+    /// `relay_foreign_message`, `relay_nats`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RelayError::Feed(e) => e.code(),
+            RelayError::Interleaved { .. } => "relay_interleaved",
+            RelayError::ForeignMessage { .. } => "relay_foreign_message",
+            RelayError::Nats(_) => "relay_nats",
+        }
+    }
+}
+
+fn nats(e: impl std::error::Error + Send + Sync + 'static) -> RelayError {
+    RelayError::Nats(Box::new(e))
+}
+
+/// Where the stream ends: the position of the last event published and its stream sequence
+/// (both 0 for an empty stream).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamEnd {
+    /// The feed position of the stream's last message.
+    pub position: u64,
+    /// Its stream sequence.
+    pub sequence: u64,
+}
+
+/// What one [`Relay::publish_next`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// How many messages it published.
+    pub published: usize,
+    /// The position of the last event it read (published, or left out as private-only).
+    pub through: u64,
+}
+
+/// Publishes a store's change feed to JetStream.
+pub struct Relay {
+    store: Arc<dyn MetadataStore>,
+    jetstream: jetstream::Context,
+    options: RelayOptions,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("store", &self.store)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Relay {
+    /// A relay from `store` over `client`, creating the stream if it does not exist.
+    pub async fn new(
+        store: Arc<dyn MetadataStore>,
+        client: async_nats::Client,
+        options: RelayOptions,
+    ) -> Result<Relay, RelayError> {
+        let jetstream = jetstream::new(client);
+        jetstream
+            .get_or_create_stream(stream::Config {
+                name: options.stream.clone(),
+                subjects: vec![format!("{}.>", options.prefix)],
+                duplicate_window: options.duplicate_window,
+                ..Default::default()
+            })
+            .await
+            .map_err(nats)?;
+        Ok(Relay {
+            store,
+            jetstream,
+            options,
+        })
+    }
+
+    /// The stream's last message: the position it carries and its sequence.
+    pub async fn stream_end(&self) -> Result<StreamEnd, RelayError> {
+        let mut stream = self
+            .jetstream
+            .get_stream(&self.options.stream)
+            .await
+            .map_err(nats)?;
+        let sequence = stream.info().await.map_err(nats)?.state.last_sequence;
+        if sequence == 0 {
+            return Ok(StreamEnd {
+                position: 0,
+                sequence,
+            });
+        }
+        let last = stream.get_raw_message(sequence).await.map_err(nats)?;
+        let position = last
+            .headers
+            .get("Nats-Msg-Id")
+            .and_then(|id| id.as_str().parse().ok())
+            .ok_or(RelayError::ForeignMessage { sequence })?;
+        Ok(StreamEnd { position, sequence })
+    }
+
+    /// Publishes the next batch of events after the stream's end, pipelined, each expecting
+    /// the sequence before it. On success the relay's store cursor is moved past them.
+    pub async fn publish_next(&self) -> Result<Progress, RelayError> {
+        let end = self.stream_end().await?;
+        let events = self.store.changes(end.position, self.options.batch).await?;
+        let Some(last) = events.last().map(|e| e.position) else {
+            return Ok(Progress {
+                published: 0,
+                through: end.position,
+            });
+        };
+        let mut acks = Vec::with_capacity(events.len());
+        let mut sequence = end.sequence;
+        for event in &events {
+            let Some(payload) = self.payload(event)? else {
+                continue;
+            };
+            let message = PublishMessage::build()
+                .payload(payload.into())
+                .message_id(event.position.to_string())
+                .expected_last_sequence(sequence);
+            let subject = subject(&self.options.prefix, &event.change);
+            acks.push(
+                self.jetstream
+                    .send_publish(subject, message)
+                    .await
+                    .map_err(nats)?,
+            );
+            sequence += 1;
+        }
+        let published = acks.len();
+        for ack in acks {
+            match ack.await {
+                Ok(_) => {}
+                Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
+                    return Err(RelayError::Interleaved {
+                        expected_last: end.sequence,
+                    })
+                }
+                Err(e) => return Err(nats(e)),
+            }
+        }
+        self.move_cursor(last).await?;
+        Ok(Progress {
+            published,
+            through: last,
+        })
+    }
+
+    /// The message body of an event: its JSON, or its public view's.
+    fn payload(&self, event: &ChangeEvent) -> Result<Option<Vec<u8>>, RelayError> {
+        let bad = |e: serde_json::Error| {
+            RelayError::Feed(FeedError::Store(metadata_store::StoreError::backend(
+                "relay", false, e,
+            )))
+        };
+        if self.options.public_only {
+            return match event.without_private().map_err(bad)? {
+                Some(public) => Ok(Some(serde_json::to_vec(&public).map_err(bad)?)),
+                None => Ok(None),
+            };
+        }
+        Ok(Some(serde_json::to_vec(event).map_err(bad)?))
+    }
+
+    /// Moves the relay's cursor forward to `position` (never back), so pruning waits for it.
+    async fn move_cursor(&self, position: u64) -> Result<(), RelayError> {
+        let name = self.options.cursor_name();
+        for _ in 0..3 {
+            let current = self.store.cursor(&name).await?;
+            if current.is_some_and(|c| c >= position) {
+                return Ok(());
+            }
+            match self.store.advance_cursor(&name, current, position).await {
+                Err(FeedError::CursorMoved { .. }) => continue,
+                other => return Ok(other?),
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes forever: each batch as soon as it is committed in this process, and every
+    /// [`RelayOptions::poll_interval`] otherwise. A relay that finds another one publishing
+    /// resumes after it. Returns only on an error that trying again cannot fix.
+    pub async fn run(&self) -> Result<(), RelayError> {
+        loop {
+            let progress = match self.publish_next().await {
+                Ok(progress) => progress,
+                Err(RelayError::Interleaved { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            if progress.published < self.options.batch {
+                let feed = metadata_store::MetadataService::from_arc(self.store.clone());
+                let wait = async { feed.feed().wait(progress.through).await };
+                let _ = tokio::time::timeout(self.options.poll_interval, wait).await;
+            }
+        }
+    }
+}
