@@ -151,6 +151,9 @@ pub struct StreamEnd {
 pub struct Progress {
     /// How many messages it published.
     pub published: usize,
+    /// How many of them the server dropped as duplicates of messages it already had (another
+    /// relay published them first, inside the duplicate window).
+    pub duplicates: usize,
     /// The position of the last event it read (published, or left out as private-only).
     pub through: u64,
 }
@@ -221,11 +224,18 @@ impl Relay {
     /// Publishes the next batch of events after the stream's end, pipelined, each expecting
     /// the sequence before it. On success the relay's store cursor is moved past them.
     pub async fn publish_next(&self) -> Result<Progress, RelayError> {
-        let end = self.stream_end().await?;
+        self.publish_after(self.stream_end().await?).await
+    }
+
+    /// [`Relay::publish_next`] from a stream end read earlier: if anything was published since,
+    /// the server refuses the batch ([`RelayError::Interleaved`]), unless every message of it
+    /// is a duplicate it still remembers.
+    pub async fn publish_after(&self, end: StreamEnd) -> Result<Progress, RelayError> {
         let events = self.store.changes(end.position, self.options.batch).await?;
         let Some(last) = events.last().map(|e| e.position) else {
             return Ok(Progress {
                 published: 0,
+                duplicates: 0,
                 through: end.position,
             });
         };
@@ -249,9 +259,10 @@ impl Relay {
             sequence += 1;
         }
         let published = acks.len();
+        let mut duplicates = 0;
         for ack in acks {
             match ack.await {
-                Ok(_) => {}
+                Ok(ack) => duplicates += usize::from(ack.duplicate),
                 Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
                     return Err(RelayError::Interleaved {
                         expected_last: end.sequence,
@@ -263,6 +274,7 @@ impl Relay {
         self.move_cursor(last).await?;
         Ok(Progress {
             published,
+            duplicates,
             through: last,
         })
     }

@@ -82,7 +82,7 @@ pub async fn feed_each_operation_yields_exactly_its_events(store: Arc<dyn Metada
     assert_gapless(&events);
     let s: Vec<_> = events.iter().map(summary).collect();
     let ms = "o1,u1".to_owned();
-    let expected = vec![
+    let expected = [
         (Created, K::User, "u1".into(), None, 1, vec![Tier::Public]),
         (
             Updated,

@@ -173,8 +173,10 @@ fn non_empty(record: Option<&Record>, tier: Tier) -> Option<&crate::Metadata> {
     record.and_then(|r| r.tier(tier)).filter(|m| !m.is_empty())
 }
 
-/// One committed change, with its place in the feed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One committed change, with its place in the feed. Its JSON is flat: `position`,
+/// `commit_id`, `committed_at`, then the fields of [`RecordChange`], `record` as the record's
+/// exact JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChangeEvent {
     /// Its position: positions start at 1, increase by 1 with no gap, and are never reused.
     pub position: u64,
@@ -184,20 +186,97 @@ pub struct ChangeEvent {
     /// When the store wrote it, in ms since the epoch.
     pub committed_at: Millis,
     /// What the commit did to the record.
-    #[serde(flatten)]
     pub change: RecordChange,
+}
+
+/// The flat wire form of a [`ChangeEvent`] (`serde(flatten)` cannot carry the raw record).
+#[derive(Serialize)]
+struct EventRef<'a> {
+    position: u64,
+    commit_id: u64,
+    committed_at: Millis,
+    kind: ResourceKind,
+    id: &'a str,
+    operation: Operation,
+    version: u64,
+    previous_version: Option<u64>,
+    tiers: &'a [Tier],
+    #[serde(serialize_with = "raw_json::serialize_ref")]
+    record: &'a Option<String>,
+}
+
+#[derive(Deserialize)]
+struct EventOwned {
+    position: u64,
+    commit_id: u64,
+    committed_at: Millis,
+    kind: ResourceKind,
+    id: String,
+    operation: Operation,
+    version: u64,
+    previous_version: Option<u64>,
+    tiers: Vec<Tier>,
+    #[serde(default, deserialize_with = "raw_json::deserialize")]
+    record: Option<String>,
+}
+
+impl Serialize for ChangeEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = &self.change;
+        EventRef {
+            position: self.position,
+            commit_id: self.commit_id,
+            committed_at: self.committed_at,
+            kind: c.kind,
+            id: &c.id,
+            operation: c.operation,
+            version: c.version,
+            previous_version: c.previous_version,
+            tiers: &c.tiers,
+            record: &c.record,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ChangeEvent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let e = EventOwned::deserialize(d)?;
+        Ok(ChangeEvent {
+            position: e.position,
+            commit_id: e.commit_id,
+            committed_at: e.committed_at,
+            change: RecordChange {
+                kind: e.kind,
+                id: e.id,
+                operation: e.operation,
+                version: e.version,
+                previous_version: e.previous_version,
+                tiers: e.tiers,
+                record: e.record,
+            },
+        })
+    }
 }
 
 mod raw_json {
     use super::*;
 
     pub(super) fn serialize<S: Serializer>(text: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+        // A record's text is compact JSON the core wrote; it is checked once more here.
         match text {
             Some(text) => RawValue::from_string(text.clone())
                 .map_err(serde::ser::Error::custom)?
                 .serialize(s),
             None => s.serialize_none(),
         }
+    }
+
+    pub(super) fn serialize_ref<S: Serializer>(
+        text: &&Option<String>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        serialize(text, s)
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -208,5 +287,44 @@ mod raw_json {
             None => Ok(None),
         }
         .map_err(|e: serde_json::Error| D::Error::custom(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_round_trips_through_its_flat_json_keeping_the_records_spelling() {
+        let event = ChangeEvent {
+            position: 7,
+            commit_id: 6,
+            committed_at: 1_000,
+            change: RecordChange {
+                kind: ResourceKind::User,
+                id: "user_1".into(),
+                operation: Operation::Updated,
+                version: 2,
+                previous_version: Some(1),
+                tiers: vec![Tier::Public],
+                record: Some(r#"{"f":1e+16,"z":-0.0}"#.into()),
+            },
+        };
+        let text = serde_json::to_string(&event).unwrap();
+        assert!(text.contains(r#""record":{"f":1e+16,"z":-0.0}"#), "{text}");
+        assert!(text.contains(r#""position":7"#) && text.contains(r#""kind":"user""#));
+        let back: ChangeEvent = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, event);
+        let deleted = ChangeEvent {
+            change: RecordChange {
+                record: None,
+                operation: Operation::Deleted,
+                ..event.change.clone()
+            },
+            ..event
+        };
+        let back: ChangeEvent =
+            serde_json::from_str(&serde_json::to_string(&deleted).unwrap()).unwrap();
+        assert_eq!(back, deleted);
     }
 }
