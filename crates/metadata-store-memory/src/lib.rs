@@ -121,7 +121,7 @@ struct Transaction<'a> {
     records: &'a mut Records,
     undo: Vec<(Key, Option<Arc<Record>>)>,
     /// The events of the writes so far, when the store keeps a feed.
-    changes: Option<Vec<RecordChange>>,
+    changes: Option<Vec<log::Change>>,
 }
 
 impl Transaction<'_> {
@@ -140,7 +140,9 @@ impl Transaction<'_> {
             None => map.remove(&key.1),
         };
         if let Some(changes) = &mut self.changes {
-            changes.extend(RecordChange::of(old.as_deref(), record.as_deref()));
+            // The record's text is written when the event is read, not here.
+            let change = RecordChange::with_text(old.as_deref(), record.as_deref(), None);
+            changes.extend(change.map(|c| (c, record.clone())));
         }
         self.undo.push((key, old));
     }

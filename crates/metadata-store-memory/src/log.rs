@@ -2,16 +2,21 @@
 //! as the records so that a commit and its events are one step.
 
 use metadata_core::feed::{ChangeEvent, RecordChange};
-use metadata_core::Millis;
+use metadata_core::{Millis, Record};
 use metadata_store::feed::{check_cursor_name, clamp_limit, FeedError};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A change as the memory store keeps it: the record after the write is shared with the store
+/// and written out as JSON only when the event is read.
+pub(crate) type Change = (RecordChange, Option<Arc<Record>>);
 
 /// The feed of one memory store.
 #[derive(Debug, Default)]
 pub(crate) struct Log {
-    /// Events after `pruned_through`, in position order.
-    events: VecDeque<ChangeEvent>,
+    /// Events after `pruned_through`, in position order, each with the record after it.
+    events: VecDeque<(ChangeEvent, Option<Arc<Record>>)>,
     /// The last position given.
     head: u64,
     /// Every event at or below it is gone.
@@ -32,16 +37,17 @@ impl Log {
     }
 
     /// Appends the events of one commit; they share the first one's position as commit id.
-    pub(crate) fn append(&mut self, changes: Vec<RecordChange>) {
+    pub(crate) fn append(&mut self, changes: Vec<Change>) {
         let (commit_id, committed_at) = (self.head + 1, now());
-        for change in changes {
+        for (change, after) in changes {
             self.head += 1;
-            self.events.push_back(ChangeEvent {
+            let event = ChangeEvent {
                 position: self.head,
                 commit_id,
                 committed_at,
                 change,
-            });
+            };
+            self.events.push_back((event, after));
         }
     }
 
@@ -58,7 +64,11 @@ impl Log {
             .iter()
             .skip(skip)
             .take(clamp_limit(limit))
-            .cloned()
+            .map(|(event, after)| {
+                let mut event = event.clone();
+                event.change.record = after.as_deref().map(Record::to_json);
+                event
+            })
             .collect())
     }
 
@@ -95,7 +105,7 @@ impl Log {
         let mut pruned = 0;
         while pruned < max_events as u64 {
             match self.events.front() {
-                Some(e) if e.position <= lowest && e.committed_at < committed_before => {
+                Some((e, _)) if e.position <= lowest && e.committed_at < committed_before => {
                     self.pruned_through = e.position;
                     self.events.pop_front();
                     pruned += 1;

@@ -1,5 +1,8 @@
 //! The change feed on PostgreSQL.
 //!
+//! A write inserts its event into the heap and one small partial index only (the index of
+//! events still without a position).
+//!
 //! Sequence values commit out of order, so an event gets no position when it is written: it
 //! carries its transaction id and an insertion number (`seq`), and positions are given later,
 //! to committed events only, by one sequencing statement at a time (an advisory lock, then a
@@ -19,8 +22,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Schema 3: the events, the consumers' cursors, and the feed's head and prune mark.
 pub(crate) const SCHEMA_3: &str = "CREATE TABLE metadata_changes (
-        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        position bigint UNIQUE,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        position bigint,
         xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
         committed_at bigint NOT NULL,
         kind text NOT NULL,
@@ -31,6 +34,8 @@ pub(crate) const SCHEMA_3: &str = "CREATE TABLE metadata_changes (
         tiers text NOT NULL,
         record text
     );
+    CREATE UNIQUE INDEX metadata_changes_by_position ON metadata_changes (position)
+        WHERE position IS NOT NULL;
     CREATE INDEX metadata_changes_unsequenced ON metadata_changes (seq) WHERE position IS NULL;
     CREATE TABLE metadata_change_cursors (name text COLLATE \"C\" PRIMARY KEY, position bigint NOT NULL);
     CREATE TABLE metadata_change_feed (
@@ -153,7 +158,7 @@ pub(crate) async fn sequence(client: &mut deadpool_postgres::Object) -> Result<(
                  WHERE id = 1
              )
              UPDATE metadata_changes c SET position = head.head + numbered.n
-             FROM numbered, head WHERE c.seq = numbered.seq",
+             FROM numbered, head WHERE c.seq = numbered.seq AND c.position IS NULL",
         )
         .await
         .map_err(pg)?;

@@ -1,7 +1,9 @@
 //! The change feed's tables and statements. Events are inserted by the same transaction (and
-//! savepoint, inside a group commit) as the records they describe; `AUTOINCREMENT` positions
-//! follow commit order because writes are serialized, are never reused, and have no gap
-//! because a rolled-back insert gives its number back.
+//! savepoint, inside a group commit) as the records they describe, each at the position after
+//! the last one (or after the prune mark when every event was pruned): positions follow commit
+//! order because writes are serialized, have no gap because a rolled-back insert gives its
+//! number back, and are never reused because the prune mark only grows. (`AUTOINCREMENT` would
+//! do the same at the cost of one more page written per commit.)
 
 use crate::error::SqliteError;
 use metadata_core::feed::{ChangeEvent, Operation, RecordChange};
@@ -12,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Schema 2: the events, the consumers' cursors, and how far the events were pruned.
 pub(crate) const SCHEMA: &str = "CREATE TABLE changes (
-        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        position INTEGER PRIMARY KEY,
         commit_id INTEGER NOT NULL,
         committed_at INTEGER NOT NULL,
         kind TEXT NOT NULL,
@@ -44,9 +46,12 @@ pub(crate) fn insert(
     changes: &[RecordChange],
 ) -> Result<Option<u64>, SqliteError> {
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO changes (commit_id, committed_at, kind, key, operation, version,
+        "INSERT INTO changes (position, commit_id, committed_at, kind, key, operation, version,
              previous_version, tiers, record)
-         VALUES (coalesce(?1, (SELECT seq FROM sqlite_sequence WHERE name = 'changes') + 1, 1),
+         VALUES ((SELECT coalesce(max(position),
+                 (SELECT pruned_through FROM change_feed WHERE id = 1)) + 1 FROM changes),
+             coalesce(?1, (SELECT coalesce(max(position),
+                 (SELECT pruned_through FROM change_feed WHERE id = 1)) + 1 FROM changes)),
              ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     let (mut commit_id, at) = (None::<i64>, now());
@@ -108,10 +113,11 @@ fn pruned_through(conn: &Connection) -> Result<u64, SqliteError> {
 /// The last position ever given (0 before the first event).
 pub(crate) fn head(conn: &Connection) -> Result<u64, SqliteError> {
     Ok(conn
-        .prepare_cached("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")?
-        .query_row([], |r| r.get::<_, i64>(0))
-        .optional()?
-        .unwrap_or(0) as u64)
+        .prepare_cached(
+            "SELECT coalesce(max(position),
+                 (SELECT pruned_through FROM change_feed WHERE id = 1)) FROM changes",
+        )?
+        .query_row([], |r| r.get::<_, i64>(0))? as u64)
 }
 
 /// The events after `after`, read in one transaction with the prune mark.
