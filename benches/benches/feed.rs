@@ -1,6 +1,6 @@
 //! What the change feed costs and gives: writes with the feed on against the same store with
 //! the feed off (the target: the feed costs at most 15 %), on SQLite (replace of 200 B
-//! and 8 KiB, and creations), the memory store and, when `METADATA_TEST_POSTGRES_URL` is set,
+//! and 8 KiB, creations, and 16 durable writers at once), the memory store and, when `METADATA_TEST_POSTGRES_URL` is set,
 //! PostgreSQL; and feed reads in events per second (pages of 500 over 20,000 events).
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
@@ -88,6 +88,60 @@ fn writes(c: &mut Criterion) {
     g.finish();
 }
 
+/// 16 writers at once with `synchronous=FULL` (an fsync per group commit), each replacing a
+/// 200 B tier of its own user; one iteration is one write.
+fn grouped(c: &mut Criterion) {
+    use std::time::Instant;
+    const WRITERS: usize = 16;
+    let mut g = c.benchmark_group("feed_sqlite_full_sync_16_writers_200");
+    for (name, feed) in [("baseline_feed_off", false), ("project_feed_on", true)] {
+        let dir = scratch_dir("feed");
+        let file = format!("grouped_{feed}.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.join(format!("{file}{suffix}")));
+        }
+        let store = SqliteStore::open(
+            SqliteOptions::file(dir.join(file))
+                .synchronous_full(true)
+                .feed(feed),
+        )
+        .unwrap();
+        let service = MetadataService::new(store);
+        let ids: Vec<UserId> = (0..WRITERS)
+            .map(|i| UserId::new(format!("user_{i:02}")).unwrap())
+            .collect();
+        for id in &ids {
+            futures::executor::block_on(service.backend().create_user(id, Change::new())).unwrap();
+        }
+        let tier = tier_of_size(200);
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let per = iters.div_ceil(WRITERS as u64);
+                let start = Instant::now();
+                std::thread::scope(|s| {
+                    for id in &ids {
+                        let (service, tier) = (&service, &tier);
+                        s.spawn(move || {
+                            for _ in 0..per {
+                                let change = Change::new()
+                                    .replace_json(Tier::Public, tier.clone())
+                                    .unwrap();
+                                let backend = service.backend();
+                                futures::executor::block_on(backend.update_user(id, change))
+                                    .unwrap();
+                            }
+                        });
+                    }
+                });
+                start
+                    .elapsed()
+                    .mul_f64(iters as f64 / (per * WRITERS as u64) as f64)
+            })
+        });
+    }
+    g.finish();
+}
+
 fn postgres(c: &mut Criterion) {
     let Ok(url) = std::env::var("METADATA_TEST_POSTGRES_URL") else {
         println!("postgres feed benchmarks skipped: METADATA_TEST_POSTGRES_URL is not set");
@@ -160,6 +214,7 @@ fn reads(c: &mut Criterion) {
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     writes(&mut c);
+    grouped(&mut c);
     reads(&mut c);
     postgres(&mut c);
     c.final_summary();

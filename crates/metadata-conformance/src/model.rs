@@ -667,7 +667,9 @@ pub async fn run_case(store: Arc<dyn MetadataStore>, ops: &[Op]) -> Result<(), S
         .with_limits(model_limits())
         .with_clock(|| NOW);
     let mut model = Model::default();
+    let mut feed_position = 0;
     for (step, op) in ops.iter().enumerate() {
+        let records_before = model.records();
         let frontend = matches!(op, Op::FrontendGet(..) | Op::FrontendUpdate(..));
         let protected_before = frontend.then(|| protected_tiers(&model));
         let expected = model.apply(op);
@@ -701,8 +703,67 @@ pub async fn run_case(store: Arc<dyn MetadataStore>, ops: &[Op]) -> Result<(), S
                 "step {step} {op:?}: states differ:\nmodel {model_records:?}\nstore {stored:?}"
             ));
         }
+        feed_position = check_feed(
+            store.as_ref(),
+            feed_position,
+            &records_before,
+            &model_records,
+        )
+        .await
+        .map_err(|e| format!("step {step} {op:?}: {e}"))?;
     }
     Ok(())
+}
+
+/// The step's events: exactly one per record the model says changed, as the core derives it
+/// from the record before and after, sharing one commit id, at the next positions. Returns the
+/// new last position. A store without a feed is not checked.
+async fn check_feed(
+    store: &dyn MetadataStore,
+    after: u64,
+    before: &[Record],
+    now: &[Record],
+) -> Result<u64, String> {
+    use metadata_core::feed::RecordChange;
+    use std::collections::BTreeMap;
+    let events = match store.changes(after, 10_000).await {
+        Err(metadata_store::feed::FeedError::Disabled) => return Ok(after),
+        other => other.map_err(|e| format!("reading the feed: {e}"))?,
+    };
+    let by_key = |records: &[Record]| -> BTreeMap<(ResourceKind, String), Record> {
+        records
+            .iter()
+            .map(|r| ((r.kind(), r.key().storage_key()), r.clone()))
+            .collect()
+    };
+    let (before, now) = (by_key(before), by_key(now));
+    let mut keys: Vec<_> = before.keys().chain(now.keys()).cloned().collect();
+    keys.sort();
+    keys.dedup();
+    let mut expected: Vec<RecordChange> = keys
+        .iter()
+        .filter(|k| before.get(*k).map(Record::to_json) != now.get(*k).map(Record::to_json))
+        .filter_map(|k| RecordChange::of(before.get(k), now.get(k)))
+        .collect();
+    let mut got: Vec<RecordChange> = events.iter().map(|e| e.change.clone()).collect();
+    let order = |c: &RecordChange| (c.kind, c.id.clone());
+    expected.sort_by_key(order);
+    got.sort_by_key(order);
+    if got != expected {
+        return Err(format!("feed events {got:?}, expected {expected:?}"));
+    }
+    for (i, e) in events.iter().enumerate() {
+        if e.position != after + i as u64 + 1 {
+            return Err(format!(
+                "position {} after {after}: not gapless",
+                e.position
+            ));
+        }
+        if e.commit_id != events[0].commit_id {
+            return Err("one step's events have more than one commit id".into());
+        }
+    }
+    Ok(events.last().map_or(after, |e| e.position))
 }
 
 type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
