@@ -120,7 +120,8 @@ pub fn operations(store: Arc<dyn MetadataStore>, data: &[u8]) {
     }
 }
 
-/// Whatever deserializes as a record serializes back to an equal record (R8.2).
+/// Whatever deserializes as a record serializes back to an equal record (R8.2); whatever
+/// deserializes as a change feed event, to an equal event.
 pub fn wire_roundtrip(data: &[u8]) {
     if let Ok(record) = serde_json::from_slice::<Record>(data) {
         let json = record.to_json();
@@ -131,6 +132,16 @@ pub fn wire_roundtrip(data: &[u8]) {
             record
         );
         assert_eq!(again.to_json(), json);
+    }
+    // A change feed event (what a relay's consumers parse): it reads back as itself, and its
+    // public view and claims scope never panic.
+    if let Ok(event) = serde_json::from_slice::<metadata_core::feed::ChangeEvent>(data) {
+        let json = serde_json::to_string(&event).expect("a parsed event serializes");
+        let again: metadata_core::feed::ChangeEvent =
+            serde_json::from_str(&json).expect("a serialized event reads back");
+        assert_eq!(again, event);
+        let _ = event.without_private();
+        let _ = event.claims_scope();
     }
     for kind in ResourceKind::ALL {
         if let Ok(record) = Record::from_json(kind, data) {

@@ -46,9 +46,16 @@ fn operations_corpus() {
 
 #[test]
 fn wire_roundtrip_corpus() {
+    let mut events = 0;
     for (_, data) in corpus("wire_roundtrip") {
         fuzzing::wire_roundtrip(&data);
+        events +=
+            usize::from(serde_json::from_slice::<metadata_core::feed::ChangeEvent>(&data).is_ok());
     }
+    assert!(
+        events > 0,
+        "the corpus seeds the change feed event's parser"
+    );
 }
 
 #[test]
