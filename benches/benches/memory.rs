@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 type Bare = RwLock<HashMap<String, Arc<Value>>>;
 
 fn setup(size: usize) -> (MetadataService, UserId, Metadata, Arc<Bare>, Value) {
-    let store: Arc<dyn MetadataStore> = Arc::new(MemoryStore::new());
+    // The feed is off, as the raw baseline writes no event; benches/benches/feed.rs measures it.
+    let store: Arc<dyn MetadataStore> = Arc::new(MemoryStore::without_feed());
     let service = MetadataService::from_arc(store);
     let id = UserId::new("user_bench").unwrap();
     let value = tier_of_size(size);

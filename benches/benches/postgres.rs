@@ -70,7 +70,7 @@ fn bench(c: &mut Criterion, url: &str) {
         .unwrap();
     let store = rt
         .block_on(PostgresStore::connect(
-            PostgresOptions::new(url).schema(&schema),
+            PostgresOptions::new(url).schema(&schema).feed(false),
         ))
         .unwrap();
     let service = MetadataService::new(store.clone());
@@ -174,7 +174,8 @@ fn concurrent(c: &mut Criterion, url: &str, schema: &str) {
         .block_on(PostgresStore::connect(
             PostgresOptions::new(url)
                 .schema(schema)
-                .max_connections(TASKS),
+                .max_connections(TASKS)
+                .feed(false),
         ))
         .unwrap();
     let service = MetadataService::new(store);

@@ -7,7 +7,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use metadata_benches::{scratch_dir, tier_of_size};
 use metadata_core::{Change, Metadata, Tier, UserId};
 use metadata_store::MetadataService;
-use metadata_store_sqlite::SqliteStore;
+use metadata_store_sqlite::{SqliteOptions, SqliteStore};
 use rusqlite::{params, Connection, TransactionBehavior};
 use serde_json::Value;
 
@@ -32,7 +32,8 @@ struct Fixture {
 
 fn fixture(name: &str, size: usize) -> Fixture {
     let dir = fresh_scratch_dir(name);
-    let store = SqliteStore::open_file(dir.join("project.db")).unwrap();
+    // The feed is off, as the raw baseline writes no event; benches/benches/feed.rs measures it.
+    let store = SqliteStore::open(SqliteOptions::file(dir.join("project.db")).feed(false)).unwrap();
     let service = MetadataService::new(store);
     let id = UserId::new("user_bench").unwrap();
     let tier = Metadata::from_value(tier_of_size(size)).unwrap();

@@ -25,8 +25,11 @@ fn fresh(name: &str) -> std::path::PathBuf {
 
 /// A store with `WRITERS` users, and their ids.
 fn project() -> (SqliteStore, MetadataService, Vec<UserId>) {
-    let store =
-        SqliteStore::open(SqliteOptions::file(fresh("project.db")).synchronous_full(true)).unwrap();
+    // The feed is off, as the raw baseline writes no event; benches/benches/feed.rs measures it.
+    let options = SqliteOptions::file(fresh("project.db"))
+        .synchronous_full(true)
+        .feed(false);
+    let store = SqliteStore::open(options).unwrap();
     let service = MetadataService::new(store.clone());
     let ids: Vec<UserId> = (0..WRITERS)
         .map(|i| UserId::new(format!("user_{i:02}")).unwrap())

@@ -193,3 +193,57 @@ pub(crate) fn a_reader_following_four_writing_processes_sees_each_write_once(url
     println!("    {} events followed over {reads} reads", seen.len());
     block_on(store.drop_schema()).unwrap();
 }
+
+/// A cursor moved inside the caller's own transaction moves only if that transaction commits;
+/// a stale expectation changes nothing.
+pub(crate) fn a_cursor_moved_in_the_callers_transaction_moves_only_if_it_commits(url: &str) {
+    use metadata_store::feed::FeedError;
+    use metadata_store_postgres::advance_cursor_in;
+    let schema = schema_name();
+    let store = connect(url, &schema);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let (mut client, conn) = rt.block_on(config.connect(tokio_postgres::NoTls)).unwrap();
+    rt.spawn(conn);
+    rt.block_on(async {
+        client
+            .batch_execute(&format!(
+                "SET search_path = {schema}; CREATE TABLE indexed (id text PRIMARY KEY)"
+            ))
+            .await
+            .unwrap();
+        let tx = client.transaction().await.unwrap();
+        tx.execute("INSERT INTO indexed (id) VALUES ('u0')", &[])
+            .await
+            .unwrap();
+        advance_cursor_in(&tx, "indexer", None, 1).await.unwrap();
+        tx.rollback().await.unwrap();
+    });
+    assert_eq!(block_on(store.cursor("indexer")).unwrap(), None);
+    rt.block_on(async {
+        let tx = client.transaction().await.unwrap();
+        tx.execute("INSERT INTO indexed (id) VALUES ('u0')", &[])
+            .await
+            .unwrap();
+        advance_cursor_in(&tx, "indexer", None, 1).await.unwrap();
+        tx.commit().await.unwrap();
+        let tx = client.transaction().await.unwrap();
+        let err = advance_cursor_in(&tx, "indexer", Some(7), 9)
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            FeedError::CursorMoved {
+                expected: Some(7),
+                actual: Some(1),
+                ..
+            }
+        ));
+        tx.commit().await.unwrap();
+    });
+    assert_eq!(block_on(store.cursor("indexer")).unwrap(), Some(1));
+    block_on(store.drop_schema()).unwrap();
+}

@@ -129,7 +129,7 @@ fn child(mode: &str, url: &str) {
 
 /// The tests that need the server at `METADATA_TEST_POSTGRES_URL`, after the suite.
 type ServerTest = (&'static str, fn(&str));
-const SERVER_TESTS: [ServerTest; 12] = [
+const SERVER_TESTS: [ServerTest; 13] = [
     (
         "connections_follow_the_callers_runtime",
         connections_follow_the_callers_runtime,
@@ -171,6 +171,10 @@ const SERVER_TESTS: [ServerTest; 12] = [
     (
         "a_reader_following_four_writing_processes_sees_each_write_once",
         a_reader_following_four_writing_processes_sees_each_write_once,
+    ),
+    (
+        "a_cursor_moved_in_the_callers_transaction_moves_only_if_it_commits",
+        a_cursor_moved_in_the_callers_transaction_moves_only_if_it_commits,
     ),
 ];
 
