@@ -151,7 +151,7 @@ fn postgres(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let mut g = c.benchmark_group("feed_postgres_replace_200");
+    let mut g = c.benchmark_group("feed_postgres_200");
     for (name, feed) in [("baseline_feed_off", false), ("project_feed_on", true)] {
         let schema = format!("mbf_{}_{feed}", std::process::id());
         let store = rt
@@ -174,6 +174,15 @@ fn postgres(c: &mut Criterion) {
                     .block_on(service.backend().update_user(&id, change))
                     .unwrap()
                     .version;
+            })
+        });
+        let n = AtomicU64::new(0);
+        let create = format!("{name}_create");
+        g.bench_function(&create, |b| {
+            b.iter(|| {
+                let id = UserId::new(format!("u{}", n.fetch_add(1, Ordering::Relaxed))).unwrap();
+                rt.block_on(service.backend().create_user(&id, Change::new()))
+                    .unwrap();
             })
         });
         rt.block_on(store.drop_schema()).unwrap();

@@ -421,10 +421,16 @@ impl MetadataStore for PostgresStore {
                 loop {
                     let mut client = get_client(&pool).await?;
                     let result = match prepared.as_slice() {
-                        // Without a feed, one write is one statement.
-                        [single] if !feed => sql::commit_single(&client, single)
+                        // Without a feed, one write is one statement; with it, a creation
+                        // and its event are.
+                        [single] if !feed => sql::commit_single(&client, single, false)
                             .await
                             .map(|counts| (counts, false)),
+                        [single] if sql::single_statement_with_event(single) => {
+                            sql::commit_single(&client, single, true)
+                                .await
+                                .map(|counts| (counts, true))
+                        }
                         _ => sql::commit(&mut client, &prepared, feed).await,
                     };
                     match result {

@@ -310,8 +310,18 @@ pub(crate) async fn commit(
 /// Runs a single write as one statement, without BEGIN and COMMIT: one round trip instead of
 /// three. The server commits the statement by itself; an error the server answered with means
 /// it was not committed, while a lost connection leaves the outcome unknown.
-pub(crate) async fn commit_single(client: &Object, write: &PgWrite) -> Result<Vec<u64>, Failure> {
-    match run(client, write).await {
+///
+/// With `feed`, only a creation may come here: its event is inserted by the same statement.
+pub(crate) async fn commit_single(
+    client: &Object,
+    write: &PgWrite,
+    feed: bool,
+) -> Result<Vec<u64>, Failure> {
+    let result = match feed {
+        true => create_with_event(client, write).await,
+        false => run(client, write).await,
+    };
+    match result {
         Ok(count) => Ok(vec![count]),
         Err(StoreError::Backend { source, .. })
             if source.downcast_ref::<PostgresError>().is_some_and(
@@ -330,6 +340,68 @@ pub(crate) async fn commit_single(client: &Object, write: &PgWrite) -> Result<Ve
             }))
         }
         Err(other) => Err(Failure::Store(other)),
+    }
+}
+
+/// Whether `write` can be committed with its event as one statement (a creation: its event is
+/// known before it runs).
+pub(crate) fn single_statement_with_event(write: &PgWrite) -> bool {
+    matches!(write.write, PreparedWrite::Create { .. }) && write.record.is_some()
+}
+
+/// A creation and its event, in one statement.
+async fn create_with_event(client: &Object, pg_write: &PgWrite) -> Result<u64, StoreError> {
+    let (
+        PreparedWrite::Create {
+            key,
+            version,
+            organization_id,
+            user_id,
+            body,
+        },
+        Some(record),
+    ) = (&pg_write.write, &pg_write.record)
+    else {
+        return Err(StoreError::backend(
+            "postgres",
+            false,
+            "create_with_event takes a creation",
+        ));
+    };
+    let change = RecordChange::with_text(None, Some(record), None);
+    let tiers = change.map(|c| c.tiers_text()).unwrap_or_default();
+    let stmt = client
+        .prepare_cached(
+            "WITH inserted AS (
+                 INSERT INTO records (kind, key, version, organization_id, user_id, body, lookup)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
+                 ON CONFLICT (kind, key) DO NOTHING
+                 RETURNING 1
+             ), event AS (
+                 INSERT INTO metadata_changes
+                     (committed_at, kind, key, operation, version, previous_version, tiers, record)
+                 SELECT $8, $1, $2, 'created', $3, NULL, $9, $6 FROM inserted
+             )
+             SELECT count(*) FROM inserted",
+        )
+        .await
+        .map_err(pg)?;
+    let params: [&(dyn ToSql + Sync); 9] = [
+        &key.kind().object_name(),
+        &key.storage_key(),
+        &(*version as i64),
+        organization_id,
+        user_id,
+        body,
+        &pg_write.lookup,
+        &crate::feed::now(),
+        &tiers,
+    ];
+    let inserted: i64 = client.query_one(&stmt, &params).await.map_err(pg)?.get(0);
+    if inserted == 1 {
+        Ok(1)
+    } else {
+        Err(StoreError::AlreadyExists { key: key.clone() })
     }
 }
 

@@ -1,6 +1,6 @@
 //! A walk through the library on the embedded SQLite store: a sign-up, metadata written from
-//! both surfaces, a refused frontend write, a size error, a lookup, and a record that survives
-//! reopening the file.
+//! both surfaces, a refused frontend write, a size error, a lookup, the change feed those
+//! writes produced, and a record that survives reopening the file.
 //!
 //! Run it with `cargo run --example quickstart`.
 
@@ -120,12 +120,30 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let ids: Vec<_> = admins.items.iter().map(|u| u.id.to_string()).collect();
     println!("8. users whose public role is \"admin\": {ids:?}");
 
-    // 9. Close the store and open the file again: the record is still there.
+    // 9. Every commit wrote its events in the same transaction: a consumer follows them with a
+    //    cursor kept in the same file.
+    let indexer = metadata.feed().consumer("quickstart-indexer");
+    let batch = indexer.next(100).await?;
+    for event in &batch.events {
+        let c = &event.change;
+        let tiers: Vec<_> = c.tiers.iter().map(|t| t.field_name()).collect();
+        println!(
+            "9. change {}: {} {} {} v{} {tiers:?}",
+            event.position,
+            c.kind.object_name(),
+            c.id,
+            c.operation.as_str(),
+            c.version
+        );
+    }
+    indexer.ack(&batch).await?;
+
+    // 10. Close the store and open the file again: the record is still there.
     drop(metadata);
     let reopened = MetadataService::new(SqliteStore::open_file(&path)?);
     let again = reopened.backend().get_user(&user_id).await?;
     println!(
-        "9. after reopening {}: user {} at version {} with public {}",
+        "10. after reopening {}: user {} at version {} with public {}",
         path.display(),
         again.id,
         again.version,
