@@ -85,6 +85,26 @@ fn writes(c: &mut Criterion) {
         let service = MetadataService::new(store);
         bench_replace(&mut g, name, &service, 200, &direct);
     }
+    // With retention, as a deployment runs it: every 10,000 writes the events are pruned (the
+    // pruning is timed too), so the feed does not keep every version of the record alive.
+    let service = MetadataService::new(MemoryStore::new());
+    let pruner = service.clone();
+    let written = std::cell::Cell::new(0u64);
+    let pruned = move |write: &mut dyn FnMut()| {
+        write();
+        written.set(written.get() + 1);
+        if written.get() % 10_000 == 0 {
+            let feed = pruner.feed();
+            futures::executor::block_on(feed.prune(std::time::Duration::ZERO, 10_000)).unwrap();
+        }
+    };
+    bench_replace(
+        &mut g,
+        "project_feed_on_pruned_every_10000",
+        &service,
+        200,
+        &pruned,
+    );
     g.finish();
 }
 
