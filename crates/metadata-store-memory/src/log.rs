@@ -6,7 +6,6 @@ use metadata_core::{Millis, Record};
 use metadata_store::feed::{check_cursor_name, clamp_limit, FeedError};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A change as the memory store keeps it: the record after the write is shared with the store
 /// and written out as JSON only when the event is read.
@@ -24,13 +23,6 @@ pub(crate) struct Log {
     cursors: BTreeMap<String, u64>,
 }
 
-fn now() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
-}
-
 impl Log {
     pub(crate) fn head(&self) -> u64 {
         self.head
@@ -38,7 +30,7 @@ impl Log {
 
     /// Appends the events of one commit; they share the first one's position as commit id.
     pub(crate) fn append(&mut self, changes: Vec<Change>) {
-        let (commit_id, committed_at) = (self.head + 1, now());
+        let (commit_id, committed_at) = (self.head + 1, metadata_store::feed::now_millis());
         for (change, after) in changes {
             self.head += 1;
             let event = ChangeEvent {

@@ -18,7 +18,6 @@ use metadata_core::feed::{ChangeEvent, Operation, RecordChange};
 use metadata_core::{Millis, ResourceKind};
 use metadata_store::feed::{check_cursor_name, clamp_limit, FeedError};
 use metadata_store::StoreError;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Schema 3: the events, the consumers' cursors, and the feed's head and prune mark.
 pub(crate) const SCHEMA_3: &str = "CREATE TABLE metadata_changes (
@@ -47,13 +46,6 @@ pub(crate) const SCHEMA_3: &str = "CREATE TABLE metadata_changes (
 
 /// The advisory lock that serializes sequencing.
 const SEQUENCER_LOCK: i64 = 726_172_612;
-
-pub(crate) fn now() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
-}
 
 /// The columns of a batch of events, for one `INSERT ... SELECT FROM unnest(...)`.
 #[derive(Debug, Default)]
@@ -108,7 +100,7 @@ pub(crate) async fn insert<C: GenericClient>(tx: &C, columns: &Columns) -> Resul
     tx.execute(
         &stmt,
         &[
-            &now(),
+            &metadata_store::feed::now_millis(),
             &columns.kinds,
             &columns.keys,
             &columns.operations,

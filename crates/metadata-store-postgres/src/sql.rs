@@ -394,7 +394,7 @@ async fn create_with_event(client: &Object, pg_write: &PgWrite) -> Result<u64, S
         user_id,
         body,
         &pg_write.lookup,
-        &crate::feed::now(),
+        &metadata_store::feed::now_millis(),
         &tiers,
     ];
     let inserted: i64 = client.query_one(&stmt, &params).await.map_err(pg)?.get(0);
@@ -522,7 +522,7 @@ pub(crate) async fn update_if_unchanged(
         &(*expected_version as i64),
         &write.lookup,
         &xmin,
-        &crate::feed::now(),
+        &metadata_store::feed::now_millis(),
         &change.tiers_text(),
     ];
     let row = client.query_opt(&stmt, &params).await.map_err(pg)?;

@@ -10,7 +10,6 @@ use metadata_core::feed::{ChangeEvent, Operation, RecordChange};
 use metadata_core::{Millis, ResourceKind};
 use metadata_store::feed::{check_cursor_name, clamp_limit, FeedError};
 use rusqlite::{params, Connection, OptionalExtension};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Schema 2: the events, the consumers' cursors, and how far the events were pruned.
 pub(crate) const SCHEMA: &str = "CREATE TABLE changes (
@@ -32,13 +31,6 @@ pub(crate) const SCHEMA: &str = "CREATE TABLE changes (
     );
     INSERT INTO change_feed (id, pruned_through) VALUES (1, 0);";
 
-pub(crate) fn now() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
-}
-
 /// Inserts the events of one commit, inside its transaction; they share the first one's
 /// position as commit id. Returns the last position, if any event was written.
 pub(crate) fn insert(
@@ -54,7 +46,7 @@ pub(crate) fn insert(
                  (SELECT pruned_through FROM change_feed WHERE id = 1)) + 1 FROM changes)),
              ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
-    let (mut commit_id, at) = (None::<i64>, now());
+    let (mut commit_id, at) = (None::<i64>, metadata_store::feed::now_millis());
     let mut last = None;
     for c in changes {
         stmt.execute(params![

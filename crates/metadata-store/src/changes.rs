@@ -7,7 +7,7 @@ use crate::store::MetadataStore;
 use metadata_core::feed::{ChangeEvent, ClaimsScope, PublicChangeEvent};
 use metadata_core::{ListQuery, Page, Record};
 use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// The change feed of a [`MetadataService`]'s store, from [`MetadataService::feed`].
 ///
@@ -115,11 +115,8 @@ impl<'a> Feed<'a> {
     /// Prunes events older than `max_age` (by the system clock, which stores stamp events
     /// with), in batches of `batch`, never past the lowest cursor; returns how many it deleted.
     pub async fn prune(&self, max_age: Duration, batch: usize) -> Result<u64, FeedError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .saturating_sub(max_age);
-        let cutoff = now.as_millis().min(i64::MAX as u128) as i64;
+        let age = max_age.as_millis().min(i64::MAX as u128) as i64;
+        let cutoff = crate::feed::now_millis().saturating_sub(age);
         let mut total = 0;
         loop {
             let pruned = self.store().prune_changes(cutoff, batch.max(1)).await?;

@@ -82,6 +82,15 @@ impl FeedError {
     }
 }
 
+/// The system clock in ms since the epoch: what stores stamp events with (`committed_at`), and
+/// what [`crate::Feed::prune`] measures age by.
+pub fn now_millis() -> metadata_core::Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as metadata_core::Millis)
+        .unwrap_or(0)
+}
+
 /// Checks a cursor name: 1 to [`MAX_CURSOR_NAME_LEN`] bytes, no control character.
 pub fn check_cursor_name(name: &str) -> Result<(), FeedError> {
     if name.is_empty() || name.len() > MAX_CURSOR_NAME_LEN || name.chars().any(char::is_control) {

@@ -10,7 +10,6 @@ use metadata_core::{
 };
 use std::fmt;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How many times an update without an expected version is re-applied to a record that another
 /// writer changed between the read and the write.
@@ -52,13 +51,6 @@ impl fmt::Debug for MetadataService {
     }
 }
 
-fn system_now() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
-}
-
 impl MetadataService {
     /// A service over `store`, with the default [`Limits`] and the system clock.
     pub fn new(store: impl MetadataStore) -> Self {
@@ -70,7 +62,7 @@ impl MetadataService {
         MetadataService {
             store,
             limits: Limits::default(),
-            clock: Arc::new(system_now),
+            clock: Arc::new(crate::feed::now_millis),
         }
     }
 
