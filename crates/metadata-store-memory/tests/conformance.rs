@@ -38,3 +38,12 @@ fn len_counts_the_records_of_every_kind() {
     assert_eq!(store.len(), 7);
     assert!(!store.is_empty());
 }
+
+#[test]
+fn feed_off_store_still_writes_and_says_disabled() {
+    futures::executor::block_on(
+        metadata_conformance::suite::feed_off_store_still_writes_and_says_disabled(Arc::new(
+            MemoryStore::without_feed(),
+        )),
+    );
+}

@@ -477,28 +477,8 @@ pub(crate) async fn update_if_unchanged(
             "update_if_unchanged takes an update",
         ));
     };
-    let storage_key = key.storage_key();
-    let Some(change) = change else {
-        let stmt = client
-            .prepare_cached(
-                "UPDATE records SET version = $1, body = $2, lookup = $6::text::jsonb
-                 WHERE kind = $3 AND key = $4 AND version = $5 AND xmin = $7::text::xid
-                 RETURNING xmin::text",
-            )
-            .await
-            .map_err(pg)?;
-        let params: [&(dyn ToSql + Sync); 7] = [
-            &(*version as i64),
-            body,
-            &key.kind().object_name(),
-            &storage_key,
-            &(*expected_version as i64),
-            &write.lookup,
-            &xmin,
-        ];
-        let row = client.query_opt(&stmt, &params).await.map_err(pg)?;
-        return Ok(row.map(|r| r.get(0)));
-    };
+    // One statement whether or not the store keeps a feed: without one, `$10` is false and the
+    // event is not inserted.
     let stmt = client
         .prepare_cached(
             "WITH updated AS (
@@ -508,22 +488,24 @@ pub(crate) async fn update_if_unchanged(
              ), event AS (
                  INSERT INTO metadata_changes
                      (committed_at, kind, key, operation, version, previous_version, tiers, record)
-                 SELECT $8, $3, $4, 'updated', $1, $5, $9, $2 FROM updated
+                 SELECT $8, $3, $4, 'updated', $1, $5, $9, $2 FROM updated WHERE $10
              )
              SELECT row_version FROM updated",
         )
         .await
         .map_err(pg)?;
-    let params: [&(dyn ToSql + Sync); 9] = [
+    let tiers = change.map(RecordChange::tiers_text).unwrap_or_default();
+    let params: [&(dyn ToSql + Sync); 10] = [
         &(*version as i64),
         body,
         &key.kind().object_name(),
-        &storage_key,
+        &key.storage_key(),
         &(*expected_version as i64),
         &write.lookup,
         &xmin,
         &metadata_store::feed::now_millis(),
-        &change.tiers_text(),
+        &tiers,
+        &change.is_some(),
     ];
     let row = client.query_opt(&stmt, &params).await.map_err(pg)?;
     Ok(row.map(|r| r.get(0)))

@@ -68,3 +68,15 @@ fn a_cursor_moved_in_the_callers_transaction_moves_only_if_it_commits() {
     assert_eq!(events.len(), 3);
     assert_eq!(events[2].position, 3);
 }
+
+#[test]
+fn feed_off_store_still_writes_and_says_disabled() {
+    let path = fresh_path("off.db");
+    let store =
+        SqliteStore::open(metadata_store_sqlite::SqliteOptions::file(&path).feed(false)).unwrap();
+    futures::executor::block_on(
+        metadata_conformance::suite::feed_off_store_still_writes_and_says_disabled(
+            std::sync::Arc::new(store),
+        ),
+    );
+}

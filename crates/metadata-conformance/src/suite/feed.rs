@@ -434,3 +434,38 @@ pub async fn feed_wait_wakes_on_a_commit(store: Arc<dyn MetadataStore>) {
         .expect("the commit woke the waiter");
     assert_eq!(woken.unwrap(), head + 1);
 }
+
+/// For a store opened with its feed off (not part of the suite, which needs a feed): writes of
+/// every kind work as with the feed on, and every feed call is `feed_disabled`.
+pub async fn feed_off_store_still_writes_and_says_disabled(store: Arc<dyn MetadataStore>) {
+    let m = service(store.clone());
+    let b = m.backend();
+    b.create_user(&uid("u1"), replace(Tier::Public, json!({"a": 1})))
+        .await
+        .unwrap();
+    for i in 0..3 {
+        let user = b
+            .update_user(&uid("u1"), replace(Tier::Public, json!({ "i": i })))
+            .await
+            .unwrap();
+        assert_eq!(user.version, i + 2);
+    }
+    let stale = replace(Tier::Public, json!({})).expect_version(1);
+    assert!(matches!(
+        b.update_user(&uid("u1"), stale).await,
+        Err(Error::Conflict { actual: 4, .. })
+    ));
+    b.create_organization(&oid("o1"), Change::new())
+        .await
+        .unwrap();
+    assert!(b.delete_organization(&oid("o1")).await.unwrap());
+    assert!(b.delete_user(&uid("u1")).await.unwrap());
+    assert!(store.feed_signal().is_none());
+    for err in [
+        m.feed().read(0, 10).await.unwrap_err(),
+        m.feed().consumer("c").position().await.unwrap_err(),
+        m.feed().wait(0).await.unwrap_err(),
+    ] {
+        assert_eq!(err.code(), "feed_disabled");
+    }
+}

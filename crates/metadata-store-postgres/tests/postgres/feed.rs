@@ -247,3 +247,18 @@ pub(crate) fn a_cursor_moved_in_the_callers_transaction_moves_only_if_it_commits
     assert_eq!(block_on(store.cursor("indexer")).unwrap(), Some(1));
     block_on(store.drop_schema()).unwrap();
 }
+
+/// With the feed off, writes (the one-statement update among them) work as with it on.
+pub(crate) fn a_store_without_a_feed_still_writes(url: &str) {
+    let schema = schema_name();
+    let store = block_on(PostgresStore::connect(
+        PostgresOptions::new(url).schema(&schema).feed(false),
+    ))
+    .unwrap();
+    block_on(
+        metadata_conformance::suite::feed_off_store_still_writes_and_says_disabled(Arc::new(
+            store.clone(),
+        )),
+    );
+    block_on(store.drop_schema()).unwrap();
+}

@@ -129,7 +129,7 @@ fn child(mode: &str, url: &str) {
 
 /// The tests that need the server at `METADATA_TEST_POSTGRES_URL`, after the suite.
 type ServerTest = (&'static str, fn(&str));
-const SERVER_TESTS: [ServerTest; 13] = [
+const SERVER_TESTS: [ServerTest; 14] = [
     (
         "connections_follow_the_callers_runtime",
         connections_follow_the_callers_runtime,
@@ -175,6 +175,10 @@ const SERVER_TESTS: [ServerTest; 13] = [
     (
         "a_cursor_moved_in_the_callers_transaction_moves_only_if_it_commits",
         a_cursor_moved_in_the_callers_transaction_moves_only_if_it_commits,
+    ),
+    (
+        "a_store_without_a_feed_still_writes",
+        a_store_without_a_feed_still_writes,
     ),
 ];
 
