@@ -324,17 +324,10 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, FeedError>,
     ) -> Result<T, FeedError> {
-        let mut out = None;
-        let run = |conn: &Connection| {
-            out = Some(f(conn));
-            Ok(())
-        };
         match &self.inner.point_readers {
-            Some(pool) => pool.with(run),
-            None => self.inner.writer.alone(|conn| run(conn)),
+            Some(pool) => pool.with(f),
+            None => self.inner.writer.alone(|conn| f(conn)),
         }
-        .map_err(|e: SqliteError| FeedError::Store(e.into()))?;
-        out.unwrap_or(Err(FeedError::Disabled))
     }
 
     /// Runs a feed job alone on the write connection, on a thread of its own.
@@ -437,7 +430,12 @@ impl MetadataStore for SqliteStore {
     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
         let prepared = Arc::new(metadata_store::prepared::prepare(writes));
         let sent = prepared.clone();
-        let originals = writes.to_vec();
+        // The writes themselves go along only when their events are to be derived.
+        let originals = if self.inner.feed {
+            writes.to_vec()
+        } else {
+            Vec::new()
+        };
         let feed = self.inner.feed;
         self.inner.written.forget_written(writes);
         let (counts, last) = self
@@ -445,7 +443,7 @@ impl MetadataStore for SqliteStore {
             .writer
             .transact(move |conn| {
                 let mut changes = Vec::new();
-                let counts = sql::run_all(conn, &sent, &originals, feed.then_some(&mut changes))?;
+                let counts = sql::run_all(conn, &sent, feed.then_some((&originals, &mut changes)))?;
                 Ok((counts, feed::insert(conn, &changes)?))
             })
             .await?;
@@ -490,7 +488,7 @@ impl MetadataStore for SqliteStore {
                     expected_version: current.version(),
                 };
                 let mut prepared = metadata_store::prepared::prepare(std::slice::from_ref(&write));
-                sql::run_all(conn, &prepared, std::slice::from_ref(&write), None)?;
+                sql::run_all(conn, &prepared, None)?;
                 let mut last = None;
                 if let (true, Some(PreparedWrite::Update { body, .. })) =
                     (inner.feed, prepared.first())

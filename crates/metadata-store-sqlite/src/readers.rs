@@ -36,10 +36,10 @@ impl ReaderPool {
     }
 
     /// Runs `f` on a pooled connection, on this thread.
-    pub(crate) fn with<T>(
+    pub(crate) fn with<T, E: From<SqliteError>>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, SqliteError>,
-    ) -> Result<T, SqliteError> {
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
         let taken = self
             .idle
             .lock()

@@ -49,69 +49,71 @@ fn deleted(
     Ok(n)
 }
 
-/// Runs one write; when `changes` is given (the store keeps a feed), adds the events of what it
-/// did, derived by the core from the records before and after.
-fn run(
+/// Runs one write and adds the events of what it did to `changes`, derived by the core from the
+/// records before and after.
+fn run_with_changes(
     conn: &Connection,
     write: &PreparedWrite,
     original: &Write,
-    changes: Option<&mut Vec<RecordChange>>,
+    changes: &mut Vec<RecordChange>,
 ) -> Result<u64, StoreError> {
-    if let Some(changes) = changes {
-        match (write, original) {
-            (PreparedWrite::Create { body, .. }, Write::Create(record)) => {
-                let n = run(conn, write, original, None)?;
-                changes.extend(RecordChange::with_text(
-                    None,
-                    Some(record),
-                    Some(body.clone()),
-                ));
-                return Ok(n);
-            }
-            (PreparedWrite::Update { key, body, .. }, Write::Update { record, .. }) => {
-                let before = get(conn, key.kind(), &key.storage_key())?
-                    .map(|text| parse(key.kind(), &key.storage_key(), &text))
-                    .transpose()?;
-                let n = run(conn, write, original, None)?;
-                changes.extend(RecordChange::with_text(
-                    before.as_ref(),
-                    Some(record),
-                    Some(body.clone()),
-                ));
-                return Ok(n);
-            }
-            (PreparedWrite::Delete(key), _) => {
-                let mut stmt = conn
-                    .prepare_cached(
-                        "DELETE FROM records WHERE kind = ?1 AND key = ?2 RETURNING key, body",
-                    )
-                    .map_err(SqliteError::from)?;
-                let rows = stmt
-                    .query(params![key.kind().object_name(), key.storage_key()])
-                    .map_err(SqliteError::from)?;
-                return deleted(rows, key.kind(), changes);
-            }
-            (
-                PreparedWrite::DeleteChildren {
-                    kind,
-                    column,
-                    value,
-                },
-                _,
-            ) => {
-                let sql = format!(
-                    "DELETE FROM records WHERE kind = ?1 AND {} = ?2 RETURNING key, body",
-                    column.name()
-                );
-                let mut stmt = conn.prepare_cached(&sql).map_err(SqliteError::from)?;
-                let rows = stmt
-                    .query(params![kind.object_name(), value])
-                    .map_err(SqliteError::from)?;
-                return deleted(rows, *kind, changes);
-            }
-            _ => {}
+    match (write, original) {
+        (PreparedWrite::Create { body, .. }, Write::Create(record)) => {
+            let n = run(conn, write)?;
+            changes.extend(RecordChange::with_text(
+                None,
+                Some(record),
+                Some(body.clone()),
+            ));
+            Ok(n)
         }
+        (PreparedWrite::Update { key, body, .. }, Write::Update { record, .. }) => {
+            let before = get(conn, key.kind(), &key.storage_key())?
+                .map(|text| parse(key.kind(), &key.storage_key(), &text))
+                .transpose()?;
+            let n = run(conn, write)?;
+            changes.extend(RecordChange::with_text(
+                before.as_ref(),
+                Some(record),
+                Some(body.clone()),
+            ));
+            Ok(n)
+        }
+        (PreparedWrite::Delete(key), _) => {
+            let mut stmt = conn
+                .prepare_cached(
+                    "DELETE FROM records WHERE kind = ?1 AND key = ?2 RETURNING key, body",
+                )
+                .map_err(SqliteError::from)?;
+            let rows = stmt
+                .query(params![key.kind().object_name(), key.storage_key()])
+                .map_err(SqliteError::from)?;
+            deleted(rows, key.kind(), changes)
+        }
+        (
+            PreparedWrite::DeleteChildren {
+                kind,
+                column,
+                value,
+            },
+            _,
+        ) => {
+            let sql = format!(
+                "DELETE FROM records WHERE kind = ?1 AND {} = ?2 RETURNING key, body",
+                column.name()
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(SqliteError::from)?;
+            let rows = stmt
+                .query(params![kind.object_name(), value])
+                .map_err(SqliteError::from)?;
+            deleted(rows, *kind, changes)
+        }
+        _ => run(conn, write),
     }
+}
+
+/// Runs one write.
+fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
     match write {
         PreparedWrite::Require(key) => match version_of(conn, key)? {
             Some(_) => Ok(1),
@@ -197,19 +199,22 @@ fn run(
     }
 }
 
-/// Runs `writes` (prepared from `originals`) in order inside the caller's transaction; the
-/// caller makes them all or none. With a feed, the events of the writes are added to `changes`.
+/// Runs `writes` in order inside the caller's transaction; the caller makes them all or none.
+/// With a feed, `feed` holds the writes they were prepared from, and their events are added to
+/// its list.
 pub(crate) fn run_all(
     conn: &Connection,
     writes: &[PreparedWrite],
-    originals: &[Write],
-    mut changes: Option<&mut Vec<RecordChange>>,
+    feed: Option<(&[Write], &mut Vec<RecordChange>)>,
 ) -> Result<Vec<u64>, StoreError> {
-    writes
-        .iter()
-        .zip(originals)
-        .map(|(write, original)| run(conn, write, original, changes.as_deref_mut()))
-        .collect()
+    match feed {
+        None => writes.iter().map(|write| run(conn, write)).collect(),
+        Some((originals, changes)) => writes
+            .iter()
+            .zip(originals)
+            .map(|(write, original)| run_with_changes(conn, write, original, changes))
+            .collect(),
+    }
 }
 
 /// `PRAGMA data_version`: it changes when another connection commits to the database.
