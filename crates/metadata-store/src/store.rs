@@ -150,11 +150,12 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
         Err(FeedError::Disabled)
     }
 
-    /// One page of records and the feed position it is consistent with: it holds every
-    /// commit at or below that position and none after. A reader that lost its place
+    /// One page of records and a feed position it reflects: every commit at or below that
+    /// position is in the page (the memory and SQLite stores give exactly those; PostgreSQL's
+    /// page may also reflect commits after it). A reader that lost its place
     /// ([`FeedError::CursorExpired`]) re-syncs from snapshot pages and follows the feed on
-    /// from the lowest of their positions (an event at or below a record's version is then
-    /// already reflected).
+    /// from the lowest of their positions, skipping an event whose version is at or below
+    /// the version of the record it already holds.
     async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError> {
         let _ = query;
         Err(FeedError::Disabled)
