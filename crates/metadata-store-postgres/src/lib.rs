@@ -13,6 +13,10 @@
 //!   server may be committing gives [`StoreError::OutcomeUnknown`], which the caller resolves by
 //!   reading the record's version. The pool replaces broken connections by itself, and a read or
 //!   a BEGIN that meets one the server closed while it idled is tried again on another.
+//! - A change feed: every commit writes its events in its own transaction; positions are
+//!   given after commit, in an order that never skips a transaction that commits late and keeps
+//!   each record's versions in order; [`advance_cursor_in`] moves a consumer's cursor inside the
+//!   caller's own transaction; [`PostgresOptions::feed`] turns it off.
 //! - Called from a tokio runtime, the store runs on it, with no hop (connections it opens then
 //!   live on that runtime); called from any other executor, it runs on a small tokio runtime of
 //!   its own.

@@ -15,6 +15,9 @@
 //!   `BEGIN IMMEDIATE` transaction, with conditional `UPDATE`s) and is acknowledged after the
 //!   group's `COMMIT`. An update is one trip: the read, the core's change and the write run in
 //!   one transaction. A busy timeout lets several processes share one file.
+//! - A change feed: every commit writes its events in the same savepoint as its records, at
+//!   gapless positions other processes see too; [`advance_cursor_in`] moves a consumer's cursor
+//!   inside the caller's own transaction; [`SqliteOptions::feed`] turns it off.
 //! - Lookups by metadata value (R7.2) use SQLite's JSON functions; [`SqliteStore::declare_index`]
 //!   adds an expression index for a path queried often.
 //!

@@ -19,7 +19,9 @@
 //! }
 //! ```
 //!
-//! Stores live in their own crates: `metadata-store-memory`, `metadata-store-sqlite`.
+//! Stores live in their own crates: `metadata-store-memory`, `metadata-store-sqlite`,
+//! `metadata-store-postgres`. [`MetadataService::feed`] follows every commit's changes; the
+//! `metadata-relay-nats` crate publishes them to NATS JetStream.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
