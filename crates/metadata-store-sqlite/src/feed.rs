@@ -37,20 +37,21 @@ pub(crate) fn insert(
     conn: &Connection,
     changes: &[RecordChange],
 ) -> Result<Option<u64>, SqliteError> {
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    // Inside the write transaction: no other writer can take the positions after the head.
+    let first = head(conn)? as i64 + 1;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO changes (position, commit_id, committed_at, kind, key, operation, version,
              previous_version, tiers, record)
-         VALUES ((SELECT coalesce(max(position),
-                 (SELECT pruned_through FROM change_feed WHERE id = 1)) + 1 FROM changes),
-             coalesce(?1, (SELECT coalesce(max(position),
-                 (SELECT pruned_through FROM change_feed WHERE id = 1)) + 1 FROM changes)),
-             ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
-    let (mut commit_id, at) = (None::<i64>, metadata_store::feed::now_millis());
-    let mut last = None;
-    for c in changes {
+    let at = metadata_store::feed::now_millis();
+    for (i, c) in changes.iter().enumerate() {
         stmt.execute(params![
-            commit_id,
+            first + i as i64,
+            first,
             at,
             c.kind.object_name(),
             c.id,
@@ -60,11 +61,8 @@ pub(crate) fn insert(
             c.tiers_text(),
             c.record,
         ])?;
-        let position = conn.last_insert_rowid();
-        commit_id.get_or_insert(position);
-        last = Some(position as u64);
     }
-    Ok(last)
+    Ok(Some((first as u64) + changes.len() as u64 - 1))
 }
 
 fn bad(what: &str) -> SqliteError {
