@@ -37,7 +37,17 @@ pub(crate) fn insert(
     conn: &Connection,
     changes: &[RecordChange],
 ) -> Result<Option<u64>, SqliteError> {
-    if changes.is_empty() {
+    insert_with_texts(conn, changes.iter().map(|c| (c, c.record.as_deref())))
+}
+
+/// [`insert`] with each event's record text given beside it (a writer that holds the text it
+/// just wrote need not copy it into the change).
+pub(crate) fn insert_with_texts<'a>(
+    conn: &Connection,
+    changes: impl IntoIterator<Item = (&'a RecordChange, Option<&'a str>)>,
+) -> Result<Option<u64>, SqliteError> {
+    let mut changes = changes.into_iter().peekable();
+    if changes.peek().is_none() {
         return Ok(None);
     }
     // Inside the write transaction: no other writer can take the positions after the head.
@@ -48,9 +58,10 @@ pub(crate) fn insert(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     let at = metadata_store::feed::now_millis();
-    for (i, c) in changes.iter().enumerate() {
+    let mut position = first;
+    for (c, text) in changes {
         stmt.execute(params![
-            first + i as i64,
+            position,
             first,
             at,
             c.kind.object_name(),
@@ -59,10 +70,11 @@ pub(crate) fn insert(
             c.version as i64,
             c.previous_version.map(|v| v as i64),
             c.tiers_text(),
-            c.record,
+            text,
         ])?;
+        position += 1;
     }
-    Ok(Some((first as u64) + changes.len() as u64 - 1))
+    Ok(Some(position as u64 - 1))
 }
 
 fn bad(what: &str) -> SqliteError {

@@ -496,9 +496,10 @@ impl MetadataStore for SqliteStore {
                 if let (true, Some(PreparedWrite::Update { body, .. })) =
                     (inner.feed, prepared.first())
                 {
-                    let change =
-                        RecordChange::with_text(Some(&current), Some(&next), Some(body.clone()));
-                    last = feed::insert(conn, change.as_slice())?;
+                    // The event's record text is the body just written, not a copy of it.
+                    let change = RecordChange::with_text(Some(&current), Some(&next), None);
+                    let events = change.iter().map(|c| (c, Some(body.as_str())));
+                    last = feed::insert_with_texts(conn, events)?;
                 }
                 // Until the group commits; forgotten below if it does not.
                 inner.written.put(&next, data_version);
