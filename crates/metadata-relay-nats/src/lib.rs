@@ -161,6 +161,8 @@ pub struct Progress {
 /// Publishes a store's change feed to JetStream.
 pub struct Relay {
     store: Arc<dyn MetadataStore>,
+    /// The store's facade, for waiting on its feed.
+    service: metadata_store::MetadataService,
     jetstream: jetstream::Context,
     options: RelayOptions,
 }
@@ -192,6 +194,7 @@ impl Relay {
             .await
             .map_err(nats)?;
         Ok(Relay {
+            service: metadata_store::MetadataService::from_arc(store.clone()),
             store,
             jetstream,
             options,
@@ -322,8 +325,8 @@ impl Relay {
                 Err(e) => return Err(e),
             };
             if progress.published < self.options.batch {
-                let feed = metadata_store::MetadataService::from_arc(self.store.clone());
-                let wait = async { feed.feed().wait(progress.through).await };
+                let feed = self.service.feed();
+                let wait = feed.wait(progress.through);
                 let _ = tokio::time::timeout(self.options.poll_interval, wait).await;
             }
         }

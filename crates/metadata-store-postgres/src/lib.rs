@@ -371,7 +371,8 @@ impl PostgresStore {
             record: next.clone(),
             expected_version: current.version(),
         };
-        let Some(prepared) = sql::prepare(std::slice::from_ref(&write)).pop() else {
+        // Its event, if any, is built below from `current` and `next`.
+        let Some(prepared) = sql::prepare(std::slice::from_ref(&write), false).pop() else {
             return Ok(None);
         };
         let change = match (&prepared.write, self.inner.feed) {
@@ -412,7 +413,7 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
-        let prepared = sql::prepare(writes);
+        let prepared = sql::prepare(writes, self.inner.feed);
         let pool = self.inner.pool.clone();
         let feed = self.inner.feed;
         // Whatever the outcome, the records it names are no longer known for certain.

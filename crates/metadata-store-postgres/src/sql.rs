@@ -62,24 +62,25 @@ async fn version_of<C: GenericClient>(
 pub(crate) struct PgWrite {
     pub(crate) write: PreparedWrite,
     pub(crate) lookup: Option<String>,
-    /// The record it stores, for its event.
+    /// The record it stores, for its event (only when the store keeps a feed).
     pub(crate) record: Option<Record>,
 }
 
-/// Serializes `writes` and projects the records they store.
-pub(crate) fn prepare(writes: &[Write]) -> Vec<PgWrite> {
+/// Serializes `writes` and projects the records they store; with `feed`, keeps a copy of each
+/// record for its event.
+pub(crate) fn prepare(writes: &[Write], feed: bool) -> Vec<PgWrite> {
     metadata_store::prepared::prepare(writes)
         .into_iter()
         .zip(writes)
         .map(|(write, w)| {
             let record = match w {
-                Write::Create(record) | Write::Update { record, .. } => Some(record.clone()),
+                Write::Create(record) | Write::Update { record, .. } => Some(record),
                 _ => None,
             };
             PgWrite {
                 write,
-                lookup: record.as_ref().map(crate::lookup::projection),
-                record,
+                lookup: record.map(crate::lookup::projection),
+                record: record.filter(|_| feed).cloned(),
             }
         })
         .collect()
