@@ -11,9 +11,25 @@ use std::thread;
 type Job = Box<dyn FnOnce(&mut Connection) + Send + 'static>;
 
 /// A handle to one connection thread. The thread ends when every handle is dropped.
-#[derive(Debug, Clone)]
+/// Dropping a worker closes its connection before the drop returns: its thread finishes the
+/// jobs already sent, then drops the connection, and is joined. (A store dropped and opened
+/// again at once must not meet its own connections still open.)
+#[derive(Debug)]
 pub(crate) struct Worker {
-    jobs: mpsc::Sender<Job>,
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(handle) = self.thread.take() {
+            // Never join from the worker's own thread (it would wait for itself).
+            if handle.thread().id() != thread::current().id() {
+                let _ = handle.join();
+            }
+        }
+    }
 }
 
 impl Worker {
@@ -25,7 +41,7 @@ impl Worker {
     ) -> Result<Worker, SqliteError> {
         let (jobs, inbox) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel();
-        thread::Builder::new()
+        let handle = thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
                 let mut conn = match open() {
@@ -44,7 +60,10 @@ impl Worker {
             })
             .map_err(SqliteError::Spawn)?;
         ready_rx.recv().map_err(|_| SqliteError::Closed)??;
-        Ok(Worker { jobs })
+        Ok(Worker {
+            jobs: Some(jobs),
+            thread: Some(handle),
+        })
     }
 
     /// Runs `f` on the connection thread and waits for its answer without blocking the
@@ -69,7 +88,11 @@ impl Worker {
             });
             let _ = tx.send(result);
         });
-        self.jobs.send(job).map_err(|_| SqliteError::Closed)?;
+        self.jobs
+            .as_ref()
+            .ok_or(SqliteError::Closed)?
+            .send(job)
+            .map_err(|_| SqliteError::Closed)?;
         rx.await.map_err(|_| SqliteError::Closed)?
     }
 
