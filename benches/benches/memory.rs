@@ -1,5 +1,7 @@
 //! The memory store through the facade and `Arc<dyn MetadataStore>`, against a bare
-//! `RwLock<HashMap<_, Arc<_>>>`; and reads from two threads at once.
+//! `RwLock<HashMap<_, Arc<_>>>`; and reads from two threads at once, each thread reading a
+//! record of its own (threads reading one record contend on its reference counts whatever the
+//! store does).
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
@@ -79,17 +81,18 @@ fn replace_and_get(c: &mut Criterion) {
     }
 }
 
-/// Runs `read` `iters` times split over `threads` threads; returns the wall time.
-fn parallel(threads: usize, iters: u64, read: impl Fn() + Send + Sync + 'static) -> Duration {
+/// Runs `read` `iters` times split over `threads` threads (each given its index); returns the
+/// wall time.
+fn parallel(threads: usize, iters: u64, read: impl Fn(usize) + Send + Sync + 'static) -> Duration {
     let read = Arc::new(read);
     let start = Instant::now();
     let handles: Vec<_> = (0..threads)
-        .map(|_| {
+        .map(|t| {
             let read = read.clone();
             let n = iters / threads as u64;
             std::thread::spawn(move || {
                 for _ in 0..n {
-                    read();
+                    read(t);
                 }
             })
         })
@@ -101,16 +104,30 @@ fn parallel(threads: usize, iters: u64, read: impl Fn() + Send + Sync + 'static)
 }
 
 fn two_thread_reads(c: &mut Criterion) {
-    let (service, id, _, bare, _) = setup(8192);
+    let (service, id, _, bare, value) = setup(8192);
+    // A second record, for the second thread, with a tier of its own (records sharing one
+    // tier value share its reference count).
+    let second = UserId::new("user_bench_2").unwrap();
+    let tier = Metadata::from_value(value.clone()).unwrap();
+    futures::executor::block_on(
+        service
+            .backend()
+            .create_user(&second, Change::new().replace(Tier::Public, tier)),
+    )
+    .unwrap();
+    bare.write()
+        .unwrap()
+        .insert("user_bench_2".into(), Arc::new(value));
+    let ids = Arc::new([id, second]);
     let mut g = c.benchmark_group("memory_reads_threads");
     for threads in [1usize, 2] {
-        let (s, i) = (service.clone(), id.clone());
+        let (s, i) = (service.clone(), ids.clone());
         g.bench_function(format!("project_facade_get_{threads}_threads"), move |b| {
             let (s, i) = (s.clone(), i.clone());
             b.iter_custom(move |iters| {
                 let (s, i) = (s.clone(), i.clone());
-                parallel(threads, iters, move || {
-                    futures::executor::block_on(s.backend().get_user(&i)).unwrap();
+                parallel(threads, iters, move |t| {
+                    futures::executor::block_on(s.backend().get_user(&i[t])).unwrap();
                 })
             })
         });
@@ -121,8 +138,9 @@ fn two_thread_reads(c: &mut Criterion) {
                 let m = m.clone();
                 b.iter_custom(move |iters| {
                     let m = m.clone();
-                    parallel(threads, iters, move || {
-                        black_box(m.read().unwrap().get("user_bench").cloned().unwrap());
+                    parallel(threads, iters, move |t| {
+                        let key = ["user_bench", "user_bench_2"][t];
+                        black_box(m.read().unwrap().get(key).cloned().unwrap());
                     })
                 })
             },

@@ -157,7 +157,7 @@ fn bench(c: &mut Criterion, url: &str) {
     });
     g.finish();
     concurrent(c, url, &schema);
-    futures::executor::block_on(store.drop_schema()).unwrap();
+    rt.block_on(store.drop_schema()).unwrap();
 }
 
 /// 16 tasks on a two-thread runtime, each replacing its own user's 200 B tier, through the

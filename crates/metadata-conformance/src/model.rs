@@ -703,6 +703,9 @@ pub async fn run_case(store: Arc<dyn MetadataStore>, ops: &[Op]) -> Result<(), S
                 "step {step} {op:?}: states differ:\nmodel {model_records:?}\nstore {stored:?}"
             ));
         }
+        check_point_reads(store.as_ref(), &records_before, &model_records)
+            .await
+            .map_err(|e| format!("step {step} {op:?}: {e}"))?;
         feed_position = check_feed(
             store.as_ref(),
             feed_position,
@@ -711,6 +714,36 @@ pub async fn run_case(store: Arc<dyn MetadataStore>, ops: &[Op]) -> Result<(), S
         )
         .await
         .map_err(|e| format!("step {step} {op:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Every record the step could have touched, read by key: `get`, and `get_now` where the
+/// store answers it, give exactly the model's record (or nothing, once deleted).
+async fn check_point_reads(
+    store: &dyn MetadataStore,
+    before: &[Record],
+    now: &[Record],
+) -> Result<(), String> {
+    let same = |a: &Option<Record>, b: Option<&Record>| {
+        a.as_ref() == b && a.as_ref().map(Record::to_json) == b.map(Record::to_json)
+    };
+    for record in before.iter().chain(now) {
+        let key = record.key();
+        let expected = now.iter().find(|r| r.key() == key);
+        let got = store
+            .get(&key)
+            .await
+            .map_err(|e| format!("get {key}: {e}"))?;
+        if !same(&got, expected) {
+            return Err(format!("get {key}: {got:?}, expected {expected:?}"));
+        }
+        if let Some(answer) = store.get_now(&key) {
+            let got = answer.map_err(|e| format!("get_now {key}: {e}"))?;
+            if !same(&got, expected) {
+                return Err(format!("get_now {key}: {got:?}, expected {expected:?}"));
+            }
+        }
     }
     Ok(())
 }

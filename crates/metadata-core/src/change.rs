@@ -185,17 +185,41 @@ pub fn apply_change<R: Resource>(
     limits: &Limits,
     now: Millis,
 ) -> Result<R, Error> {
+    apply_change_owned(current.clone(), change, surface, limits, now)
+}
+
+/// [`apply_change`] on a record the caller gives up: the same rules, the same outcome, but a
+/// merge changes a tier in place when no other copy of the record shares it, instead of
+/// copying the whole tier first. A store that holds the only copy of a record (taken out of
+/// its caches) merges a small patch into a large tier at the cost of the patch.
+///
+/// ```
+/// use metadata_core::*;
+/// use serde_json::json;
+/// let limits = Limits::default();
+/// let user = create_user(UserId::new("u1").unwrap(), &Change::new(), &limits, 1_000).unwrap();
+/// let change = Change::new().merge_json(Tier::Public, json!({"plan": "pro"})).unwrap();
+/// let next = apply_change_owned(user, &change, Surface::Backend, &limits, 2_000).unwrap();
+/// assert_eq!(next.public_metadata.to_json(), r#"{"plan":"pro"}"#);
+/// ```
+pub fn apply_change_owned<R: Resource>(
+    mut current: R,
+    change: &Change,
+    surface: Surface,
+    limits: &Limits,
+    now: Millis,
+) -> Result<R, Error> {
     if change.is_empty() {
         return Err(Error::EmptyChange);
     }
     for (tier, _) in change.ops() {
         access::check(surface, R::KIND, tier, Access::Write)?;
     }
-    let key = || current.key().storage_key();
+    let key = |current: &R| current.key().storage_key();
     if let Some(status) = current.frozen_status() {
         return Err(Error::Frozen {
             kind: R::KIND,
-            id: key(),
+            id: key(&current),
             status,
         });
     }
@@ -203,18 +227,20 @@ pub fn apply_change<R: Resource>(
         if expected != current.version() {
             return Err(Error::Conflict {
                 kind: R::KIND,
-                id: key(),
+                id: key(&current),
                 expected,
                 actual: current.version(),
             });
         }
     }
+    // Every tier is computed and checked before any is stored, so a refusal leaves nothing
+    // half applied (R3.3); a merged tier is taken out of the record to be merged in place.
     let mut values: [Option<Metadata>; 3] = [None, None, None];
     for (tier, op) in change.ops() {
         let value = match op {
             TierOp::Replace(value) => value.clone(),
-            TierOp::Merge(patch) => match current.tier(tier) {
-                Some(target) => patch.apply_to(target),
+            TierOp::Merge(patch) => match current.tier_mut(tier) {
+                Some(target) => patch.apply_to_owned(std::mem::take(target)),
                 None => {
                     return Err(Error::UnsupportedTier {
                         kind: R::KIND,
@@ -226,16 +252,15 @@ pub fn apply_change<R: Resource>(
         check_size(tier, &value, limits)?;
         values[tier.index()] = Some(value);
     }
-    let mut next = current.clone();
     for tier in Tier::ALL {
         if let Some(value) = values[tier.index()].take() {
-            if let Some(slot) = next.tier_mut(tier) {
+            if let Some(slot) = current.tier_mut(tier) {
                 *slot = value;
             }
         }
     }
-    next.stamp(now);
-    Ok(next)
+    current.stamp(now);
+    Ok(current)
 }
 
 /// Checks one tier's value against the size limit (R4.1, R4.3).

@@ -38,6 +38,7 @@
 pub mod access;
 mod change;
 pub mod claims;
+mod compact;
 mod error;
 pub mod feed;
 mod ids;
@@ -48,13 +49,15 @@ mod parse;
 mod plan;
 mod query;
 mod record;
+mod record_json;
 mod size;
+mod text;
 mod tier;
 mod typed;
 mod view;
 
 pub use access::{allows, frontend_sees, Access, Facts, FrontendPrincipal, Surface};
-pub use change::{apply_change, check_size, Change, TierOp};
+pub use change::{apply_change, apply_change_owned, check_size, Change, TierOp};
 pub use error::{codes, BoxError, Error, JsonKind, MetadataError};
 pub use ids::{IdError, InvitationId, MembershipId, OrganizationId, SignUpId, UserId, MAX_ID_LEN};
 pub use limits::{Limits, DEFAULT_MAX_DEPTH, DEFAULT_TIER_BYTES, MAX_DEPTH_CEILING};

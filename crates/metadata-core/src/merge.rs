@@ -13,11 +13,13 @@ fn map_len(map: &Map<String, Value>) -> usize {
     container_len(sum, map.len())
 }
 
-/// Merges `patch` into a copy of `target`. Only the parts the patch touches are measured again.
-pub(crate) fn merge(target: &Metadata, patch: &Patch) -> Metadata {
-    let mut map = target.as_map().clone();
-    let size = merge_into(&mut map, target.size(), patch.as_map());
-    Metadata::trusted(map, size)
+/// Merges `patch` into `target`, in place unless another value shares its object (then into a
+/// copy). Only the parts the patch touches are measured again.
+pub(crate) fn merge(mut target: Metadata, patch: &Patch) -> Metadata {
+    target.change_in_place(Some(patch.as_map()), |map, size| {
+        merge_into(map, size, patch.as_map())
+    });
+    target
 }
 
 /// Merges `patch` into `map`, whose compact size is `size`, and returns the new size.

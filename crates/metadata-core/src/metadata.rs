@@ -4,18 +4,21 @@ use crate::error::{JsonKind, MetadataError};
 use crate::limits::Limits;
 use crate::parse::{parse_object, Node, Refusal};
 use crate::size::{dismantle, measure};
+use crate::text::Text;
 use serde::de::DeserializeSeed;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// One tier's value: a JSON object, no deeper than the depth limit, within the size limit.
 ///
 /// Constructing one is validation, and its compact JSON size is measured once and kept, so
-/// [`Metadata::size`] costs nothing and no store measures or serializes twice. The object is
-/// shared behind an `Arc` and never changed in place, so cloning a tier (or a whole record) is
-/// cheap whatever its size.
+/// [`Metadata::size`] costs nothing. Its compact text is written once, the first time it is
+/// asked for, and kept beside the object, so a store that writes a record again (another tier
+/// changed, or the same value written twice) does not serialize this tier again. The object is
+/// shared behind an `Arc` and never changed while shared, so cloning a tier (or a whole record)
+/// is cheap whatever its size.
 ///
 /// ```
 /// use metadata_core::{Metadata, MetadataError};
@@ -23,11 +26,26 @@ use std::sync::Arc;
 /// assert_eq!(m.size(), r#"{"role":"admin"}"#.len());
 /// assert!(matches!(Metadata::from_slice(b"[1]"), Err(MetadataError::NotAnObject { .. })));
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Metadata {
-    map: Arc<Map<String, Value>>,
+    inner: Arc<Inner>,
     size: usize,
 }
+
+/// The object and, once written, its compact text.
+#[derive(Clone)]
+struct Inner {
+    map: Map<String, Value>,
+    text: OnceLock<Text>,
+}
+
+impl PartialEq for Metadata {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner) || self.inner.map == other.inner.map
+    }
+}
+
+impl Eq for Metadata {}
 
 impl Default for Metadata {
     fn default() -> Self {
@@ -38,10 +56,7 @@ impl Default for Metadata {
 impl Metadata {
     /// The empty tier, `{}`.
     pub fn new() -> Self {
-        Metadata {
-            map: Arc::new(Map::new()),
-            size: 2,
-        }
+        Metadata::trusted(Map::new(), 2)
     }
 
     /// Parses a tier from JSON bytes under the default [`Limits`].
@@ -115,17 +130,46 @@ impl Metadata {
                 limit: limits.tier_bytes(),
             });
         }
-        Ok(Metadata {
-            map: Arc::new(map),
-            size,
-        })
+        Ok(Metadata::trusted(map, size))
     }
 
     /// Builds a value that is known to be valid, with its measured size.
     pub(crate) fn trusted(map: Map<String, Value>, size: usize) -> Self {
         Metadata {
-            map: Arc::new(map),
+            inner: Arc::new(Inner {
+                map,
+                text: OnceLock::new(),
+            }),
             size,
+        }
+    }
+
+    /// Changes the object in place with `f`, which returns the new compact size: the object
+    /// is copied first only if another value shares it. The kept text is dropped, unless `f`
+    /// was a merge of `patch`: then the text is rewritten where the patch touched it.
+    pub(crate) fn change_in_place(
+        &mut self,
+        patch: Option<&Map<String, Value>>,
+        f: impl FnOnce(&mut Map<String, Value>, usize) -> usize,
+    ) {
+        if Arc::get_mut(&mut self.inner).is_none() {
+            self.inner = Arc::new(Inner {
+                map: self.inner.map.clone(),
+                text: OnceLock::new(),
+            });
+        }
+        // Unique now, so this never copies.
+        let inner = Arc::make_mut(&mut self.inner);
+        let old_text = inner.text.take();
+        let places = match (&old_text, patch) {
+            (Some(old), Some(patch)) => old.places(patch),
+            _ => None,
+        };
+        self.size = f(&mut inner.map, self.size);
+        if let (Some(old), Some(places), Some(patch)) = (old_text, places, patch) {
+            if let Some(text) = old.after_merge(&places, &inner.map, patch, self.size) {
+                let _ = inner.text.set(text);
+            }
         }
     }
 
@@ -136,12 +180,12 @@ impl Metadata {
 
     /// The object.
     pub fn as_map(&self) -> &Map<String, Value> {
-        &self.map
+        &self.inner.map
     }
 
     /// The value of one top-level key.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.map.get(key)
+        self.inner.map.get(key)
     }
 
     /// Follows a path of keys through nested objects.
@@ -152,7 +196,7 @@ impl Metadata {
     {
         let mut path = path.into_iter();
         let first = path.next()?;
-        let mut current = self.map.get(first.as_ref())?;
+        let mut current = self.inner.map.get(first.as_ref())?;
         for key in path {
             current = current.as_object()?.get(key.as_ref())?;
         }
@@ -161,7 +205,7 @@ impl Metadata {
 
     /// Whether the tier is `{}`.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.inner.map.is_empty()
     }
 
     /// The object, as a JSON value.
@@ -171,20 +215,40 @@ impl Metadata {
 
     /// The object, as an owned map.
     pub fn into_map(self) -> Map<String, Value> {
-        Arc::try_unwrap(self.map).unwrap_or_else(|shared| (*shared).clone())
+        Arc::try_unwrap(self.inner)
+            .map(|inner| inner.map)
+            .unwrap_or_else(|shared| shared.map.clone())
     }
 
     /// A JSON value copy of the object.
     pub fn to_value(&self) -> Value {
-        Value::Object((*self.map).clone())
+        Value::Object(self.inner.map.clone())
     }
 
     /// The compact JSON text; its length is [`Metadata::size`].
     pub fn to_json(&self) -> String {
-        let mut out = Vec::with_capacity(self.size);
-        // Serializing a map of JSON values into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut out, self.as_map());
-        String::from_utf8(out).unwrap_or_default()
+        self.json().to_owned()
+    }
+
+    /// The compact JSON text, written the first time it is asked for and kept; its length is
+    /// [`Metadata::size`].
+    ///
+    /// ```
+    /// use metadata_core::Metadata;
+    /// let m = Metadata::from_str(r#"{ "b": [1, 2.5], "a": "\u00e9" }"#).unwrap();
+    /// assert_eq!(m.json(), r#"{"a":"é","b":[1,2.5]}"#);
+    /// assert_eq!(m.json().len(), m.size());
+    /// ```
+    pub fn json(&self) -> &str {
+        self.inner
+            .text
+            .get_or_init(|| Text::write(&self.inner.map, self.size))
+            .as_str()
+    }
+
+    /// Appends the compact JSON to `out`: exactly [`Metadata::size`] bytes.
+    pub(crate) fn write_json(&self, out: &mut String) {
+        out.push_str(self.json());
     }
 }
 
@@ -209,7 +273,7 @@ impl fmt::Debug for Metadata {
 
 impl fmt::Display for Metadata {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_json())
+        f.write_str(self.json())
     }
 }
 
@@ -323,6 +387,19 @@ impl Patch {
     /// Merges this patch into `target` (RFC 7396), measuring the result as it goes. The result
     /// is not checked against a size limit here; [`crate::apply_change`] does that.
     pub fn apply_to(&self, target: &Metadata) -> Metadata {
+        crate::merge::merge(target.clone(), self)
+    }
+
+    /// [`Patch::apply_to`] on a tier the caller gives up: when no other copy shares its
+    /// object, the patch is merged in place and only what it touches is copied or measured.
+    ///
+    /// ```
+    /// use metadata_core::{Metadata, Patch};
+    /// let tier = Metadata::from_str(r#"{"a":1,"b":2}"#).unwrap();
+    /// let merged = Patch::from_str(r#"{"b":null}"#).unwrap().apply_to_owned(tier);
+    /// assert_eq!((merged.to_json().as_str(), merged.size()), (r#"{"a":1}"#, 7));
+    /// ```
+    pub fn apply_to_owned(&self, target: Metadata) -> Metadata {
         crate::merge::merge(target, self)
     }
 }

@@ -494,23 +494,6 @@ impl Record {
             _ => None,
         }
     }
-
-    /// The compact wire JSON (R8.1).
-    pub fn to_json(&self) -> String {
-        // Records hold only strings, numbers and validated JSON: serializing cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// Reads a record of a known kind from its wire JSON (R8.2), with every tier validated.
-    pub fn from_json(kind: ResourceKind, json: &[u8]) -> Result<Record, serde_json::Error> {
-        Ok(match kind {
-            ResourceKind::User => Record::User(serde_json::from_slice(json)?),
-            ResourceKind::SignUp => Record::SignUp(serde_json::from_slice(json)?),
-            ResourceKind::Organization => Record::Organization(serde_json::from_slice(json)?),
-            ResourceKind::Membership => Record::Membership(serde_json::from_slice(json)?),
-            ResourceKind::Invitation => Record::Invitation(serde_json::from_slice(json)?),
-        })
-    }
 }
 
 impl<'de> Deserialize<'de> for Record {

@@ -73,6 +73,9 @@ proptest! {
         let from_bytes = Metadata::from_slice_with(&bytes, &big_limits()).unwrap();
         prop_assert_eq!(from_bytes.size(), bytes.len());
         prop_assert_eq!(from_value.to_json().len(), bytes.len());
+        // The project's own writer writes exactly serde_json's text (R4.1, R8.1).
+        let written = from_value.to_json();
+        prop_assert_eq!(written.as_bytes(), &bytes[..]);
     }
 
     #[test]
@@ -101,7 +104,14 @@ proptest! {
         let merged = p.apply_to(&t);
         let expected = reference_merge(&Value::Object(target), &Value::Object(patch));
         prop_assert_eq!(merged.size(), serde_json::to_vec(&expected).unwrap().len());
-        prop_assert_eq!(merged.into_value(), expected);
+        prop_assert_eq!(merged.into_value(), expected.clone());
+        // Merged in place into the only copy, its kept text rewritten where the patch
+        // touched it: the text is exactly the merged object's (R3.2, R4.1).
+        let alone = Metadata::from_value_with(t.to_value(), &big_limits()).unwrap();
+        let _ = alone.json();
+        let in_place = p.apply_to_owned(alone);
+        prop_assert_eq!(in_place.json(), serde_json::to_string(&expected).unwrap());
+        prop_assert_eq!(in_place.size(), in_place.json().len());
     }
 
     #[test]
@@ -197,6 +207,8 @@ proptest! {
             .replace(Tier::Unsafe, Metadata::from_value_with(Value::Object(c), &limits).unwrap());
         let user = create_user(UserId::new("u").unwrap(), &change, &limits, 1).unwrap();
         let json = serde_json::to_string(&user).unwrap();
-        prop_assert_eq!(serde_json::from_str::<User>(&json).unwrap(), user);
+        prop_assert_eq!(serde_json::from_str::<User>(&json).unwrap(), user.clone());
+        // The record writer stores exactly the derived serialization (R8.1).
+        prop_assert_eq!(Record::User(user).to_json(), json);
     }
 }

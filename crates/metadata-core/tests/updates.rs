@@ -423,3 +423,59 @@ fn r11_1_typed_round_trip_keeps_unknown_keys_inside_arrays() {
         json!([{"name": "a", "since": 2020, "tags": {"x": 1}}])
     );
 }
+
+#[test]
+fn r3_2_an_owned_merge_never_changes_a_copy_that_shares_the_tier() {
+    let u = user();
+    let kept = u.clone(); // shares every tier with `u`
+    let before = u.public_metadata.json().to_owned(); // the text is kept once written
+    let change = Change::new()
+        .merge_json(
+            Tier::Public,
+            json!({"nested": {"a": null}, "role": "admin"}),
+        )
+        .unwrap();
+    let next = apply_change_owned(u, &change, Surface::Backend, &limits(), 2_000).unwrap();
+    assert_eq!(
+        next.public_metadata.to_value(),
+        json!({"role": "admin", "nested": {"b": 2}})
+    );
+    assert_eq!(
+        next.public_metadata.size(),
+        next.public_metadata.to_json().len()
+    );
+    assert_eq!(kept.public_metadata.json(), before);
+    assert_eq!(
+        kept.public_metadata.to_value(),
+        json!({"role": "member", "nested": {"a": 1, "b": 2}}),
+        "the shared copy is as it was"
+    );
+    // The only copy is merged in place and measured as it goes (R4.1).
+    let alone = Metadata::from_value(json!({"a": {"b": 1}, "c": "x"})).unwrap();
+    assert_eq!(alone.json(), r#"{"a":{"b":1},"c":"x"}"#);
+    let merged = Patch::from_value(json!({"a": {"d": [1]}, "c": null}))
+        .unwrap()
+        .apply_to_owned(alone);
+    assert_eq!(merged.json(), r#"{"a":{"b":1,"d":[1]}}"#, "no stale text");
+    assert_eq!(merged.size(), merged.to_json().len());
+}
+
+#[test]
+fn r3_3_an_owned_change_refused_on_its_second_tier_is_refused_whole() {
+    let u = user();
+    let change = Change::new()
+        .merge_json(Tier::Public, json!({"role": "admin"}))
+        .unwrap()
+        .merge_json(Tier::Private, json!({"big": "x".repeat(9_000)}))
+        .unwrap();
+    let err =
+        apply_change_owned(u.clone(), &change, Surface::Backend, &limits(), 2_000).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::TooLarge {
+            tier: Tier::Private,
+            ..
+        }
+    ));
+    assert_eq!(u.public_metadata.to_value()["role"], "member");
+}

@@ -27,10 +27,17 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// This run's own temporary directory: a fresh, uniquely named one (a directory named after the
+/// process id can hold an earlier run's files once process ids are reused), removed by `main`.
+static DIR: std::sync::LazyLock<tempfile::TempDir> = std::sync::LazyLock::new(|| {
+    tempfile::Builder::new()
+        .prefix("metadata-relay-")
+        .tempdir()
+        .unwrap()
+});
+
 fn temp_db(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("metadata-relay-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    DIR.path().join(name)
 }
 
 /// A database with `users` users, each created and updated twice: `users * 3` events.
@@ -336,9 +343,7 @@ fn main() {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(
-        std::env::temp_dir().join(format!("metadata-relay-{}", std::process::id())),
-    );
+    let _ = std::fs::remove_dir_all(DIR.path());
     println!("relay: {passed} passed, {failed} failed, {skipped} skipped");
     if failed > 0 {
         std::process::exit(1);

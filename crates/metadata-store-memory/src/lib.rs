@@ -1,9 +1,11 @@
 //! An in-memory [`MetadataStore`]: for tests, prototypes and single-process services that keep
 //! nothing across restarts.
 //!
-//! Every commit runs under one short write lock that is never held across an `.await`; reads
-//! take a read lock only long enough to clone an `Arc`. The change feed lives under the same
-//! lock, so a commit and its events are one step.
+//! Every commit runs under one short write lock that is never held across an `.await`; the
+//! change feed lives under the same lock, so a commit and its events are one step. Point reads
+//! do not take that lock: they read a sharded index that each commit updates before it lets
+//! the lock go (see `shards.rs`), so threads reading different records do not contend, and
+//! [`MetadataStore::get_now`] answers on the calling thread without a future.
 //!
 //! ```
 //! use metadata_core::{Change, Tier, UserId};
@@ -24,6 +26,7 @@
 #![deny(missing_docs)]
 
 mod log;
+mod shards;
 
 use async_trait::async_trait;
 use log::Log;
@@ -33,6 +36,7 @@ use metadata_core::{
 };
 use metadata_store::feed::{FeedError, FeedSignal};
 use metadata_store::{MetadataStore, StoreError};
+use shards::Shards;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -57,6 +61,8 @@ struct State {
 #[derive(Clone, Debug)]
 pub struct MemoryStore {
     state: Arc<RwLock<State>>,
+    /// The same records for point reads, updated under the state's write lock.
+    index: Arc<Shards>,
     signal: Arc<FeedSignal>,
     feed: bool,
 }
@@ -65,6 +71,7 @@ impl Default for MemoryStore {
     fn default() -> Self {
         MemoryStore {
             state: Arc::default(),
+            index: Arc::default(),
             signal: Arc::default(),
             feed: true,
         }
@@ -252,13 +259,13 @@ fn select(records: &Records, query: &ListQuery) -> Vec<Arc<Record>> {
 #[async_trait]
 impl MetadataStore for MemoryStore {
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
-        let found = {
-            let state = self.read();
-            state.records[slot(key.kind())]
-                .get(key.storage_key_cow().as_ref())
-                .cloned()
-        };
-        Ok(found.map(|r| Record::clone(&r)))
+        Ok(self.index.get(key.kind(), key.storage_key_cow().as_ref()))
+    }
+
+    fn get_now(&self, key: &RecordKey) -> Option<Result<Option<Record>, StoreError>> {
+        Some(Ok(self
+            .index
+            .get(key.kind(), key.storage_key_cow().as_ref())))
     }
 
     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
@@ -279,7 +286,28 @@ impl MetadataStore for MemoryStore {
                 }
             }
         }
-        if let Some(changes) = tx.changes.take().filter(|c| !c.is_empty()) {
+        // What the commit changed, as it now stands, for the point-read index: published
+        // before the lock is let go, so no read sees the commit before a listing could.
+        // The keys move out of the undo log, which is no longer needed.
+        let Transaction {
+            records,
+            undo,
+            changes,
+        } = tx;
+        let mut touched: Vec<Key> = undo.into_iter().map(|(key, _)| key).collect();
+        if touched.len() > 1 {
+            touched.sort_unstable();
+            touched.dedup();
+        }
+        let published = touched
+            .into_iter()
+            .map(|(kind, key)| {
+                let now = records[slot(kind)].get(&key).cloned();
+                (kind, key, now)
+            })
+            .collect();
+        self.index.publish(published);
+        if let Some(changes) = changes.filter(|c| !c.is_empty()) {
             log.append(changes);
             let head = log.head();
             drop(state);

@@ -19,7 +19,11 @@
 //!   caller's own transaction; [`PostgresOptions::feed`] turns it off.
 //! - Called from a tokio runtime, the store runs on it, with no hop (connections it opens then
 //!   live on that runtime); called from any other executor, it runs on a small tokio runtime of
-//!   its own.
+//!   its own. A pooled connection is driven by the runtime that opened it, so use the store
+//!   from the runtime you connect it on: a connection opened inside a current-thread runtime
+//!   makes progress only while that runtime runs, and a call made from another executor or
+//!   thread meanwhile (say `futures::executor::block_on` beside an idle current-thread runtime)
+//!   waits for it.
 //!
 //! ```no_run
 //! use metadata_core::{Change, ResourceKind, Tier, UserId};
@@ -465,7 +469,7 @@ impl MetadataStore for PostgresStore {
         let known = self.inner.known.get(key.kind(), &key.storage_key());
         if let Some((xmin, current)) = known {
             // A refusal is only trusted from the stored record: read it below.
-            if let Ok(next) = apply(&current) {
+            if let Ok(next) = apply(current.clone()) {
                 if self.write_over(&current, &next, xmin).await?.is_some() {
                     return Ok(Applied::Stored(next));
                 }
@@ -474,7 +478,7 @@ impl MetadataStore for PostgresStore {
         let Some((xmin, current)) = self.read_with_xmin(key).await? else {
             return Ok(Applied::Missing);
         };
-        let next = match apply(&current) {
+        let next = match apply(current.clone()) {
             Ok(next) => next,
             Err(refused) => return Ok(Applied::Refused(refused)),
         };

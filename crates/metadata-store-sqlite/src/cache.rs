@@ -16,10 +16,10 @@ pub const DEFAULT_CACHE_BYTES: usize = 16 << 20;
 
 type Key = (ResourceKind, String);
 
-/// What one entry costs: its key, its text, the parsed record (about as large as its text)
-/// and the map's own overhead.
+/// What one entry costs: its key, its text, the parsed record (about as large as its text),
+/// the compact text its tiers may keep (see `Metadata::json`) and the map's own overhead.
 fn cost(key: &str, body: &str) -> usize {
-    key.len() + 2 * body.len() + ENTRY_OVERHEAD
+    key.len() + 3 * body.len() + ENTRY_OVERHEAD
 }
 
 const ENTRY_OVERHEAD: usize = 128;
@@ -72,9 +72,14 @@ impl ParsedCache {
             entries.bytes = 0;
         }
         if let Some((old, _)) = entries.map.insert((kind, key), (body, record)) {
-            entries.bytes -= key_len + 2 * old.len() + ENTRY_OVERHEAD;
+            entries.bytes -= key_len + 3 * old.len() + ENTRY_OVERHEAD;
         }
         entries.bytes += added;
+    }
+
+    /// Forgets one record, so that a writer holding it may hold the only copy.
+    pub(crate) fn release(&self, kind: ResourceKind, key: &str) {
+        self.remove(kind, key.to_owned())
     }
 
     fn remove(&self, kind: ResourceKind, key: String) {

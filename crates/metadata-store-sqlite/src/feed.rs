@@ -176,6 +176,7 @@ pub(crate) fn cursor(conn: &Connection, name: &str) -> Result<Option<u64>, FeedE
 /// ```
 /// use metadata_store_sqlite::advance_cursor_in;
 /// # let dir = std::env::temp_dir().join(format!("metadata-cursor-doc-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
 /// # std::fs::create_dir_all(&dir).unwrap();
 /// # let path = dir.join("doc.db");
 /// # drop(metadata_store_sqlite::SqliteStore::open_file(&path).unwrap());

@@ -12,9 +12,15 @@
 //!   long jobs (index declarations, checks) on a thread of their own. Reads never wait behind
 //!   writes; a panic in a job is caught.
 //! - Group commit: each write keeps its own all-or-nothing outcome (a savepoint in the group's
-//!   `BEGIN IMMEDIATE` transaction, with conditional `UPDATE`s) and is acknowledged after the
-//!   group's `COMMIT`. An update is one trip: the read, the core's change and the write run in
-//!   one transaction. A busy timeout lets several processes share one file.
+//!   `BEGIN IMMEDIATE` transaction where it writes more than one statement; a single statement
+//!   is undone by SQLite itself) and is acknowledged after the group's `COMMIT`. An update is
+//!   one trip: when the writer knows the record (it wrote it last, and `PRAGMA data_version`
+//!   says no other connection has written since), the core's change is applied and the record
+//!   serialized on the caller's thread, and the group runs only a conditional `UPDATE`;
+//!   otherwise the read, the change and the write run in one job of the transaction. A busy
+//!   timeout lets several processes share one file.
+//! - A 64 MiB page cache per connection by default ([`SqliteOptions::page_cache_bytes`]), taken
+//!   as pages are read, so point reads stay flat as a file grows to millions of records.
 //! - A change feed: every commit writes its events in the same savepoint as its records, at
 //!   gapless positions other processes see too; [`advance_cursor_in`] moves a consumer's cursor
 //!   inside the caller's own transaction; [`SqliteOptions::feed`] turns it off.
@@ -29,6 +35,7 @@
 //!
 //! # futures::executor::block_on(async {
 //! let dir = std::env::temp_dir().join(format!("metadata-doc-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&dir);
 //! std::fs::create_dir_all(&dir).unwrap();
 //! let store = SqliteStore::open_file(dir.join("doc.db")).unwrap();
 //! store.declare_index(ResourceKind::User, Tier::Public, "role").await.unwrap();
@@ -108,6 +115,7 @@ pub struct SqliteOptions {
     synchronous_full: bool,
     busy_timeout: Duration,
     cache_bytes: usize,
+    page_cache_bytes: usize,
     feed: bool,
 }
 
@@ -120,6 +128,7 @@ impl SqliteOptions {
             synchronous_full: false,
             busy_timeout: Duration::from_secs(5),
             cache_bytes: cache::DEFAULT_CACHE_BYTES,
+            page_cache_bytes: DEFAULT_PAGE_CACHE_BYTES,
             feed: true,
         }
     }
@@ -146,9 +155,19 @@ impl SqliteOptions {
         self
     }
 
+    /// The most memory, in bytes, that SQLite's page cache may take on each connection of a
+    /// file database (64 MiB by default, where SQLite's own default is 2 MiB; at least 1 KiB).
+    /// It is taken only as pages are read. A large file's B-tree interior pages then stay in
+    /// memory, so a point read costs one page read whatever the number of records: random
+    /// reads over 10,000,000 users cost about what they cost over 1,000,000.
+    pub fn page_cache_bytes(mut self, bytes: usize) -> Self {
+        self.page_cache_bytes = bytes;
+        self
+    }
+
     /// The most memory, in bytes, that parsed records kept for reuse may take (16 MiB by
-    /// default; 0 keeps none). A record counts its stored text twice (text and parsed form),
-    /// so an 8 KiB record costs about 16 KiB.
+    /// default; 0 keeps none). A record counts its stored text three times (the text, its
+    /// parsed form and the compact text its tiers keep), so an 8 KiB record costs about 24 KiB.
     pub fn cache_bytes(mut self, bytes: usize) -> Self {
         self.cache_bytes = bytes;
         self
@@ -197,6 +216,9 @@ fn open_connection(options: &SqliteOptions, writer: bool) -> Result<Connection, 
             "NORMAL"
         };
         conn.pragma_update(None, "synchronous", sync)?;
+        // A negative cache_size is in KiB.
+        let kib = (options.page_cache_bytes / 1024).max(1) as i64;
+        conn.pragma_update(None, "cache_size", -kib)?;
     }
     if writer {
         // SQLite quietly opens a file it cannot write read-only; a store must be able to write.
@@ -211,12 +233,17 @@ fn open_connection(options: &SqliteOptions, writer: bool) -> Result<Connection, 
     Ok(conn)
 }
 
+/// The default of [`SqliteOptions::page_cache_bytes`]: 64 MiB.
+pub const DEFAULT_PAGE_CACHE_BYTES: usize = 64 << 20;
+
 struct Inner {
     cache: cache::ParsedCache,
     /// Records the writer last wrote, tagged with the writer connection's `PRAGMA
     /// data_version` at the time: while it has not changed, no other connection (or process)
     /// has committed, so the record is exactly the stored one and an update need not read it.
     written: metadata_store::memo::Memo<i64>,
+    /// Commits that deleted records, counted inside their transactions.
+    deletions: std::sync::atomic::AtomicU64,
     writer: Arc<Writer>,
     /// Connections for point reads on the calling thread (file databases).
     point_readers: Option<ReaderPool>,
@@ -286,6 +313,7 @@ impl SqliteStore {
                     Duration::from_secs(3600),
                     options.cache_bytes,
                 ),
+                deletions: std::sync::atomic::AtomicU64::new(0),
                 writer,
                 point_readers,
                 readers,
@@ -407,6 +435,60 @@ impl SqliteStore {
     }
 }
 
+/// An update applied to the writer's copy of a record and serialized, ready to write.
+struct Ahead {
+    /// The `PRAGMA data_version` the copy was remembered at, and the deletions counted when it
+    /// was taken.
+    tag: (i64, u64),
+    /// The record as it was, when the feed needs it.
+    before: Option<Record>,
+    next: Record,
+    prepared: Vec<PreparedWrite>,
+}
+
+impl Ahead {
+    fn new(tag: (i64, u64), before: Option<Record>, next: Record, expected_version: u64) -> Ahead {
+        let write = Write::Update {
+            record: next,
+            expected_version,
+        };
+        let prepared = metadata_store::prepared::prepare(std::slice::from_ref(&write));
+        let Write::Update { record: next, .. } = write else {
+            unreachable!("built as an update above")
+        };
+        Ahead {
+            tag,
+            before,
+            next,
+            prepared,
+        }
+    }
+}
+
+/// What an update job answers once its UPDATE ran: the feed's event written (when the store
+/// keeps one) and the writer's copy remembered until the group commits.
+type UpdateDone = (Applied, Option<PreparedWrite>, Option<u64>);
+
+fn stored(
+    conn: &rusqlite::Connection,
+    inner: &Inner,
+    before: Option<Record>,
+    next: Record,
+    mut prepared: Vec<PreparedWrite>,
+    data_version: i64,
+) -> Result<UpdateDone, StoreError> {
+    let mut last = None;
+    if let (Some(before), Some(PreparedWrite::Update { body, .. })) = (before, prepared.first()) {
+        // The event's record text is the body just written, not a copy of it.
+        let change = RecordChange::with_text(Some(&before), Some(&next), None);
+        let events = change.iter().map(|c| (c, Some(body.as_str())));
+        last = feed::insert_with_texts(conn, events)?;
+    }
+    // Until the group commits; forgotten by the caller if it does not.
+    inner.written.put(&next, data_version);
+    Ok((Applied::Stored(next), prepared.pop(), last))
+}
+
 #[async_trait]
 impl MetadataStore for SqliteStore {
     /// A point read by key. On a file database it runs on the calling thread, on a pooled
@@ -440,11 +522,25 @@ impl MetadataStore for SqliteStore {
             Vec::new()
         };
         let feed = self.inner.feed;
+        // A record deleted may be created again at a version an update prepared ahead of its
+        // transaction expects; counting deletions lets such an update notice (see `update`).
+        let deletes = writes.iter().any(|w| {
+            !matches!(
+                w,
+                Write::Create(_) | Write::Update { .. } | Write::Require(_)
+            )
+        });
+        let inner = self.inner.clone();
         self.inner.written.forget_written(writes);
         let (counts, last) = self
             .inner
             .writer
             .transact(move |conn| {
+                if deletes {
+                    inner
+                        .deletions
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
                 let mut changes = Vec::new();
                 let counts = sql::run_all(conn, &sent, feed.then_some((&originals, &mut changes)))?;
                 Ok((counts, feed::insert(conn, &changes)?))
@@ -457,22 +553,71 @@ impl MetadataStore for SqliteStore {
         Ok(counts)
     }
 
-    /// One trip: the read, the core's `apply` and the conditional write run in one job inside
-    /// one transaction on the writer thread.
+    /// One trip: the conditional write of a change applied ahead to the writer's copy, or the
+    /// read, the core's `apply` and the conditional write in one job of one transaction.
     async fn update(&self, key: &RecordKey, apply: ApplyFn) -> Result<Applied, StoreError> {
         let inner = self.inner.clone();
         let (kind, storage_key) = (key.kind(), key.storage_key());
         let sk = storage_key.clone();
+        // When the writer holds a copy of the record, the change is applied and the record
+        // serialized here, on the caller's thread, before the write queues: a group then runs
+        // only the conditional UPDATE for it, and a commit's wait (an fsync with
+        // `synchronous=FULL`) overlaps other writers' preparation. The copy is taken out of the
+        // writer's memo and the read cache's copy dropped, so that without a feed (which needs
+        // the record as it was) a merge changes the only copy in place. The UPDATE is
+        // conditional on the version, and the copy counts only while `PRAGMA data_version`
+        // says no other connection has written since; otherwise the job reads and applies
+        // again inside the transaction.
+        let deletions = inner.deletions.load(std::sync::atomic::Ordering::SeqCst);
+        let ahead = inner
+            .written
+            .take(kind, &storage_key)
+            .and_then(|(tag, current)| {
+                inner.cache.release(kind, &storage_key);
+                let expected_version = current.version();
+                let before = inner.feed.then(|| current.clone());
+                // A refusal is only trusted from the stored record, read inside the transaction.
+                let next = apply(current).ok()?;
+                Some(Ahead::new((tag, deletions), before, next, expected_version))
+            });
+        // Without a feed every path of the job writes with one statement, which SQLite undoes
+        // by itself if it fails: the job needs no savepoint of its own in a group.
+        let one_statement = !inner.feed;
         let result = self
             .inner
             .writer
-            .transact(move |conn| {
+            .transact_with(one_statement, move |conn| {
                 let data_version = sql::data_version(conn)?;
+                // The copy counts if no other connection has written since it was remembered,
+                // and no record was deleted since it was taken (the record may have been
+                // created again, at the version the UPDATE expects).
+                let now = (
+                    data_version,
+                    inner.deletions.load(std::sync::atomic::Ordering::SeqCst),
+                );
+                if let Some(ahead) = ahead.filter(|a| a.tag == now) {
+                    match sql::run_all(conn, &ahead.prepared, None) {
+                        Ok(_) => {
+                            return stored(
+                                conn,
+                                &inner,
+                                ahead.before,
+                                ahead.next,
+                                ahead.prepared,
+                                data_version,
+                            )
+                        }
+                        // Moved on or gone since the copy: read it and apply again below.
+                        Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
                 let known = inner
                     .written
-                    .get(kind, &sk)
+                    .take(kind, &sk)
                     .filter(|(tag, _)| *tag == data_version)
                     .map(|(_, record)| record);
+                inner.cache.release(kind, &sk);
                 let current = match known {
                     Some(record) => record,
                     None => {
@@ -482,28 +627,22 @@ impl MetadataStore for SqliteStore {
                         inner.parse(kind, sk, body)?
                     }
                 };
-                let next = match apply(&current) {
+                let expected_version = current.version();
+                let before = inner.feed.then(|| current.clone());
+                let next = match apply(current) {
                     Ok(next) => next,
                     Err(refused) => return Ok((Applied::Refused(refused), None, None)),
                 };
-                let write = Write::Update {
-                    record: next.clone(),
-                    expected_version: current.version(),
-                };
-                let mut prepared = metadata_store::prepared::prepare(std::slice::from_ref(&write));
-                sql::run_all(conn, &prepared, None)?;
-                let mut last = None;
-                if let (true, Some(PreparedWrite::Update { body, .. })) =
-                    (inner.feed, prepared.first())
-                {
-                    // The event's record text is the body just written, not a copy of it.
-                    let change = RecordChange::with_text(Some(&current), Some(&next), None);
-                    let events = change.iter().map(|c| (c, Some(body.as_str())));
-                    last = feed::insert_with_texts(conn, events)?;
-                }
-                // Until the group commits; forgotten below if it does not.
-                inner.written.put(&next, data_version);
-                Ok((Applied::Stored(next), prepared.pop(), last))
+                let ahead = Ahead::new(now, before, next, expected_version);
+                sql::run_all(conn, &ahead.prepared, None)?;
+                stored(
+                    conn,
+                    &inner,
+                    ahead.before,
+                    ahead.next,
+                    ahead.prepared,
+                    data_version,
+                )
             })
             .await;
         let (applied, written, last) = match result {
@@ -618,5 +757,40 @@ impl MetadataStore for SqliteStore {
             );
         }
         Ok((Page::from_overfetch(items, query.limit), head))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_connection_gets_the_page_cache_asked_for() {
+        let dir = tempfile::Builder::new()
+            .prefix("metadata-sqlite-pages-")
+            .tempdir()
+            .unwrap();
+        let path = dir.path().join("pages.db");
+        let cache_size = |options: &SqliteOptions, writer: bool| -> i64 {
+            let conn = open_connection(options, writer).unwrap();
+            conn.query_row("PRAGMA cache_size", [], |r| r.get(0))
+                .unwrap()
+        };
+        let default = SqliteOptions::file(&path);
+        assert_eq!(
+            cache_size(&default, true),
+            -(DEFAULT_PAGE_CACHE_BYTES as i64 / 1024)
+        );
+        assert_eq!(
+            cache_size(&default, false),
+            -(DEFAULT_PAGE_CACHE_BYTES as i64 / 1024)
+        );
+        let small = SqliteOptions::file(&path).page_cache_bytes(3 << 20);
+        assert_eq!(cache_size(&small, false), -3072);
+        assert_eq!(
+            cache_size(&SqliteOptions::file(&path).page_cache_bytes(0), false),
+            -1
+        );
+        drop(dir);
     }
 }

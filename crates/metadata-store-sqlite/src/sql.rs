@@ -219,7 +219,9 @@ pub(crate) fn run_all(
 
 /// `PRAGMA data_version`: it changes when another connection commits to the database.
 pub(crate) fn data_version(conn: &Connection) -> Result<i64, SqliteError> {
-    Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    Ok(conn
+        .prepare_cached("PRAGMA data_version")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// The stored body of one record.

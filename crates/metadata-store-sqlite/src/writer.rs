@@ -32,6 +32,13 @@ type Finish = Box<dyn FnOnce(Result<(), SqliteError>) + Send>;
 /// transaction could not begin), whether it succeeded, and how to report the outcome.
 type TxJob = Box<dyn FnOnce(Option<&Connection>) -> (bool, Finish) + Send>;
 
+/// A queued transaction, and whether it needs a savepoint of its own in a group (a body that
+/// writes with at most one statement does not: SQLite undoes a failed statement by itself).
+struct Queued {
+    job: TxJob,
+    savepoint: bool,
+}
+
 /// How many groups the writer committed, and how many transactions they held.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -44,7 +51,7 @@ pub(crate) struct Counters {
 /// The write connection and the transactions queued for it.
 pub(crate) struct Writer {
     conn: Mutex<Connection>,
-    queue: Mutex<Vec<TxJob>>,
+    queue: Mutex<Vec<Queued>>,
     pub(crate) counters: Counters,
 }
 
@@ -82,15 +89,22 @@ fn replicate(err: &SqliteError) -> SqliteError {
     }
 }
 
-fn run_group(conn: &mut Connection, group: Vec<TxJob>, counters: &Counters) {
+/// Runs one statement of transaction control, prepared once per connection: parsing `BEGIN`,
+/// `COMMIT` and the savepoint statements again for every write costs more than running them.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+fn run_group(conn: &mut Connection, group: Vec<Queued>, counters: &Counters) {
     counters.groups.fetch_add(1, Ordering::Relaxed);
     counters
         .transactions
         .fetch_add(group.len() as u64, Ordering::Relaxed);
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
         let e = SqliteError::from(e);
-        for job in group {
-            let (_, finish) = job(None);
+        for queued in group {
+            let (_, finish) = (queued.job)(None);
             finish(Err(replicate(&e)));
         }
         return;
@@ -98,22 +112,23 @@ fn run_group(conn: &mut Connection, group: Vec<TxJob>, counters: &Counters) {
     let alone = group.len() == 1;
     let mut finishes = Vec::with_capacity(group.len());
     let mut any_ok = false;
-    for job in group {
-        if !alone {
-            if let Err(e) = conn.execute_batch("SAVEPOINT member") {
+    for Queued { job, savepoint } in group {
+        let savepoint = savepoint && !alone;
+        if savepoint {
+            if let Err(e) = control(conn, "SAVEPOINT member") {
                 let (_, finish) = job(None);
                 finishes.push((finish, Some(SqliteError::from(e))));
                 continue;
             }
         }
         let (ok, finish) = job(Some(conn));
-        if !alone {
+        if savepoint {
             let end = if ok {
-                "RELEASE member"
+                control(conn, "RELEASE member")
             } else {
-                "ROLLBACK TO member; RELEASE member"
+                control(conn, "ROLLBACK TO member").and_then(|()| control(conn, "RELEASE member"))
             };
-            if let Err(e) = conn.execute_batch(end) {
+            if let Err(e) = end {
                 finishes.push((finish, Some(SqliteError::from(e))));
                 continue;
             }
@@ -122,13 +137,13 @@ fn run_group(conn: &mut Connection, group: Vec<TxJob>, counters: &Counters) {
         finishes.push((finish, None));
     }
     let outcome = if any_ok {
-        conn.execute_batch("COMMIT")
+        control(conn, "COMMIT")
     } else {
-        conn.execute_batch("ROLLBACK")
+        control(conn, "ROLLBACK")
     };
     let outcome = outcome.map_err(SqliteError::from);
     if outcome.is_err() && !conn.is_autocommit() {
-        let _ = conn.execute_batch("ROLLBACK");
+        let _ = control(conn, "ROLLBACK");
     }
     for (finish, own_error) in finishes {
         finish(match (&own_error, &outcome) {
@@ -164,7 +179,7 @@ impl Writer {
                 Err(TryLockError::WouldBlock) => return,
             };
             while groups < MAX_LEAD_GROUPS {
-                let group: Vec<TxJob> = {
+                let group: Vec<Queued> = {
                     let mut queue = lock(&self.queue);
                     let n = queue.len().min(MAX_GROUP);
                     queue.drain(..n).collect()
@@ -207,6 +222,16 @@ impl Writer {
         self: &Arc<Self>,
         body: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.transact_with(false, body).await
+    }
+
+    /// [`Writer::transact`] for a body that writes with at most one statement
+    /// (`one_statement`), which then runs without a savepoint of its own in a group.
+    pub(crate) async fn transact_with<T: Send + 'static>(
+        self: &Arc<Self>,
+        one_statement: bool,
+        body: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let (tx, rx) = futures_channel::oneshot::channel::<Result<T, StoreError>>();
         let job: TxJob = Box::new(move |conn| match conn {
             None => (
@@ -232,7 +257,10 @@ impl Writer {
                 )
             }
         });
-        lock(&self.queue).push(job);
+        lock(&self.queue).push(Queued {
+            job,
+            savepoint: !one_statement,
+        });
         self.lead();
         rx.await
             .map_err(|_| StoreError::from(SqliteError::Closed))?

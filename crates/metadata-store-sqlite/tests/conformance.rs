@@ -7,12 +7,22 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// A fresh database file in a per-process temporary directory.
+/// This test binary's own temporary directory, fresh and uniquely named (a directory named after
+/// the process id can hold an earlier run's files once process ids are reused).
+fn temp_dir() -> &'static std::path::Path {
+    static DIR: std::sync::LazyLock<tempfile::TempDir> = std::sync::LazyLock::new(|| {
+        tempfile::Builder::new()
+            .prefix("metadata-sqlite-tests-")
+            .tempdir()
+            .unwrap()
+    });
+    DIR.path()
+}
+
+/// A fresh database file in this binary's temporary directory.
 fn fresh_path() -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("metadata-sqlite-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("db-{}.sqlite", N.fetch_add(1, Ordering::Relaxed)))
+    temp_dir().join(format!("db-{}.sqlite", N.fetch_add(1, Ordering::Relaxed)))
 }
 
 fn fresh_file() -> Arc<dyn MetadataStore> {

@@ -7,12 +7,20 @@ use metadata_store::feed::FeedError;
 use metadata_store::{MetadataService, MetadataStore};
 use metadata_store_sqlite::{advance_cursor_in, SqliteStore};
 
+/// This test binary's own temporary directory, fresh and uniquely named (a directory named after
+/// the process id can hold an earlier run's files once process ids are reused).
+fn temp_dir() -> &'static std::path::Path {
+    static DIR: std::sync::LazyLock<tempfile::TempDir> = std::sync::LazyLock::new(|| {
+        tempfile::Builder::new()
+            .prefix("metadata-sqlite-feed-")
+            .tempdir()
+            .unwrap()
+    });
+    DIR.path()
+}
+
 fn fresh_path(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("metadata-sqlite-feed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    let _ = std::fs::remove_file(&path);
-    path
+    temp_dir().join(name)
 }
 
 #[test]

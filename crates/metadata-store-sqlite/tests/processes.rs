@@ -166,11 +166,17 @@ fn spawn(mode: String, stdout: Stdio) -> std::process::Child {
         .unwrap()
 }
 
+/// This run's own temporary directory: a fresh, uniquely named one (a directory named after the
+/// process id can hold an earlier run's files once process ids are reused), removed by `main`.
+static DIR: std::sync::LazyLock<tempfile::TempDir> = std::sync::LazyLock::new(|| {
+    tempfile::Builder::new()
+        .prefix("metadata-sqlite-processes-")
+        .tempdir()
+        .unwrap()
+});
+
 fn temp_db(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("metadata-sqlite-processes-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    DIR.path().join(name)
 }
 
 /// R3.5: two processes, 5,000 expected-version increments each, on one file: exactly 10,000.
@@ -381,6 +387,7 @@ fn main() {
     println!("test sigkill_loses_no_acknowledged_write ... ok ({acked} acknowledged writes; 20 of {kills} kills landed during a write)");
     let grouped = sigkill_during_group_commits_loses_no_acknowledged_write();
     println!("test sigkill_during_group_commits_loses_no_acknowledged_write ... ok ({grouped} acknowledged writes over 10 kills)");
+    let _ = std::fs::remove_dir_all(DIR.path());
     println!(
         "processes: 3 passed, 0 failed ({:.1}s)",
         started.elapsed().as_secs_f64()

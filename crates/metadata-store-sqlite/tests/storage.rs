@@ -9,11 +9,21 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// This test binary's own temporary directory, fresh and uniquely named (a directory named after
+/// the process id can hold an earlier run's files once process ids are reused).
+fn temp_dir() -> &'static std::path::Path {
+    static DIR: std::sync::LazyLock<tempfile::TempDir> = std::sync::LazyLock::new(|| {
+        tempfile::Builder::new()
+            .prefix("metadata-sqlite-storage-")
+            .tempdir()
+            .unwrap()
+    });
+    DIR.path()
+}
+
 fn fresh_path() -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("metadata-sqlite-storage-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("db-{}.sqlite", N.fetch_add(1, Ordering::Relaxed)))
+    temp_dir().join(format!("db-{}.sqlite", N.fetch_add(1, Ordering::Relaxed)))
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {

@@ -39,9 +39,10 @@ impl<T> std::fmt::Debug for Memo<T> {
     }
 }
 
-/// What one record counts against the bound: its tiers and a fixed overhead.
+/// What one record counts against the bound: its tiers, the compact text each may keep (see
+/// `Metadata::json`), and a fixed overhead.
 fn cost(record: &Record) -> usize {
-    Tier::ALL
+    2 * Tier::ALL
         .into_iter()
         .filter_map(|t| record.tier(t).map(|m| m.size()))
         .sum::<usize>()
@@ -70,6 +71,15 @@ impl<T: Clone> Memo<T> {
         let entries = self.lock();
         let entry = entries.map.get(&(kind, key.to_owned()))?;
         (entry.at.elapsed() < self.ttl).then(|| (entry.tag.clone(), entry.record.clone()))
+    }
+
+    /// Takes the record remembered under `key` and its tag out, if it has not expired, so the
+    /// caller may hold the only copy of it (and change it in place).
+    pub fn take(&self, kind: ResourceKind, key: &str) -> Option<(T, Record)> {
+        let mut entries = self.lock();
+        let entry = entries.map.remove(&(kind, key.to_owned()))?;
+        entries.bytes -= entry.bytes;
+        (entry.at.elapsed() < self.ttl).then_some((entry.tag, entry.record))
     }
 
     /// Remembers `record` with `tag`.
@@ -143,9 +153,12 @@ mod tests {
                 .unwrap(),
             )
         };
-        let memo = Memo::new(Duration::from_secs(60), 3 * 262);
+        let memo = Memo::new(Duration::from_secs(60), 3 * 268);
         memo.put(&user("a"), 1);
         assert_eq!(memo.get(ResourceKind::User, "a").map(|(t, _)| t), Some(1));
+        assert_eq!(memo.take(ResourceKind::User, "a").map(|(t, _)| t), Some(1));
+        assert!(memo.get(ResourceKind::User, "a").is_none(), "taken out");
+        memo.put(&user("a"), 1);
         memo.put(&user("b"), 2);
         memo.put(&user("c"), 3);
         memo.put(&user("d"), 4); // over the bound: starts over

@@ -5,8 +5,8 @@ use crate::error::{ServiceError, StoreError};
 use crate::frontend::Frontend;
 use crate::store::{Applied, ApplyFn, MetadataStore};
 use metadata_core::{
-    apply_change, Change, Error, FrontendPrincipal, Limits, Millis, Record, RecordKey, Resource,
-    Surface,
+    apply_change_owned, Change, Error, FrontendPrincipal, Limits, Millis, Record, RecordKey,
+    Resource, Surface,
 };
 use std::fmt;
 use std::sync::Arc;
@@ -118,7 +118,11 @@ impl MetadataService {
 
     /// Loads a record of kind `R` if it is there.
     pub(crate) async fn try_load<R: Resource>(&self, key: &RecordKey) -> Result<Option<R>, Error> {
-        match self.store.get(key).await.map_err(|e| e.into_error(None))? {
+        let found = match self.store.get_now(key) {
+            Some(found) => found,
+            None => self.store.get(key).await,
+        };
+        match found.map_err(|e| e.into_error(None))? {
             Some(record) => Ok(Some(R::from_record(record).ok_or_else(|| {
                 ServiceError::WrongKind { key: key.clone() }.into_error()
             })?)),
@@ -138,10 +142,10 @@ impl MetadataService {
         let apply: ApplyFn = {
             let (change, limits, now) = (change.clone(), self.limits, self.now());
             let key = key.clone();
-            Arc::new(move |record: &Record| {
-                let current = R::from_record(record.clone())
+            Arc::new(move |record: Record| {
+                let current = R::from_record(record)
                     .ok_or_else(|| ServiceError::WrongKind { key: key.clone() }.into_error())?;
-                apply_change(&current, &change, surface, &limits, now).map(R::into_record)
+                apply_change_owned(current, &change, surface, &limits, now).map(R::into_record)
             })
         };
         for _ in 0..MAX_UPDATE_ATTEMPTS {

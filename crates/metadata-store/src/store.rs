@@ -10,8 +10,12 @@ use std::sync::Arc;
 
 /// The core's pure step of an update, handed to [`MetadataStore::update`]: from the stored
 /// record to the record to store in its place, or the rule that refuses it. It holds no rule
-/// of its own store-side; the facade builds it from `metadata_core::apply_change`.
-pub type ApplyFn = Arc<dyn Fn(&Record) -> Result<Record, Error> + Send + Sync>;
+/// of its own store-side; the facade builds it from `metadata_core::apply_change_owned`.
+///
+/// It takes the record by value: a store that hands over the only copy it holds (taking it out
+/// of its caches) lets a merge change the tier in place instead of copying it first. A store
+/// that must keep its copy passes a clone, which shares the tiers and costs no copy of them.
+pub type ApplyFn = Arc<dyn Fn(Record) -> Result<Record, Error> + Send + Sync>;
 
 /// What [`MetadataStore::update`] did.
 #[derive(Debug)]
@@ -58,6 +62,15 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
     /// The record stored under `key`, if any.
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError>;
 
+    /// [`MetadataStore::get`] answered at once on the calling thread, for a store that holds
+    /// its records in memory: `None` if this store cannot (then callers await `get`). It must
+    /// not block on I/O or wait on another thread, and it answers exactly what `get` would. The
+    /// facade tries it first, which spares a boxed future on every point read.
+    fn get_now(&self, key: &RecordKey) -> Option<Result<Option<Record>, StoreError>> {
+        let _ = key;
+        None
+    }
+
     /// Applies `writes` in order, atomically. Returns, for each write, how many records it
     /// touched (1 or 0 for `Delete`, the number deleted for the cascades, 1 for the others).
     ///
@@ -85,13 +98,14 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
         let Some(current) = self.get(key).await? else {
             return Ok(Applied::Missing);
         };
-        let next = match apply(&current) {
+        let expected_version = current.version();
+        let next = match apply(current) {
             Ok(next) => next,
             Err(refused) => return Ok(Applied::Refused(refused)),
         };
         self.commit(&[Write::Update {
             record: next.clone(),
-            expected_version: current.version(),
+            expected_version,
         }])
         .await?;
         Ok(Applied::Stored(next))

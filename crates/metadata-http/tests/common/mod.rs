@@ -42,10 +42,15 @@ pub async fn start() -> Server {
 /// Starts a server configured by `configure`.
 pub async fn start_with(configure: impl FnOnce(MetadataHttp) -> MetadataHttp) -> Server {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("metadata-http-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{}.db", N.fetch_add(1, Ordering::Relaxed)));
-    let _ = std::fs::remove_file(&path);
+    static DIR: std::sync::LazyLock<tempfile::TempDir> = std::sync::LazyLock::new(|| {
+        tempfile::Builder::new()
+            .prefix("metadata-http-")
+            .tempdir()
+            .unwrap()
+    });
+    let path = DIR
+        .path()
+        .join(format!("{}.db", N.fetch_add(1, Ordering::Relaxed)));
     let service = MetadataService::new(SqliteStore::open_file(path).unwrap());
     let http = configure(
         MetadataHttp::new(service.clone())
