@@ -72,9 +72,23 @@ fn replace_and_get(c: &mut Criterion) {
                     .unwrap()
             })
         });
+        // A synchronous caller: one `block_on` per read.
         g.bench_function("project_facade_get", |b| {
             b.iter(|| {
                 futures::executor::block_on(service.backend().get_user(black_box(&id))).unwrap()
+            })
+        });
+        // An async caller: reads awaited one after another inside one task, each result
+        // dropped before the next read, as the baseline's are.
+        g.bench_function("project_facade_get_awaited", |b| {
+            b.iter_custom(|iters| {
+                futures::executor::block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        black_box(service.backend().get_user(black_box(&id)).await.unwrap());
+                    }
+                    start.elapsed()
+                })
             })
         });
         g.finish();

@@ -738,7 +738,7 @@ async fn check_point_reads(
         if !same(&got, expected) {
             return Err(format!("get {key}: {got:?}, expected {expected:?}"));
         }
-        if let Some(answer) = store.get_now(&key) {
+        if let Some(answer) = store.get_now(key.kind(), &key.storage_key_cow()) {
             let got = answer.map_err(|e| format!("get_now {key}: {e}"))?;
             if !same(&got, expected) {
                 return Err(format!("get_now {key}: {got:?}, expected {expected:?}"));

@@ -18,7 +18,8 @@ use std::sync::{Arc, OnceLock};
 /// asked for, and kept beside the object, so a store that writes a record again (another tier
 /// changed, or the same value written twice) does not serialize this tier again. The object is
 /// shared behind an `Arc` and never changed while shared, so cloning a tier (or a whole record)
-/// is cheap whatever its size.
+/// is cheap whatever its size. The empty tier, which most records have in most tiers, holds no
+/// allocation at all: cloning or dropping it touches no reference count.
 ///
 /// ```
 /// use metadata_core::{Metadata, MetadataError};
@@ -28,7 +29,8 @@ use std::sync::{Arc, OnceLock};
 /// ```
 #[derive(Clone)]
 pub struct Metadata {
-    inner: Arc<Inner>,
+    /// The object and its text; `None` is the empty tier, `{}`.
+    inner: Option<Arc<Inner>>,
     size: usize,
 }
 
@@ -39,9 +41,19 @@ struct Inner {
     text: OnceLock<Text>,
 }
 
+/// What every empty tier reads: `{}`, with its text.
+static EMPTY: std::sync::LazyLock<Inner> = std::sync::LazyLock::new(|| Inner {
+    map: Map::new(),
+    text: OnceLock::from(Text::write(&Map::new(), 2)),
+});
+
 impl PartialEq for Metadata {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner) || self.inner.map == other.inner.map
+        match (&self.inner, &other.inner) {
+            (Some(a), Some(b)) if Arc::ptr_eq(a, b) => true,
+            (None, None) => true,
+            _ => self.inner().map == other.inner().map,
+        }
     }
 }
 
@@ -56,7 +68,10 @@ impl Default for Metadata {
 impl Metadata {
     /// The empty tier, `{}`.
     pub fn new() -> Self {
-        Metadata::trusted(Map::new(), 2)
+        Metadata {
+            inner: None,
+            size: 2,
+        }
     }
 
     /// Parses a tier from JSON bytes under the default [`Limits`].
@@ -135,13 +150,21 @@ impl Metadata {
 
     /// Builds a value that is known to be valid, with its measured size.
     pub(crate) fn trusted(map: Map<String, Value>, size: usize) -> Self {
+        if map.is_empty() {
+            return Metadata::new();
+        }
         Metadata {
-            inner: Arc::new(Inner {
+            inner: Some(Arc::new(Inner {
                 map,
                 text: OnceLock::new(),
-            }),
+            })),
             size,
         }
+    }
+
+    /// The object and its text.
+    fn inner(&self) -> &Inner {
+        self.inner.as_deref().unwrap_or(&EMPTY)
     }
 
     /// Changes the object in place with `f`, which returns the new compact size: the object
@@ -152,14 +175,21 @@ impl Metadata {
         patch: Option<&Map<String, Value>>,
         f: impl FnOnce(&mut Map<String, Value>, usize) -> usize,
     ) {
-        if Arc::get_mut(&mut self.inner).is_none() {
-            self.inner = Arc::new(Inner {
-                map: self.inner.map.clone(),
+        let unique = match &mut self.inner {
+            Some(inner) => Arc::get_mut(inner).is_some(),
+            None => false,
+        };
+        if !unique {
+            self.inner = Some(Arc::new(Inner {
+                map: self.inner().map.clone(),
                 text: OnceLock::new(),
-            });
+            }));
         }
+        let Some(inner) = self.inner.as_mut() else {
+            unreachable!("set just above")
+        };
         // Unique now, so this never copies.
-        let inner = Arc::make_mut(&mut self.inner);
+        let inner = Arc::make_mut(inner);
         let old_text = inner.text.take();
         let places = match (&old_text, patch) {
             (Some(old), Some(patch)) => old.places(patch),
@@ -180,12 +210,12 @@ impl Metadata {
 
     /// The object.
     pub fn as_map(&self) -> &Map<String, Value> {
-        &self.inner.map
+        &self.inner().map
     }
 
     /// The value of one top-level key.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.inner.map.get(key)
+        self.inner().map.get(key)
     }
 
     /// Follows a path of keys through nested objects.
@@ -196,7 +226,7 @@ impl Metadata {
     {
         let mut path = path.into_iter();
         let first = path.next()?;
-        let mut current = self.inner.map.get(first.as_ref())?;
+        let mut current = self.inner().map.get(first.as_ref())?;
         for key in path {
             current = current.as_object()?.get(key.as_ref())?;
         }
@@ -205,7 +235,7 @@ impl Metadata {
 
     /// Whether the tier is `{}`.
     pub fn is_empty(&self) -> bool {
-        self.inner.map.is_empty()
+        self.inner().map.is_empty()
     }
 
     /// The object, as a JSON value.
@@ -215,14 +245,17 @@ impl Metadata {
 
     /// The object, as an owned map.
     pub fn into_map(self) -> Map<String, Value> {
-        Arc::try_unwrap(self.inner)
-            .map(|inner| inner.map)
-            .unwrap_or_else(|shared| shared.map.clone())
+        match self.inner {
+            None => Map::new(),
+            Some(inner) => Arc::try_unwrap(inner)
+                .map(|inner| inner.map)
+                .unwrap_or_else(|shared| shared.map.clone()),
+        }
     }
 
     /// A JSON value copy of the object.
     pub fn to_value(&self) -> Value {
-        Value::Object(self.inner.map.clone())
+        Value::Object(self.inner().map.clone())
     }
 
     /// The compact JSON text; its length is [`Metadata::size`].
@@ -240,9 +273,10 @@ impl Metadata {
     /// assert_eq!(m.json().len(), m.size());
     /// ```
     pub fn json(&self) -> &str {
-        self.inner
+        let inner = self.inner();
+        inner
             .text
-            .get_or_init(|| Text::write(&self.inner.map, self.size))
+            .get_or_init(|| Text::write(&inner.map, self.size))
             .as_str()
     }
 

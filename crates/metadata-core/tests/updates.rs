@@ -479,3 +479,35 @@ fn r3_3_an_owned_change_refused_on_its_second_tier_is_refused_whole() {
     ));
     assert_eq!(u.public_metadata.to_value()["role"], "member");
 }
+
+/// R3.2 / R4.1: the empty tier has one meaning however it came about (new, parsed, merged
+/// empty), and a merge into it fills a tier of its own.
+#[test]
+fn r3_2_every_empty_tier_is_the_same_value() {
+    let emptied = Patch::from_str(r#"{"a":null}"#)
+        .unwrap()
+        .apply_to_owned(Metadata::from_str(r#"{"a":1}"#).unwrap());
+    let empties = [
+        Metadata::new(),
+        Metadata::default(),
+        Metadata::from_str("{ }").unwrap(),
+        emptied,
+    ];
+    for empty in &empties {
+        assert_eq!(*empty, Metadata::new());
+        assert_eq!(Metadata::new(), *empty);
+        assert!(empty.is_empty());
+        assert_eq!((empty.json(), empty.size()), ("{}", 2));
+        assert_eq!(empty.clone().into_value(), json!({}));
+    }
+    let empty = Metadata::new();
+    let filled = Patch::from_str(r#"{"a":1}"#)
+        .unwrap()
+        .apply_to_owned(empty.clone());
+    assert_eq!((filled.json(), filled.size()), (r#"{"a":1}"#, 7));
+    assert_ne!(filled, empty);
+    assert!(
+        empty.is_empty(),
+        "the empty tier it was merged into is unchanged"
+    );
+}

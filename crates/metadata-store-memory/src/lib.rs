@@ -262,10 +262,12 @@ impl MetadataStore for MemoryStore {
         Ok(self.index.get(key.kind(), key.storage_key_cow().as_ref()))
     }
 
-    fn get_now(&self, key: &RecordKey) -> Option<Result<Option<Record>, StoreError>> {
-        Some(Ok(self
-            .index
-            .get(key.kind(), key.storage_key_cow().as_ref())))
+    fn get_now(
+        &self,
+        kind: ResourceKind,
+        storage_key: &str,
+    ) -> Option<Result<Option<Record>, StoreError>> {
+        Some(Ok(self.index.get(kind, storage_key)))
     }
 
     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {

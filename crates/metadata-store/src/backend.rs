@@ -7,7 +7,7 @@ use metadata_core::{
     create_sign_up, create_user, delete_writes, revoke_invitation, update_write, Change, Cursor,
     Error, Filter, Invitation, InvitationId, ListQuery, LookupValue, Membership, MembershipId,
     Metadata, MetadataPath, Organization, OrganizationId, Page, Patch, Record, RecordKey, Resource,
-    SignUp, SignUpId, Surface, Tier, User, UserId, Write,
+    ResourceKind, SignUp, SignUpId, Surface, Tier, User, UserId, Write,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -130,18 +130,28 @@ impl Backend<'_> {
 
     /// A user, whole (R7.1).
     pub async fn get_user(&self, id: &UserId) -> Result<User, Error> {
-        self.service.load(&RecordKey::User(id.clone())).await
+        self.service
+            .load_id(ResourceKind::User, id.as_str(), || {
+                RecordKey::User(id.clone())
+            })
+            .await
     }
 
     /// A sign-up attempt.
     pub async fn get_sign_up(&self, id: &SignUpId) -> Result<SignUp, Error> {
-        self.service.load(&RecordKey::SignUp(id.clone())).await
+        self.service
+            .load_id(ResourceKind::SignUp, id.as_str(), || {
+                RecordKey::SignUp(id.clone())
+            })
+            .await
     }
 
     /// An organization, whole.
     pub async fn get_organization(&self, id: &OrganizationId) -> Result<Organization, Error> {
         self.service
-            .load(&RecordKey::Organization(id.clone()))
+            .load_id(ResourceKind::Organization, id.as_str(), || {
+                RecordKey::Organization(id.clone())
+            })
             .await
     }
 
@@ -156,7 +166,11 @@ impl Backend<'_> {
 
     /// An invitation.
     pub async fn get_invitation(&self, id: &InvitationId) -> Result<Invitation, Error> {
-        self.service.load(&RecordKey::Invitation(id.clone())).await
+        self.service
+            .load_id(ResourceKind::Invitation, id.as_str(), || {
+                RecordKey::Invitation(id.clone())
+            })
+            .await
     }
 
     /// Applies `change` to a user (SPEC 3).

@@ -6,7 +6,7 @@ use crate::frontend::Frontend;
 use crate::store::{Applied, ApplyFn, MetadataStore};
 use metadata_core::{
     apply_change_owned, Change, Error, FrontendPrincipal, Limits, Millis, Record, RecordKey,
-    Resource, Surface,
+    Resource, ResourceKind, Surface,
 };
 use std::fmt;
 use std::sync::Arc;
@@ -118,14 +118,49 @@ impl MetadataService {
 
     /// Loads a record of kind `R` if it is there.
     pub(crate) async fn try_load<R: Resource>(&self, key: &RecordKey) -> Result<Option<R>, Error> {
-        let found = match self.store.get_now(key) {
+        self.try_load_by(key.kind(), &key.storage_key_cow(), || key.clone())
+            .await
+    }
+
+    /// Loads the record of `kind` stored under the single id `id`, or `NotFound`; `key` builds
+    /// its [`RecordKey`] only when one is needed (a store that cannot answer at once, or an
+    /// error), which spares a point read from a memory store copying the id twice.
+    pub(crate) async fn load_id<R: Resource>(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        key: impl Fn() -> RecordKey,
+    ) -> Result<R, Error> {
+        // Matched in one step, not through `try_load_by`'s nested options: a point read
+        // from memory costs little more than moving the record, so every move counts.
+        let found = match self.store.get_now(kind, id) {
             Some(found) => found,
-            None => self.store.get(key).await,
+            None => self.store.get(&key()).await,
+        };
+        match found {
+            Ok(Some(record)) => R::from_record(record)
+                .ok_or_else(|| ServiceError::WrongKind { key: key() }.into_error()),
+            Ok(None) => Err(not_found(&key())),
+            Err(e) => Err(e.into_error(None)),
+        }
+    }
+
+    async fn try_load_by<R: Resource>(
+        &self,
+        kind: ResourceKind,
+        storage_key: &str,
+        key: impl Fn() -> RecordKey,
+    ) -> Result<Option<R>, Error> {
+        let found = match self.store.get_now(kind, storage_key) {
+            Some(found) => found,
+            None => self.store.get(&key()).await,
         };
         match found.map_err(|e| e.into_error(None))? {
-            Some(record) => Ok(Some(R::from_record(record).ok_or_else(|| {
-                ServiceError::WrongKind { key: key.clone() }.into_error()
-            })?)),
+            Some(record) => {
+                Ok(Some(R::from_record(record).ok_or_else(|| {
+                    ServiceError::WrongKind { key: key() }.into_error()
+                })?))
+            }
             None => Ok(None),
         }
     }

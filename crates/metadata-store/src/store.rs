@@ -4,7 +4,7 @@ use crate::error::StoreError;
 use crate::feed::{FeedError, FeedSignal};
 use async_trait::async_trait;
 use metadata_core::feed::ChangeEvent;
-use metadata_core::{Error, ListQuery, Millis, Page, Record, RecordKey, Write};
+use metadata_core::{Error, ListQuery, Millis, Page, Record, RecordKey, ResourceKind, Write};
 use std::fmt;
 use std::sync::Arc;
 
@@ -63,11 +63,17 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError>;
 
     /// [`MetadataStore::get`] answered at once on the calling thread, for a store that holds
-    /// its records in memory: `None` if this store cannot (then callers await `get`). It must
-    /// not block on I/O or wait on another thread, and it answers exactly what `get` would. The
-    /// facade tries it first, which spares a boxed future on every point read.
-    fn get_now(&self, key: &RecordKey) -> Option<Result<Option<Record>, StoreError>> {
-        let _ = key;
+    /// its records in memory: `None` if this store cannot (then callers await `get`). The
+    /// record is named by its kind and [`RecordKey::storage_key`], so a caller holding only an
+    /// id need not build a key. It must not block on I/O or wait on another thread, and it
+    /// answers exactly what `get` would. The facade tries it first, which spares a boxed
+    /// future on every point read.
+    fn get_now(
+        &self,
+        kind: ResourceKind,
+        storage_key: &str,
+    ) -> Option<Result<Option<Record>, StoreError>> {
+        let _ = (kind, storage_key);
         None
     }
 
