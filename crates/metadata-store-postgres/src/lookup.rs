@@ -14,7 +14,7 @@
 //! A lookup compares the projection with [`lookup_value`] of what it looks for, so `jsonb`
 //! equality agrees with [`LookupValue::matches`] exactly.
 
-use metadata_core::{LookupValue, Metadata, MetadataPath, Record, Tier};
+use metadata_core::{LookupValue, MetadataPath, Record, Tier};
 use serde_json::{Map, Value};
 
 /// The projection of a record's tiers, as JSON text for a `jsonb` parameter. It is written
@@ -125,7 +125,7 @@ pub(crate) fn lookup_value(value: &LookupValue) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use metadata_core::{create_user, Change, Limits, UserId};
+    use metadata_core::{create_user, Change, Limits, Metadata, UserId};
 
     fn user(public: &str) -> Record {
         let change = Change::new().replace(Tier::Public, Metadata::from_str(public).unwrap());
