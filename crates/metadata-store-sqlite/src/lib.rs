@@ -469,14 +469,19 @@ impl Ahead {
 /// keeps one) and the writer's copy remembered until the group commits.
 type UpdateDone = (Applied, Option<PreparedWrite>, Option<u64>);
 
+/// After the UPDATE of `ahead` ran: writes its event and remembers the writer's copy.
 fn stored(
     conn: &rusqlite::Connection,
     inner: &Inner,
-    before: Option<Record>,
-    next: Record,
-    mut prepared: Vec<PreparedWrite>,
+    ahead: Ahead,
     data_version: i64,
 ) -> Result<UpdateDone, StoreError> {
+    let Ahead {
+        before,
+        next,
+        mut prepared,
+        ..
+    } = ahead;
     let mut last = None;
     if let (Some(before), Some(PreparedWrite::Update { body, .. })) = (before, prepared.first()) {
         // The event's record text is the body just written, not a copy of it.
@@ -597,16 +602,7 @@ impl MetadataStore for SqliteStore {
                 );
                 if let Some(ahead) = ahead.filter(|a| a.tag == now) {
                     match sql::run_all(conn, &ahead.prepared, None) {
-                        Ok(_) => {
-                            return stored(
-                                conn,
-                                &inner,
-                                ahead.before,
-                                ahead.next,
-                                ahead.prepared,
-                                data_version,
-                            )
-                        }
+                        Ok(_) => return stored(conn, &inner, ahead, data_version),
                         // Moved on or gone since the copy: read it and apply again below.
                         Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {}
                         Err(e) => return Err(e),
@@ -635,14 +631,7 @@ impl MetadataStore for SqliteStore {
                 };
                 let ahead = Ahead::new(now, before, next, expected_version);
                 sql::run_all(conn, &ahead.prepared, None)?;
-                stored(
-                    conn,
-                    &inner,
-                    ahead.before,
-                    ahead.next,
-                    ahead.prepared,
-                    data_version,
-                )
+                stored(conn, &inner, ahead, data_version)
             })
             .await;
         let (applied, written, last) = match result {

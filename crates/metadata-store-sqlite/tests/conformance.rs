@@ -7,17 +7,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// This test binary's own temporary directory, fresh and uniquely named (a directory named after
-/// the process id can hold an earlier run's files once process ids are reused).
-fn temp_dir() -> &'static std::path::Path {
-    static DIR: std::sync::LazyLock<tempfile::TempDir> = std::sync::LazyLock::new(|| {
-        tempfile::Builder::new()
-            .prefix("metadata-sqlite-tests-")
-            .tempdir()
-            .unwrap()
-    });
-    DIR.path()
-}
+mod common;
+use common::temp_dir;
 
 /// A fresh database file in this binary's temporary directory.
 fn fresh_path() -> PathBuf {

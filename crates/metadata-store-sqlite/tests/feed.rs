@@ -7,17 +7,8 @@ use metadata_store::feed::FeedError;
 use metadata_store::{MetadataService, MetadataStore};
 use metadata_store_sqlite::{advance_cursor_in, SqliteStore};
 
-/// This test binary's own temporary directory, fresh and uniquely named (a directory named after
-/// the process id can hold an earlier run's files once process ids are reused).
-fn temp_dir() -> &'static std::path::Path {
-    static DIR: std::sync::LazyLock<tempfile::TempDir> = std::sync::LazyLock::new(|| {
-        tempfile::Builder::new()
-            .prefix("metadata-sqlite-feed-")
-            .tempdir()
-            .unwrap()
-    });
-    DIR.path()
-}
+mod common;
+use common::temp_dir;
 
 fn fresh_path(name: &str) -> std::path::PathBuf {
     temp_dir().join(name)

@@ -9,17 +9,8 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// This test binary's own temporary directory, fresh and uniquely named (a directory named after
-/// the process id can hold an earlier run's files once process ids are reused).
-fn temp_dir() -> &'static std::path::Path {
-    static DIR: std::sync::LazyLock<tempfile::TempDir> = std::sync::LazyLock::new(|| {
-        tempfile::Builder::new()
-            .prefix("metadata-sqlite-storage-")
-            .tempdir()
-            .unwrap()
-    });
-    DIR.path()
-}
+mod common;
+use common::temp_dir;
 
 fn fresh_path() -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
