@@ -75,11 +75,16 @@ pub fn merge_patch(data: &[u8]) {
     let merged = patch.apply_to(&target);
     let expected = reference_merge(&target.to_value(), &Value::Object(patch.as_map().clone()));
     assert_eq!(merged.to_value(), expected, "merge differs from RFC 7396");
-    assert_eq!(
-        merged.size(),
-        serde_json::to_vec(&expected).unwrap().len(),
-        "merged size"
-    );
+    let expected_text = serde_json::to_string(&expected).unwrap();
+    assert_eq!(merged.size(), expected_text.len(), "merged size");
+    // In place, into a tier that keeps its text (R3.2): only the entries the patch touches are
+    // written again, and the text must still be exactly the merged object's.
+    let mut owned = Metadata::from_slice_with(&data[..split], &roomy).unwrap();
+    let _ = owned.json();
+    owned = patch.apply_to_owned(owned);
+    assert_eq!(owned.to_value(), expected, "in-place merge differs from RFC 7396");
+    assert_eq!(owned.json(), expected_text, "in-place merge's kept text");
+    assert_eq!(owned.size(), expected_text.len(), "in-place merge's size");
     // The size rule on the result: refused exactly when the merged tier is over the limit.
     let limits = Limits::default().with_tier_bytes(target.size().max(16));
     let user = create_user(UserId::new("u").unwrap(), &Change::new(), &roomy, 1).unwrap();
