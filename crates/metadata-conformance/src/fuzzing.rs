@@ -82,7 +82,11 @@ pub fn merge_patch(data: &[u8]) {
     let mut owned = Metadata::from_slice_with(&data[..split], &roomy).unwrap();
     let _ = owned.json();
     owned = patch.apply_to_owned(owned);
-    assert_eq!(owned.to_value(), expected, "in-place merge differs from RFC 7396");
+    assert_eq!(
+        owned.to_value(),
+        expected,
+        "in-place merge differs from RFC 7396"
+    );
     assert_eq!(owned.json(), expected_text, "in-place merge's kept text");
     assert_eq!(owned.size(), expected_text.len(), "in-place merge's size");
     // The size rule on the result: refused exactly when the merged tier is over the limit.
