@@ -55,27 +55,30 @@ mod bridge;
 mod cache;
 mod error;
 mod feed;
+mod options;
 mod readers;
 mod schema;
 mod sql;
+mod update;
 mod writer;
 
 pub use error::SqliteError;
 pub use feed::advance_cursor_in;
+pub use options::{SqliteOptions, DEFAULT_PAGE_CACHE_BYTES};
 pub use schema::SCHEMA_VERSION;
 
 use async_trait::async_trait;
 use bridge::Worker;
-use metadata_core::feed::{ChangeEvent, RecordChange};
+use metadata_core::feed::ChangeEvent;
 use metadata_core::{
     ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
 };
 use metadata_store::feed::{FeedError, FeedSignal};
-use metadata_store::prepared::PreparedWrite;
 use metadata_store::{Applied, ApplyFn};
 use metadata_store::{MetadataStore, StoreError};
+use options::{open_connection, Location};
 use readers::ReaderPool;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -90,151 +93,6 @@ pub struct CommitStats {
     /// Write transactions in them.
     pub transactions: u64,
 }
-
-/// Where the database lives.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Location {
-    File(PathBuf),
-    Memory,
-}
-
-/// How to open a [`SqliteStore`].
-///
-/// ```
-/// use metadata_store_sqlite::SqliteOptions;
-/// let options = SqliteOptions::file("/var/lib/app/metadata.db")
-///     .readers(4)
-///     .synchronous_full(true)
-///     .busy_timeout(std::time::Duration::from_secs(10));
-/// # let _ = options;
-/// ```
-#[derive(Clone, Debug)]
-pub struct SqliteOptions {
-    location: Location,
-    readers: usize,
-    synchronous_full: bool,
-    busy_timeout: Duration,
-    cache_bytes: usize,
-    page_cache_bytes: usize,
-    feed: bool,
-}
-
-impl SqliteOptions {
-    /// A database file, created if missing.
-    pub fn file(path: impl Into<PathBuf>) -> Self {
-        SqliteOptions {
-            location: Location::File(path.into()),
-            readers: 2,
-            synchronous_full: false,
-            busy_timeout: Duration::from_secs(5),
-            cache_bytes: cache::DEFAULT_CACHE_BYTES,
-            page_cache_bytes: DEFAULT_PAGE_CACHE_BYTES,
-            feed: true,
-        }
-    }
-
-    /// A private in-memory database, gone when the store is dropped. It has one connection, so
-    /// reads share its thread with writes.
-    pub fn memory() -> Self {
-        SqliteOptions {
-            location: Location::Memory,
-            ..SqliteOptions::file("")
-        }
-    }
-
-    /// How many reader connections (threads) serve reads of a file database; at least 1.
-    pub fn readers(mut self, readers: usize) -> Self {
-        self.readers = readers.max(1);
-        self
-    }
-
-    /// `synchronous=FULL` instead of `NORMAL`: a commit also survives a power cut, at the cost
-    /// of an fsync per commit. Either way a commit survives the process being killed.
-    pub fn synchronous_full(mut self, full: bool) -> Self {
-        self.synchronous_full = full;
-        self
-    }
-
-    /// The most memory, in bytes, that SQLite's page cache may take on each connection of a
-    /// file database (64 MiB by default, where SQLite's own default is 2 MiB; at least 1 KiB).
-    /// It is taken only as pages are read. A large file's B-tree interior pages then stay in
-    /// memory, so a point read costs one page read whatever the number of records: random
-    /// reads over 10,000,000 users cost about what they cost over 1,000,000.
-    pub fn page_cache_bytes(mut self, bytes: usize) -> Self {
-        self.page_cache_bytes = bytes;
-        self
-    }
-
-    /// The most memory, in bytes, that parsed records kept for reuse may take (16 MiB by
-    /// default; 0 keeps none). A record counts its stored text three times (the text, its
-    /// parsed form and the compact text its tiers keep), so an 8 KiB record costs about 24 KiB.
-    pub fn cache_bytes(mut self, bytes: usize) -> Self {
-        self.cache_bytes = bytes;
-        self
-    }
-
-    /// Whether every commit also writes its events to the change feed, in the same transaction
-    /// (on by default). With it off, the feed's calls are [`FeedError::Disabled`]; turn it off
-    /// only for a database whose changes nothing follows.
-    pub fn feed(mut self, on: bool) -> Self {
-        self.feed = on;
-        self
-    }
-
-    /// How long a write waits for another connection or process to release the database.
-    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
-        self.busy_timeout = timeout;
-        self
-    }
-}
-
-fn open_connection(options: &SqliteOptions, writer: bool) -> Result<Connection, SqliteError> {
-    let mut conn = match &options.location {
-        Location::File(path) => {
-            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_URI;
-            Connection::open_with_flags(path, flags)?
-        }
-        Location::Memory => Connection::open_in_memory()?,
-    };
-    conn.busy_timeout(options.busy_timeout)?;
-    conn.set_prepared_statement_cache_capacity(64);
-    // Reading the schema first turns a file that is not a database, or a damaged one, into a
-    // typed error before anything else.
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-        r.get::<_, i64>(0)
-    })?;
-    if options.location != Location::Memory {
-        if writer {
-            conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
-        }
-        let sync = if options.synchronous_full {
-            "FULL"
-        } else {
-            "NORMAL"
-        };
-        conn.pragma_update(None, "synchronous", sync)?;
-        // A negative cache_size is in KiB.
-        let kib = (options.page_cache_bytes / 1024).max(1) as i64;
-        conn.pragma_update(None, "cache_size", -kib)?;
-    }
-    if writer {
-        // SQLite quietly opens a file it cannot write read-only; a store must be able to write.
-        if conn.is_readonly(rusqlite::MAIN_DB)? {
-            return Err(SqliteError::ReadOnly(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
-                Some("the database file cannot be opened for writing".into()),
-            )));
-        }
-        schema::migrate(&mut conn)?;
-    }
-    Ok(conn)
-}
-
-/// The default of [`SqliteOptions::page_cache_bytes`]: 64 MiB.
-pub const DEFAULT_PAGE_CACHE_BYTES: usize = 64 << 20;
 
 struct Inner {
     cache: cache::ParsedCache,
@@ -435,65 +293,6 @@ impl SqliteStore {
     }
 }
 
-/// An update applied to the writer's copy of a record and serialized, ready to write.
-struct Ahead {
-    /// The `PRAGMA data_version` the copy was remembered at, and the deletions counted when it
-    /// was taken.
-    tag: (i64, u64),
-    /// The record as it was, when the feed needs it.
-    before: Option<Record>,
-    next: Record,
-    prepared: Vec<PreparedWrite>,
-}
-
-impl Ahead {
-    fn new(tag: (i64, u64), before: Option<Record>, next: Record, expected_version: u64) -> Ahead {
-        let write = Write::Update {
-            record: next,
-            expected_version,
-        };
-        let prepared = metadata_store::prepared::prepare(std::slice::from_ref(&write));
-        let Write::Update { record: next, .. } = write else {
-            unreachable!("built as an update above")
-        };
-        Ahead {
-            tag,
-            before,
-            next,
-            prepared,
-        }
-    }
-}
-
-/// What an update job answers once its UPDATE ran: the feed's event written (when the store
-/// keeps one) and the writer's copy remembered until the group commits.
-type UpdateDone = (Applied, Option<PreparedWrite>, Option<u64>);
-
-/// After the UPDATE of `ahead` ran: writes its event and remembers the writer's copy.
-fn stored(
-    conn: &rusqlite::Connection,
-    inner: &Inner,
-    ahead: Ahead,
-    data_version: i64,
-) -> Result<UpdateDone, StoreError> {
-    let Ahead {
-        before,
-        next,
-        mut prepared,
-        ..
-    } = ahead;
-    let mut last = None;
-    if let (Some(before), Some(PreparedWrite::Update { body, .. })) = (before, prepared.first()) {
-        // The event's record text is the body just written, not a copy of it.
-        let change = RecordChange::with_text(Some(&before), Some(&next), None);
-        let events = change.iter().map(|c| (c, Some(body.as_str())));
-        last = feed::insert_with_texts(conn, events)?;
-    }
-    // Until the group commits; forgotten by the caller if it does not.
-    inner.written.put(&next, data_version);
-    Ok((Applied::Stored(next), prepared.pop(), last))
-}
-
 #[async_trait]
 impl MetadataStore for SqliteStore {
     /// A point read by key. On a file database it runs on the calling thread, on a pooled
@@ -561,98 +360,7 @@ impl MetadataStore for SqliteStore {
     /// One trip: the conditional write of a change applied ahead to the writer's copy, or the
     /// read, the core's `apply` and the conditional write in one job of one transaction.
     async fn update(&self, key: &RecordKey, apply: ApplyFn) -> Result<Applied, StoreError> {
-        let inner = self.inner.clone();
-        let (kind, storage_key) = (key.kind(), key.storage_key());
-        let sk = storage_key.clone();
-        // When the writer holds a copy of the record, the change is applied and the record
-        // serialized here, on the caller's thread, before the write queues: a group then runs
-        // only the conditional UPDATE for it, and a commit's wait (an fsync with
-        // `synchronous=FULL`) overlaps other writers' preparation. The copy is taken out of the
-        // writer's memo and the read cache's copy dropped, so that without a feed (which needs
-        // the record as it was) a merge changes the only copy in place. The UPDATE is
-        // conditional on the version, and the copy counts only while `PRAGMA data_version`
-        // says no other connection has written since; otherwise the job reads and applies
-        // again inside the transaction.
-        let deletions = inner.deletions.load(std::sync::atomic::Ordering::SeqCst);
-        let ahead = inner
-            .written
-            .take(kind, &storage_key)
-            .and_then(|(tag, current)| {
-                inner.cache.release(kind, &storage_key);
-                let expected_version = current.version();
-                let before = inner.feed.then(|| current.clone());
-                // A refusal is only trusted from the stored record, read inside the transaction.
-                let next = apply(current).ok()?;
-                Some(Ahead::new((tag, deletions), before, next, expected_version))
-            });
-        // Without a feed every path of the job writes with one statement, which SQLite undoes
-        // by itself if it fails: the job needs no savepoint of its own in a group.
-        let one_statement = !inner.feed;
-        let result = self
-            .inner
-            .writer
-            .transact_with(one_statement, move |conn| {
-                let data_version = sql::data_version(conn)?;
-                // The copy counts if no other connection has written since it was remembered,
-                // and no record was deleted since it was taken (the record may have been
-                // created again, at the version the UPDATE expects).
-                let now = (
-                    data_version,
-                    inner.deletions.load(std::sync::atomic::Ordering::SeqCst),
-                );
-                if let Some(ahead) = ahead.filter(|a| a.tag == now) {
-                    match sql::run_all(conn, &ahead.prepared, None) {
-                        Ok(_) => return stored(conn, &inner, ahead, data_version),
-                        // Moved on or gone since the copy: read it and apply again below.
-                        Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                let known = inner
-                    .written
-                    .take(kind, &sk)
-                    .filter(|(tag, _)| *tag == data_version)
-                    .map(|(_, record)| record);
-                inner.cache.release(kind, &sk);
-                let current = match known {
-                    Some(record) => record,
-                    None => {
-                        let Some(body) = sql::get(conn, kind, &sk)? else {
-                            return Ok((Applied::Missing, None, None));
-                        };
-                        inner.parse(kind, sk, body)?
-                    }
-                };
-                let expected_version = current.version();
-                let before = inner.feed.then(|| current.clone());
-                let next = match apply(current) {
-                    Ok(next) => next,
-                    Err(refused) => return Ok((Applied::Refused(refused), None, None)),
-                };
-                let ahead = Ahead::new(now, before, next, expected_version);
-                sql::run_all(conn, &ahead.prepared, None)?;
-                stored(conn, &inner, ahead, data_version)
-            })
-            .await;
-        let (applied, written, last) = match result {
-            Ok(done) => done,
-            Err(e) => {
-                self.inner.written.forget(kind, &storage_key);
-                return Err(e);
-            }
-        };
-        if let Some(last) = last {
-            self.inner.signal.announce(last);
-        }
-        // The written text and record are remembered for reads, moved rather than copied.
-        if let (Applied::Stored(record), Some(PreparedWrite::Update { body, .. })) =
-            (&applied, written)
-        {
-            self.inner
-                .cache
-                .put(kind, storage_key, body, record.clone());
-        }
-        Ok(applied)
+        update::update(self, key, apply).await
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page<Record>, StoreError> {
@@ -746,40 +454,5 @@ impl MetadataStore for SqliteStore {
             );
         }
         Ok((Page::from_overfetch(items, query.limit), head))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_connection_gets_the_page_cache_asked_for() {
-        let dir = tempfile::Builder::new()
-            .prefix("metadata-sqlite-pages-")
-            .tempdir()
-            .unwrap();
-        let path = dir.path().join("pages.db");
-        let cache_size = |options: &SqliteOptions, writer: bool| -> i64 {
-            let conn = open_connection(options, writer).unwrap();
-            conn.query_row("PRAGMA cache_size", [], |r| r.get(0))
-                .unwrap()
-        };
-        let default = SqliteOptions::file(&path);
-        assert_eq!(
-            cache_size(&default, true),
-            -(DEFAULT_PAGE_CACHE_BYTES as i64 / 1024)
-        );
-        assert_eq!(
-            cache_size(&default, false),
-            -(DEFAULT_PAGE_CACHE_BYTES as i64 / 1024)
-        );
-        let small = SqliteOptions::file(&path).page_cache_bytes(3 << 20);
-        assert_eq!(cache_size(&small, false), -3072);
-        assert_eq!(
-            cache_size(&SqliteOptions::file(&path).page_cache_bytes(0), false),
-            -1
-        );
-        drop(dir);
     }
 }
