@@ -175,21 +175,17 @@ impl Metadata {
         patch: Option<&Map<String, Value>>,
         f: impl FnOnce(&mut Map<String, Value>, usize) -> usize,
     ) {
-        let unique = match &mut self.inner {
-            Some(inner) => Arc::get_mut(inner).is_some(),
-            None => false,
-        };
-        if !unique {
-            self.inner = Some(Arc::new(Inner {
-                map: self.inner().map.clone(),
+        // A shared object is copied without its text, which is rewritten or dropped below.
+        let owned = match self.inner.take() {
+            // The only reference (no weak ones are ever made): no one else can share it now.
+            Some(inner) if Arc::strong_count(&inner) == 1 => inner,
+            shared => Arc::new(Inner {
+                map: shared.map_or_else(Map::new, |inner| inner.map.clone()),
                 text: OnceLock::new(),
-            }));
-        }
-        let Some(inner) = self.inner.as_mut() else {
-            unreachable!("set just above")
+            }),
         };
-        // Unique now, so this never copies.
-        let inner = Arc::make_mut(inner);
+        // Unique, so this never copies.
+        let inner = Arc::make_mut(self.inner.insert(owned));
         let old_text = inner.text.take();
         let places = match (&old_text, patch) {
             (Some(old), Some(patch)) => old.places(patch),

@@ -16,6 +16,7 @@
 
 use metadata_core::{LookupValue, MetadataPath, Record, Tier};
 use serde_json::{Map, Value};
+use std::io::Write as _;
 
 /// The projection of a record's tiers, as JSON text for a `jsonb` parameter. It is written
 /// straight from the tiers, with no intermediate value: every write computes it, and building
@@ -57,34 +58,37 @@ fn write_object(out: &mut Vec<u8>, object: &Map<String, Value>) {
         if !MetadataPath::is_segment(key) {
             continue;
         }
+        let mut entry = |out: &mut Vec<u8>| {
+            separate(out, &mut first);
+            write_string(out, key);
+            out.push(b':');
+        };
         match value {
             Value::Object(child) => {
-                separate(out, &mut first);
-                write_string(out, key);
-                out.push(b':');
+                entry(out);
                 write_object(out, child);
             }
             // A string is its own lookup value: written without a copy.
             Value::String(text) => {
-                separate(out, &mut first);
-                write_string(out, key);
-                out.push(b':');
+                entry(out);
                 write_lookup_string(out, text);
             }
-            scalar => {
-                if let Some(lookup) = LookupValue::of(scalar) {
-                    separate(out, &mut first);
-                    write_string(out, key);
-                    out.push(b':');
-                    match lookup {
-                        LookupValue::String(text) => write_lookup_string(out, &text),
-                        LookupValue::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
-                        LookupValue::Bool(b) => {
-                            out.extend_from_slice(if b { b"true" } else { b"false" })
-                        }
-                    }
+            scalar => match LookupValue::of(scalar) {
+                Some(LookupValue::Integer(i)) => {
+                    entry(out);
+                    // Writing into a Vec cannot fail.
+                    let _ = write!(out, "{i}");
                 }
-            }
+                Some(LookupValue::Bool(b)) => {
+                    entry(out);
+                    out.extend_from_slice(if b { b"true" } else { b"false" });
+                }
+                Some(LookupValue::String(text)) => {
+                    entry(out);
+                    write_lookup_string(out, &text);
+                }
+                None => {}
+            },
         }
     }
     out.push(b'}');
