@@ -118,8 +118,15 @@ impl MetadataService {
 
     /// Loads a record of kind `R` if it is there.
     pub(crate) async fn try_load<R: Resource>(&self, key: &RecordKey) -> Result<Option<R>, Error> {
-        self.try_load_by(key.kind(), &key.storage_key_cow(), || key.clone())
-            .await
+        let found = self
+            .fetch(key.kind(), &key.storage_key_cow(), || key.clone())
+            .await;
+        match found.map_err(|e| e.into_error(None))? {
+            Some(record) => R::from_record(record)
+                .map(Some)
+                .ok_or_else(|| ServiceError::WrongKind { key: key.clone() }.into_error()),
+            None => Ok(None),
+        }
     }
 
     /// Loads the record of `kind` stored under the single id `id`, or `NotFound`; `key` builds
@@ -131,13 +138,9 @@ impl MetadataService {
         id: &str,
         key: impl Fn() -> RecordKey,
     ) -> Result<R, Error> {
-        // Matched in one step, not through `try_load_by`'s nested options: a point read
-        // from memory costs little more than moving the record, so every move counts.
-        let found = match self.store.get_now(kind, id) {
-            Some(found) => found,
-            None => self.store.get(&key()).await,
-        };
-        match found {
+        // Matched in one step, not through nested options: a point read from memory costs
+        // little more than moving the record, so every move counts.
+        match self.fetch(kind, id, &key).await {
             Ok(Some(record)) => R::from_record(record)
                 .ok_or_else(|| ServiceError::WrongKind { key: key() }.into_error()),
             Ok(None) => Err(not_found(&key())),
@@ -145,23 +148,17 @@ impl MetadataService {
         }
     }
 
-    async fn try_load_by<R: Resource>(
+    /// The stored record: answered at once where the store can ([`MetadataStore::get_now`]),
+    /// else awaited by `key`, built only then.
+    async fn fetch(
         &self,
         kind: ResourceKind,
         storage_key: &str,
         key: impl Fn() -> RecordKey,
-    ) -> Result<Option<R>, Error> {
-        let found = match self.store.get_now(kind, storage_key) {
+    ) -> Result<Option<Record>, StoreError> {
+        match self.store.get_now(kind, storage_key) {
             Some(found) => found,
             None => self.store.get(&key()).await,
-        };
-        match found.map_err(|e| e.into_error(None))? {
-            Some(record) => {
-                Ok(Some(R::from_record(record).ok_or_else(|| {
-                    ServiceError::WrongKind { key: key() }.into_error()
-                })?))
-            }
-            None => Ok(None),
         }
     }
 
