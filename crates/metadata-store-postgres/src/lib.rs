@@ -178,6 +178,12 @@ struct Inner {
     signal: FeedSignal,
 }
 
+/// What a point read brought back: the remembered record (the row had not moved on) or a body.
+enum Fetched {
+    Known(Record),
+    Body(String),
+}
+
 /// A [`MetadataStore`] on PostgreSQL. Cloning shares the pool.
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -333,12 +339,16 @@ impl PostgresStore {
 }
 
 impl PostgresStore {
-    /// Reads a record and its row version, and remembers both.
+    /// Reads a record and its row version, and remembers both. A record the store remembers is
+    /// read with a statement that sends its body only if the row has moved on from the
+    /// remembered row version (trusted for as long as the update path trusts it), so reading a
+    /// record again that nobody changed transfers and parses nothing.
     async fn read_with_xmin(
         &self,
         key: &RecordKey,
     ) -> Result<Option<(String, Record)>, StoreError> {
         let (kind, storage_key) = (key.kind(), key.storage_key());
+        let known = self.inner.known.get(kind, &storage_key);
         let pool = self.inner.pool.clone();
         let k = storage_key.clone();
         let row = self
@@ -347,20 +357,41 @@ impl PostgresStore {
             .run(async move {
                 let mut attempt = 1;
                 loop {
-                    match sql::get(&get_client(&pool).await?, kind, &k).await {
+                    let client = get_client(&pool).await?;
+                    let read = match &known {
+                        Some((xmin, _)) => sql::get_unless(&client, kind, &k, xmin).await,
+                        None => sql::get(&client, kind, &k)
+                            .await
+                            .map(|row| row.map(|(body, xmin)| (Some(body), xmin))),
+                    };
+                    match read {
                         Err(e) if attempt < ATTEMPTS && try_again(&e) => attempt += 1,
-                        other => return other,
+                        Err(e) => return Err(e),
+                        Ok(None) => return Ok(None),
+                        Ok(Some((Some(body), xmin))) => {
+                            return Ok(Some((Fetched::Body(body), xmin)))
+                        }
+                        Ok(Some((None, xmin))) => {
+                            // Withheld: only ever for the row version `known` holds.
+                            let record = known.map(|(_, record)| record);
+                            return Ok(record.map(|r| (Fetched::Known(r), xmin)));
+                        }
                     }
                 }
             })
             .await?;
-        let Some((body, xmin)) = row else {
-            self.inner.known.forget(kind, &storage_key);
-            return Ok(None);
-        };
-        let record = sql::parse(kind, &storage_key, &body)?;
-        self.inner.known.put(&record, xmin.clone());
-        Ok(Some((xmin, record)))
+        match row {
+            None => {
+                self.inner.known.forget(kind, &storage_key);
+                Ok(None)
+            }
+            Some((Fetched::Known(record), xmin)) => Ok(Some((xmin, record))),
+            Some((Fetched::Body(body), xmin)) => {
+                let record = sql::parse(kind, &storage_key, &body)?;
+                self.inner.known.put(&record, xmin.clone());
+                Ok(Some((xmin, record)))
+            }
+        }
     }
 
     /// Sends `next` as one conditional statement over `current` at row version `xmin`: the new

@@ -453,6 +453,29 @@ pub(crate) async fn get(
     Ok(row.map(|r| (r.get(0), r.get(1))))
 }
 
+/// Like [`get`] for a record the store remembers at row version `known`: the body is sent only
+/// if the row has moved on from it (`None` in the pair when it has not), so a record read again
+/// unchanged costs no transfer and no parse.
+pub(crate) async fn get_unless(
+    client: &Object,
+    kind: ResourceKind,
+    key: &str,
+    known: &str,
+) -> Result<Option<(Option<String>, String)>, StoreError> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT CASE WHEN xmin::text = $3 THEN NULL ELSE body END, xmin::text \
+             FROM records WHERE kind = $1 AND key = $2",
+        )
+        .await
+        .map_err(pg)?;
+    let row = client
+        .query_opt(&stmt, &[&kind.object_name(), &key, &known])
+        .await
+        .map_err(pg)?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
 /// One statement: stores `write` (an update) only if the row is still at `expected_version` and
 /// the row version `xmin`; returns the new row's `xmin`, or `None` if the row has moved on (or
 /// is gone). Committed by the server as it returns.

@@ -129,7 +129,11 @@ fn child(mode: &str, url: &str) {
 
 /// The tests that need the server at `METADATA_TEST_POSTGRES_URL`, after the suite.
 type ServerTest = (&'static str, fn(&str));
-const SERVER_TESTS: [ServerTest; 14] = [
+const SERVER_TESTS: [ServerTest; 15] = [
+    (
+        "a_remembered_record_is_read_again_when_it_moved_on",
+        a_remembered_record_is_read_again_when_it_moved_on,
+    ),
     (
         "connections_follow_the_callers_runtime",
         connections_follow_the_callers_runtime,

@@ -260,6 +260,66 @@ pub(crate) fn a_known_record_that_moved_on_is_read_again(url: &str) {
     block_on(a.drop_schema()).unwrap();
 }
 
+/// R8.3 with the store's remembered records: a get of a record this store remembers is sent
+/// without its body only while the row is the version remembered. A change by another store, a
+/// delete and re-creation at the same version, and a statement outside any store all reach the
+/// next get; reading again with nothing changed gives the same record.
+pub(crate) fn a_remembered_record_is_read_again_when_it_moved_on(url: &str) {
+    let schema = schema_name();
+    let (a, b) = (connect(url, &schema), connect(url, &schema));
+    let (ma, mb) = (MetadataService::new(a.clone()), MetadataService::new(b));
+    let id = UserId::new("remembered").unwrap();
+    let replace = |v: serde_json::Value| Change::new().replace_json(Tier::Public, v).unwrap();
+    block_on(ma.backend().create_user(&id, replace(json!({"by": "a"})))).unwrap();
+    let first = block_on(ma.backend().get_user(&id)).unwrap();
+    let again = block_on(ma.backend().get_user(&id)).unwrap();
+    assert_eq!(again, first, "nothing changed: the same record");
+    block_on(mb.backend().update_user(&id, replace(json!({"by": "b"})))).unwrap();
+    let read = block_on(ma.backend().get_user(&id)).unwrap();
+    assert_eq!(read.public_metadata.to_value(), json!({"by": "b"}));
+    assert_eq!(read.version, 2);
+    // Deleted and created again by b, back at the version a remembers.
+    block_on(ma.backend().get_user(&id)).unwrap();
+    block_on(mb.backend().delete_user(&id)).unwrap();
+    block_on(
+        mb.backend()
+            .create_user(&id, replace(json!({"by": "b, again"}))),
+    )
+    .unwrap();
+    block_on(
+        mb.backend()
+            .update_user(&id, replace(json!({"by": "b, again"}))),
+    )
+    .unwrap();
+    let read = block_on(ma.backend().get_user(&id)).unwrap();
+    assert_eq!(read.public_metadata.to_value(), json!({"by": "b, again"}));
+    assert_eq!(read.version, 2);
+    // Rewritten by a statement of no store's, version and all unchanged.
+    let body = run_sql(
+        url,
+        &format!("SELECT body FROM {schema}.records WHERE key = 'remembered'"),
+    )
+    .pop()
+    .unwrap()
+    .replace("b, again", "outside");
+    run_sql(
+        url,
+        &format!(
+            "UPDATE {schema}.records SET body = '{}' WHERE key = 'remembered'",
+            body.replace('\'', "''")
+        ),
+    );
+    let read = block_on(ma.backend().get_user(&id)).unwrap();
+    assert_eq!(read.public_metadata.to_value(), json!({"by": "outside"}));
+    // Deleted outside: gone for a too.
+    run_sql(url, &format!("DELETE FROM {schema}.records"));
+    assert!(matches!(
+        block_on(ma.backend().get_user(&id)),
+        Err(Error::NotFound { .. })
+    ));
+    block_on(a.drop_schema()).unwrap();
+}
+
 /// Connected from a tokio runtime, the store drives its connections there (no hop); once that
 /// runtime is gone, the pool drops those connections and the store works from anywhere else.
 pub(crate) fn connections_follow_the_callers_runtime(url: &str) {
