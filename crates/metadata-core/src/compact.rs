@@ -2,9 +2,16 @@
 //! are written one by one, and each tier as the text it keeps (see
 //! [`crate::Metadata::json`]), so a record written again does not serialize its unchanged tiers.
 
-/// Appends `s` as a JSON string literal, escaped as `serde_json` escapes it.
-pub(crate) fn write_str(out: &mut String, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+/// Appends `s` as a JSON string literal, escaped byte for byte as `serde_json` escapes it; a
+/// string with nothing to escape is copied as it is.
+///
+/// ```
+/// let mut out = String::new();
+/// metadata_core::write_json_string(&mut out, "tab\there");
+/// assert_eq!(out, serde_json::to_string("tab\there").unwrap());
+/// ```
+pub fn write_str(out: &mut String, s: &str) {
+    if crate::size::is_plain(s) {
         out.push('"');
         out.push_str(s);
         out.push('"');
@@ -15,26 +22,13 @@ pub(crate) fn write_str(out: &mut String, s: &str) {
 }
 
 /// Appends an unsigned integer in decimal.
-pub(crate) fn write_u64(out: &mut String, mut u: u64) {
-    let mut buf = [0u8; 20];
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (u % 10) as u8;
-        u /= 10;
-        if u == 0 {
-            break;
-        }
-    }
-    out.extend(buf[at..].iter().map(|&d| char::from(d)));
+pub(crate) fn write_u64(out: &mut String, u: u64) {
+    out.push_str(itoa::Buffer::new().format(u));
 }
 
 /// Appends a signed integer in decimal.
 pub(crate) fn write_i64(out: &mut String, i: i64) {
-    if i < 0 {
-        out.push('-');
-    }
-    write_u64(out, i.unsigned_abs());
+    out.push_str(itoa::Buffer::new().format(i));
 }
 
 /// An object being written field by field, as a derived `Serialize` writes a struct.

@@ -58,6 +58,7 @@ mod view;
 
 pub use access::{allows, frontend_sees, Access, Facts, FrontendPrincipal, Surface};
 pub use change::{apply_change, apply_change_owned, check_size, Change, TierOp};
+pub use compact::write_str as write_json_string;
 pub use error::{codes, BoxError, Error, JsonKind, MetadataError};
 pub use ids::{IdError, InvitationId, MembershipId, OrganizationId, SignUpId, UserId, MAX_ID_LEN};
 pub use limits::{Limits, DEFAULT_MAX_DEPTH, DEFAULT_TIER_BYTES, MAX_DEPTH_CEILING};

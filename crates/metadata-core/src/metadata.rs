@@ -9,6 +9,7 @@ use serde::de::DeserializeSeed;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::fmt;
+use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 /// One tier's value: a JSON object, no deeper than the depth limit, within the size limit.
@@ -274,6 +275,28 @@ impl Metadata {
             .text
             .get_or_init(|| Text::write(&inner.map, self.size))
             .as_str()
+    }
+
+    /// The top-level entries, in key order, each with where its compact text `"key":value`
+    /// stands in [`Metadata::json`] (entries are separated by one `,`). Copying a run of
+    /// entries from the text takes one copy.
+    ///
+    /// ```
+    /// use metadata_core::Metadata;
+    /// let m = Metadata::from_str(r#"{ "b": [1, 2.5], "a": "\u00e9" }"#).unwrap();
+    /// let spans: Vec<&str> = m.entry_spans().map(|(_, _, at)| &m.json()[at]).collect();
+    /// assert_eq!(spans, [r#""a":"é""#, r#""b":[1,2.5]"#]);
+    /// ```
+    pub fn entry_spans(&self) -> impl Iterator<Item = (&String, &Value, Range<usize>)> {
+        let inner = self.inner();
+        let text = inner
+            .text
+            .get_or_init(|| Text::write(&inner.map, self.size));
+        inner
+            .map
+            .iter()
+            .enumerate()
+            .map(move |(i, (key, value))| (key, value, text.entry(i)))
     }
 
     /// Appends the compact JSON to `out`: exactly [`Metadata::size`] bytes.

@@ -49,9 +49,7 @@ impl MetadataPath {
     pub fn is_segment(key: &str) -> bool {
         !key.is_empty()
             && key.len() <= MAX_SEGMENT_LEN
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            && key.bytes().all(|b| SEGMENT_BYTE[b as usize])
     }
 
     /// The keys, outermost first.
@@ -70,6 +68,18 @@ impl fmt::Display for MetadataPath {
         f.write_str(&self.dotted())
     }
 }
+
+/// The bytes a path segment may hold: `A-Z a-z 0-9 _ -`.
+static SEGMENT_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+        b += 1;
+    }
+    table
+};
 
 /// A value to look for. Lookups compare scalars only.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -302,5 +312,28 @@ impl<T> Page<T> {
             items: self.items.into_iter().map(f).collect(),
             next: self.next,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// R7.3: a segment is 1 to 64 of `A-Z a-z 0-9 _ -`, checked for every ASCII character in
+    /// every position, and for characters past ASCII.
+    #[test]
+    fn r7_3_segments_are_exactly_letters_digits_underscores_and_hyphens() {
+        for c in (0u8..=0x7f).map(char::from).chain(['é', '日', '\u{80}']) {
+            let allowed = c.is_ascii_alphanumeric() || c == '_' || c == '-';
+            for at in 0..3 {
+                let mut key: Vec<char> = "abc".chars().collect();
+                key[at] = c;
+                let key: String = key.into_iter().collect();
+                assert_eq!(MetadataPath::is_segment(&key), allowed, "{key:?}");
+            }
+        }
+        assert!(!MetadataPath::is_segment(""));
+        assert!(MetadataPath::is_segment(&"a".repeat(MAX_SEGMENT_LEN)));
+        assert!(!MetadataPath::is_segment(&"a".repeat(MAX_SEGMENT_LEN + 1)));
     }
 }

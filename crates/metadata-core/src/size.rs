@@ -45,6 +45,22 @@ pub(crate) fn string_len(s: &str) -> usize {
     n
 }
 
+/// Whether `s` has nothing to escape as a JSON string: no control character, quote or
+/// backslash. Eight bytes at a time, as [`string_len`].
+pub(crate) fn is_plain(s: &str) -> bool {
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    let plain = |b: &u8| ESCAPE_EXTRA[*b as usize] == 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes([
+            chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+        ]);
+        if needs_escape(word) && !chunk.iter().all(plain) {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(plain)
+}
+
 /// Whether any byte of `word` is below 0x20, a `"` or a `\\` (may say yes for a byte of 0x80 or
 /// more next to one that is; the caller then counts byte by byte, which is exact).
 const fn needs_escape(word: u64) -> bool {
@@ -182,28 +198,25 @@ mod tests {
     }
 
     #[test]
-    fn r4_1_string_length_is_exact_for_every_byte_in_every_position() {
+    fn r4_1_string_length_and_plainness_are_exact_for_every_byte_in_every_position() {
         for b in 0u8..=0x7f {
             for pos in 0..17 {
                 let mut s = "a".repeat(17);
                 s.replace_range(pos..pos + 1, std::str::from_utf8(&[b]).unwrap());
-                assert_eq!(
-                    string_len(&s),
-                    serde_json::to_vec(&s).unwrap().len(),
-                    "{b:#x} at {pos}"
-                );
+                let written = serde_json::to_vec(&s).unwrap();
+                assert_eq!(string_len(&s), written.len(), "{b:#x} at {pos}");
+                assert_eq!(is_plain(&s), written.len() == 19, "{b:#x} at {pos}");
             }
         }
-        for s in [
-            "é日本🎉\u{80}\u{7ff}",
-            "xxxxxxé\"",
-            "\u{1f}\u{10ffff}abcdefgh\\",
+        for (s, plain) in [
+            ("é日本🎉\u{80}\u{7ff}", true),
+            ("xxxxxxé\"", false),
+            ("\u{1f}\u{10ffff}abcdefgh\\", false),
+            ("\u{80}\u{80}\u{80}\u{80}xx\u{80}\u{80}\u{80}", true),
         ] {
-            assert_eq!(
-                string_len(s),
-                serde_json::to_vec(&s).unwrap().len(),
-                "{s:?}"
-            );
+            let written = serde_json::to_vec(&s).unwrap();
+            assert_eq!(string_len(s), written.len(), "{s:?}");
+            assert_eq!(is_plain(s), plain, "{s:?}");
         }
     }
 

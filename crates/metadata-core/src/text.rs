@@ -81,6 +81,11 @@ impl Text {
             .map(Into::into)
     }
 
+    /// Where the text of entry `i`, `"key":value`, stands (without the separator after it).
+    pub(crate) fn entry(&self, i: usize) -> std::ops::Range<usize> {
+        self.start_of(i)..self.ends[i] as usize
+    }
+
     /// Where entry `i` begins.
     fn start_of(&self, i: usize) -> usize {
         if i == 0 {

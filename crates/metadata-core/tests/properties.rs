@@ -112,6 +112,16 @@ proptest! {
         let in_place = p.apply_to_owned(alone);
         prop_assert_eq!(in_place.json(), serde_json::to_string(&expected).unwrap());
         prop_assert_eq!(in_place.size(), in_place.json().len());
+        // Each entry's text is that entry alone, as serde_json writes it.
+        let mut last = 0;
+        for (key, value, at) in in_place.entry_spans() {
+            let alone = serde_json::to_string(&serde_json::json!({ key: value })).unwrap();
+            prop_assert_eq!(&in_place.json()[at.clone()], &alone[1..alone.len() - 1]);
+            prop_assert_eq!(at.start, last + 1, "one separator before each entry");
+            last = at.end;
+        }
+        let end = if in_place.is_empty() { 2 } else { last + 1 };
+        prop_assert_eq!(in_place.json().len(), end, "the closing brace follows the last entry");
     }
 
     #[test]

@@ -14,94 +14,146 @@
 //! A lookup compares the projection with [`lookup_value`] of what it looks for, so `jsonb`
 //! equality agrees with [`LookupValue::matches`] exactly.
 
-use metadata_core::{LookupValue, MetadataPath, Record, Tier};
+use metadata_core::{write_json_string, LookupValue, Metadata, MetadataPath, Record, Tier};
 use serde_json::{Map, Value};
-use std::io::Write as _;
 
 /// The projection of a record's tiers, as JSON text for a `jsonb` parameter. It is written
 /// straight from the tiers, with no intermediate value: every write computes it, and building
 /// and serializing a copy of an 8 KiB tier cost more client time than the rest of the write.
 pub(crate) fn projection(record: &Record) -> String {
-    let mut out = Vec::with_capacity(64 + Tier::ALL.len() * 32);
-    out.push(b'{');
+    // At most the tiers' own text, but for strings holding `\u0000`.
+    let tiers: usize = Tier::ALL
+        .into_iter()
+        .filter_map(|t| record.tier(t).map(|m| m.size()))
+        .sum();
+    let mut out = String::with_capacity(64 + tiers);
+    out.push('{');
     let mut first = true;
     for tier in Tier::ALL {
         if let Some(metadata) = record.tier(tier) {
             separate(&mut out, &mut first);
-            write_string(&mut out, tier.field_name());
-            out.push(b':');
-            // Recursion is bounded: a tier is at most MAX_DEPTH_CEILING (100) levels deep.
-            write_object(&mut out, metadata.as_map());
+            write_json_string(&mut out, tier.field_name());
+            out.push(':');
+            write_tier(&mut out, metadata);
         }
     }
-    out.push(b'}');
-    String::from_utf8(out).unwrap_or_default()
+    out.push('}');
+    out
 }
 
-fn separate(out: &mut Vec<u8>, first: &mut bool) {
+fn separate(out: &mut String, first: &mut bool) {
     if !std::mem::take(first) {
-        out.push(b',');
+        out.push(',');
     }
 }
 
-fn write_string(out: &mut Vec<u8>, s: &str) {
-    // Writing into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+/// Writes a tier's projection. Entries whose projection is their own text (see
+/// [`as_written`]) are copied from the tier's kept text, a run of them in one copy; the others
+/// are written as [`write_object`] writes them.
+fn write_tier(out: &mut String, metadata: &Metadata) {
+    let json = metadata.json();
+    out.push('{');
+    let mut first = true;
+    // The run of entries copied as they stand, not yet written.
+    let mut run: Option<std::ops::Range<usize>> = None;
+    for (key, value, at) in metadata.entry_spans() {
+        let projected = MetadataPath::is_segment(key);
+        if projected && as_written(value) {
+            // Entries stand one after another: the run grows over the `,` between them.
+            run = Some(run.map_or(at.clone(), |r| r.start..at.end));
+            continue;
+        }
+        if let Some(r) = run.take() {
+            separate(out, &mut first);
+            out.push_str(&json[r]);
+        }
+        if projected {
+            write_entry(out, &mut first, key, value);
+        }
+    }
+    if let Some(r) = run {
+        separate(out, &mut first);
+        out.push_str(&json[r]);
+    }
+    out.push('}');
+}
+
+/// Whether a value's projection is the value as `serde_json` writes it: a string without
+/// `\u0000`, a boolean, an integer serde_json holds as `i64`, or an object of such values under
+/// keys a path can name. Arrays, `null` and other numbers are projected otherwise or dropped.
+fn as_written(value: &Value) -> bool {
+    match value {
+        // Without an early exit, the check runs many bytes at a time.
+        Value::String(text) => text.bytes().fold(true, |plain, b| plain & (b != 0)),
+        Value::Bool(_) => true,
+        Value::Number(n) => n.is_i64(),
+        // Recursion is bounded: a tier is at most MAX_DEPTH_CEILING (100) levels deep.
+        Value::Object(object) => object
+            .iter()
+            .all(|(key, value)| MetadataPath::is_segment(key) && as_written(value)),
+        Value::Null | Value::Array(_) => false,
+    }
 }
 
 /// Writes an object's projection: the keys a path can name, with objects projected in turn
 /// and scalars as the lookup value they match; nothing for the rest.
-fn write_object(out: &mut Vec<u8>, object: &Map<String, Value>) {
-    out.push(b'{');
+fn write_object(out: &mut String, object: &Map<String, Value>) {
+    out.push('{');
     let mut first = true;
     for (key, value) in object {
-        if !MetadataPath::is_segment(key) {
-            continue;
-        }
-        let mut entry = |out: &mut Vec<u8>| {
-            separate(out, &mut first);
-            write_string(out, key);
-            out.push(b':');
-        };
-        match value {
-            Value::Object(child) => {
-                entry(out);
-                write_object(out, child);
-            }
-            // A string is its own lookup value: written without a copy.
-            Value::String(text) => {
-                entry(out);
-                write_lookup_string(out, text);
-            }
-            scalar => match LookupValue::of(scalar) {
-                Some(LookupValue::Integer(i)) => {
-                    entry(out);
-                    // Writing into a Vec cannot fail.
-                    let _ = write!(out, "{i}");
-                }
-                Some(LookupValue::Bool(b)) => {
-                    entry(out);
-                    out.extend_from_slice(if b { b"true" } else { b"false" });
-                }
-                Some(LookupValue::String(text)) => {
-                    entry(out);
-                    write_lookup_string(out, &text);
-                }
-                None => {}
-            },
+        if MetadataPath::is_segment(key) {
+            write_entry(out, &mut first, key, value);
         }
     }
-    out.push(b'}');
+    out.push('}');
+}
+
+/// Writes one entry's projection under `key` (a segment), if its value has one.
+fn write_entry(out: &mut String, first: &mut bool, key: &str, value: &Value) {
+    // A segment is plain ASCII: nothing in it to escape.
+    let entry = |out: &mut String, first: &mut bool| {
+        separate(out, first);
+        out.push('"');
+        out.push_str(key);
+        out.push_str("\":");
+    };
+    match value {
+        Value::Object(child) => {
+            entry(out, first);
+            // Recursion is bounded: a tier is at most MAX_DEPTH_CEILING (100) levels deep.
+            write_object(out, child);
+        }
+        // A string is its own lookup value: written without a copy.
+        Value::String(text) => {
+            entry(out, first);
+            write_lookup_string(out, text);
+        }
+        scalar => match LookupValue::of(scalar) {
+            Some(LookupValue::Integer(i)) => {
+                entry(out, first);
+                out.push_str(itoa::Buffer::new().format(i));
+            }
+            Some(LookupValue::Bool(b)) => {
+                entry(out, first);
+                out.push_str(if b { "true" } else { "false" });
+            }
+            Some(LookupValue::String(text)) => {
+                entry(out, first);
+                write_lookup_string(out, &text);
+            }
+            None => {}
+        },
+    }
 }
 
 /// A string lookup value as [`lookup_json`] spells it.
-fn write_lookup_string(out: &mut Vec<u8>, text: &str) {
+fn write_lookup_string(out: &mut String, text: &str) {
     if text.contains('\0') {
-        out.push(b'[');
-        write_string(out, &escape_nul(text));
-        out.push(b']');
+        out.push('[');
+        write_json_string(out, &escape_nul(text));
+        out.push(']');
     } else {
-        write_string(out, text);
+        write_json_string(out, text);
     }
 }
 

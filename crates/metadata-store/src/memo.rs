@@ -4,12 +4,16 @@
 //! apply a change without reading the record first. Entries expire after a time to live and
 //! the whole is bounded by the bytes of the tiers it holds.
 
+use foldhash::fast::RandomState;
 use metadata_core::{Record, ResourceKind, Tier};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-type Key = (ResourceKind, String);
+/// One map of storage keys per kind, so a lookup by `&str` builds no key. The maps hash with
+/// foldhash (randomly seeded): SipHash cost more than the rest of a lookup, and ids are chosen
+/// by the host, not by its end users.
+type Maps<T> = [HashMap<String, Entry<T>, RandomState>; ResourceKind::ALL.len()];
 
 struct Entry<T> {
     tag: T,
@@ -19,8 +23,15 @@ struct Entry<T> {
 }
 
 struct Entries<T> {
-    map: HashMap<Key, Entry<T>>,
+    maps: Maps<T>,
     bytes: usize,
+}
+
+impl<T> Entries<T> {
+    fn clear(&mut self) {
+        self.maps.iter_mut().for_each(HashMap::clear);
+        self.bytes = 0;
+    }
 }
 
 /// Remembered records, each with a tag of type `T`.
@@ -54,7 +65,7 @@ impl<T: Clone> Memo<T> {
     pub fn new(ttl: Duration, capacity_bytes: usize) -> Self {
         Memo {
             entries: Mutex::new(Entries {
-                map: HashMap::new(),
+                maps: Default::default(),
                 bytes: 0,
             }),
             ttl,
@@ -69,7 +80,7 @@ impl<T: Clone> Memo<T> {
     /// The record remembered under `key` and its tag, if it has not expired.
     pub fn get(&self, kind: ResourceKind, key: &str) -> Option<(T, Record)> {
         let entries = self.lock();
-        let entry = entries.map.get(&(kind, key.to_owned()))?;
+        let entry = entries.maps[kind as usize].get(key)?;
         (entry.at.elapsed() < self.ttl).then(|| (entry.tag.clone(), entry.record.clone()))
     }
 
@@ -77,7 +88,7 @@ impl<T: Clone> Memo<T> {
     /// caller may hold the only copy of it (and change it in place).
     pub fn take(&self, kind: ResourceKind, key: &str) -> Option<(T, Record)> {
         let mut entries = self.lock();
-        let entry = entries.map.remove(&(kind, key.to_owned()))?;
+        let entry = entries.maps[kind as usize].remove(key)?;
         entries.bytes -= entry.bytes;
         (entry.at.elapsed() < self.ttl).then_some((entry.tag, entry.record))
     }
@@ -85,11 +96,10 @@ impl<T: Clone> Memo<T> {
     /// Remembers `record` with `tag`.
     pub fn put(&self, record: &Record, tag: T) {
         let bytes = cost(record);
-        let key = (record.kind(), record.key().storage_key());
+        let (kind, key) = (record.kind(), record.key().storage_key());
         let mut entries = self.lock();
         if entries.bytes + bytes > self.capacity_bytes {
-            entries.map.clear();
-            entries.bytes = 0;
+            entries.clear();
         }
         let entry = Entry {
             tag,
@@ -97,7 +107,7 @@ impl<T: Clone> Memo<T> {
             at: Instant::now(),
             bytes,
         };
-        if let Some(old) = entries.map.insert(key, entry) {
+        if let Some(old) = entries.maps[kind as usize].insert(key, entry) {
             entries.bytes -= old.bytes;
         }
         entries.bytes += bytes;
@@ -106,16 +116,14 @@ impl<T: Clone> Memo<T> {
     /// Forgets one record.
     pub fn forget(&self, kind: ResourceKind, key: &str) {
         let mut entries = self.lock();
-        if let Some(old) = entries.map.remove(&(kind, key.to_owned())) {
+        if let Some(old) = entries.maps[kind as usize].remove(key) {
             entries.bytes -= old.bytes;
         }
     }
 
     /// Forgets everything.
     pub fn clear(&self) {
-        let mut entries = self.lock();
-        entries.map.clear();
-        entries.bytes = 0;
+        self.lock().clear();
     }
 
     /// Forgets what the writes name (everything, for a cascade that deletes records it does
