@@ -11,6 +11,7 @@ use metadata_core::{
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::future::Future;
 
 /// The backend surface of a [`MetadataService`] (SPEC 2: every tier, read and write).
 #[derive(Clone, Copy, Debug)]
@@ -129,30 +130,36 @@ impl Backend<'_> {
     }
 
     /// A user, whole (R7.1).
-    pub async fn get_user(&self, id: &UserId) -> Result<User, Error> {
+    pub fn get_user<'a>(
+        &'a self,
+        id: &'a UserId,
+    ) -> impl Future<Output = Result<User, Error>> + Send + 'a {
         self.service
-            .load_id(ResourceKind::User, id.as_str(), || {
+            .load_id(ResourceKind::User, id.as_str(), move || {
                 RecordKey::User(id.clone())
             })
-            .await
     }
 
     /// A sign-up attempt.
-    pub async fn get_sign_up(&self, id: &SignUpId) -> Result<SignUp, Error> {
+    pub fn get_sign_up<'a>(
+        &'a self,
+        id: &'a SignUpId,
+    ) -> impl Future<Output = Result<SignUp, Error>> + Send + 'a {
         self.service
-            .load_id(ResourceKind::SignUp, id.as_str(), || {
+            .load_id(ResourceKind::SignUp, id.as_str(), move || {
                 RecordKey::SignUp(id.clone())
             })
-            .await
     }
 
     /// An organization, whole.
-    pub async fn get_organization(&self, id: &OrganizationId) -> Result<Organization, Error> {
+    pub fn get_organization<'a>(
+        &'a self,
+        id: &'a OrganizationId,
+    ) -> impl Future<Output = Result<Organization, Error>> + Send + 'a {
         self.service
-            .load_id(ResourceKind::Organization, id.as_str(), || {
+            .load_id(ResourceKind::Organization, id.as_str(), move || {
                 RecordKey::Organization(id.clone())
             })
-            .await
     }
 
     /// The membership of `user` in `organization`, whole.
@@ -165,12 +172,14 @@ impl Backend<'_> {
     }
 
     /// An invitation.
-    pub async fn get_invitation(&self, id: &InvitationId) -> Result<Invitation, Error> {
+    pub fn get_invitation<'a>(
+        &'a self,
+        id: &'a InvitationId,
+    ) -> impl Future<Output = Result<Invitation, Error>> + Send + 'a {
         self.service
-            .load_id(ResourceKind::Invitation, id.as_str(), || {
+            .load_id(ResourceKind::Invitation, id.as_str(), move || {
                 RecordKey::Invitation(id.clone())
             })
-            .await
     }
 
     /// Applies `change` to a user (SPEC 3).

@@ -30,6 +30,7 @@ mod changes;
 mod error;
 pub mod feed;
 mod frontend;
+mod load;
 pub mod memo;
 pub mod prepared;
 mod service;

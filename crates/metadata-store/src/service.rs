@@ -132,20 +132,13 @@ impl MetadataService {
     /// Loads the record of `kind` stored under the single id `id`, or `NotFound`; `key` builds
     /// its [`RecordKey`] only when one is needed (a store that cannot answer at once, or an
     /// error), which spares a point read from a memory store copying the id twice.
-    pub(crate) async fn load_id<R: Resource>(
-        &self,
+    pub(crate) fn load_id<'a, R: Resource>(
+        &'a self,
         kind: ResourceKind,
-        id: &str,
-        key: impl Fn() -> RecordKey,
-    ) -> Result<R, Error> {
-        // Matched in one step, not through nested options: a point read from memory costs
-        // little more than moving the record, so every move counts.
-        match self.fetch(kind, id, &key).await {
-            Ok(Some(record)) => R::from_record(record)
-                .ok_or_else(|| ServiceError::WrongKind { key: key() }.into_error()),
-            Ok(None) => Err(not_found(&key())),
-            Err(e) => Err(e.into_error(None)),
-        }
+        id: &'a str,
+        key: impl Fn() -> RecordKey + Unpin + Send + 'a,
+    ) -> impl std::future::Future<Output = Result<R, Error>> + Send + 'a {
+        crate::load::LoadId::new(self, kind, id, key)
     }
 
     /// The stored record: answered at once where the store can ([`MetadataStore::get_now`]),
