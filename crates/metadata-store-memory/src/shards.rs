@@ -1,43 +1,52 @@
-//! The point-read index: every record also sits in one of [`SHARDS`] maps, each behind a lock
-//! of its own on a cache line of its own, so that threads reading different records do not
-//! contend on one lock's reader count. A commit publishes what it changed to the index while
-//! it still holds the store's write lock, with every shard it touches locked at once, so a read
-//! sees all of a commit or none of it, and never a record that a listing would not show.
+//! The point-read index: every record also sits in one of [`SHARDS`] tables, each behind a
+//! lock of its own on a cache line of its own, so that threads reading different records do
+//! not contend on one lock's reader count. A commit publishes what it changed to the index
+//! while it still holds the store's write lock, with every shard it touches locked at once, so
+//! a read sees all of a commit or none of it, and never a record that a listing would not show.
 //!
-//! The maps hash with foldhash, randomly seeded per store: a point read hashes its key twice
-//! (shard, then slot), and SipHash, the standard library's default, cost more than the rest of
-//! the read. foldhash keeps minimal resistance to chosen colliding keys; ids are chosen by the
-//! host, not by its end users.
+//! A key is hashed once, with foldhash, randomly seeded per store: bits in the middle of the
+//! hash choose the shard, and the whole hash finds the slot in the shard's table
+//! ([`hashbrown::HashTable`], which takes a hash computed by its caller; the standard map would
+//! hash the key a second time). SipHash, the standard library's default, cost more than the
+//! rest of the read. foldhash keeps minimal resistance to chosen colliding keys; ids are chosen
+//! by the host, not by its end users.
 
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 use metadata_core::{Record, ResourceKind};
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::{Arc, PoisonError, RwLock};
 
-/// How many shards the index has.
+/// How many shards the index has (a power of two).
 const SHARDS: usize = 64;
 
-type Maps = [HashMap<String, Arc<Record>, RandomState>; 5];
+/// Where a shard's number is taken from in a key's hash: above the bits a table uses to choose
+/// a bucket (its low bits, up to 2^40 buckets) and below the seven it keeps as a tag (its top
+/// bits), so that the keys of one shard still spread over its whole table.
+const SHARD_SHIFT: u32 = 40;
+
+/// A stored record under its storage key.
+type Slot = (String, Arc<Record>);
+
+type Tables = [HashTable<Slot>; 5];
 
 /// One shard, aligned so that no two shards' locks share a cache line.
 #[derive(Debug, Default)]
 #[repr(align(128))]
-struct Shard(RwLock<Maps>);
+struct Shard(RwLock<Tables>);
 
 /// The records by kind and storage key, in shards.
 #[derive(Debug)]
 pub(crate) struct Shards {
     shards: Box<[Shard]>,
-    /// Chooses a key's shard; seeded apart from the maps' own hashers.
-    spread: RandomState,
+    hasher: RandomState,
 }
 
 impl Default for Shards {
     fn default() -> Self {
         Shards {
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
-            spread: RandomState::default(),
+            hasher: RandomState::default(),
         }
     }
 }
@@ -46,18 +55,22 @@ impl Default for Shards {
 pub(crate) type Published = (ResourceKind, String, Option<Arc<Record>>);
 
 impl Shards {
-    /// The shard of a storage key.
-    fn shard_of(&self, key: &str) -> usize {
-        (self.spread.hash_one(key) % SHARDS as u64) as usize
+    /// The hash of a storage key and the shard it chooses.
+    fn place(&self, key: &str) -> (u64, usize) {
+        let hash = self.hasher.hash_one(key);
+        (hash, (hash >> SHARD_SHIFT) as usize & (SHARDS - 1))
     }
 
     /// A copy of the record stored under `key` (its tiers are shared, not copied).
     pub(crate) fn get(&self, kind: ResourceKind, key: &str) -> Option<Record> {
-        let shard = self.shards[self.shard_of(key)]
+        let (hash, shard) = self.place(key);
+        let tables = self.shards[shard]
             .0
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        shard[kind as usize].get(key).map(|r| Record::clone(r))
+        tables[kind as usize]
+            .find(hash, |(k, _)| k == key)
+            .map(|(_, r)| Record::clone(r))
     }
 
     /// Publishes one commit's changes, holding every shard they touch at once (locked in
@@ -66,21 +79,25 @@ impl Shards {
         if changes.len() == 1 {
             // The common commit: one record, one shard.
             if let Some((kind, key, record)) = changes.pop() {
-                let mut maps = self.shards[self.shard_of(&key)]
+                let (hash, shard) = self.place(&key);
+                let mut tables = self.shards[shard]
                     .0
                     .write()
                     .unwrap_or_else(PoisonError::into_inner);
-                store(&mut maps[kind as usize], key, record);
+                self.store(&mut tables[kind as usize], hash, key, record);
             }
             return;
         }
-        let mut changes: Vec<(usize, Published)> = changes
+        let mut changes: Vec<(u64, usize, Published)> = changes
             .into_iter()
-            .map(|c| (self.shard_of(&c.1), c))
+            .map(|c| {
+                let (hash, shard) = self.place(&c.1);
+                (hash, shard, c)
+            })
             .collect();
-        changes.sort_by_key(|(shard, _)| *shard);
+        changes.sort_by_key(|(_, shard, _)| *shard);
         let mut guards = Vec::new();
-        for (shard, _) in &changes {
+        for (_, shard, _) in &changes {
             if guards.last().is_none_or(|(s, _)| s != shard) {
                 let guard = self.shards[*shard]
                     .0
@@ -90,31 +107,35 @@ impl Shards {
             }
         }
         let mut at = 0;
-        for (shard, (kind, key, record)) in changes {
+        for (hash, shard, (kind, key, record)) in changes {
             while guards[at].0 != shard {
                 at += 1;
             }
-            store(&mut guards[at].1[kind as usize], key, record);
+            self.store(&mut guards[at].1[kind as usize], hash, key, record);
         }
     }
-}
 
-/// Stores (or, for `None`, removes) one record in its map, reusing the stored key when the
-/// record was there.
-fn store(
-    map: &mut HashMap<String, Arc<Record>, RandomState>,
-    key: String,
-    record: Option<Arc<Record>>,
-) {
-    match record {
-        Some(record) => match map.get_mut(key.as_str()) {
-            Some(slot) => *slot = record,
-            None => {
-                map.insert(key, record);
+    /// Stores (or, for `None`, removes) one record in its table, reusing the stored key when
+    /// the record was there.
+    fn store(
+        &self,
+        table: &mut HashTable<Slot>,
+        hash: u64,
+        key: String,
+        record: Option<Arc<Record>>,
+    ) {
+        let found = table.find_entry(hash, |(k, _)| *k == key);
+        match (found, record) {
+            (Ok(mut slot), Some(record)) => slot.get_mut().1 = record,
+            (Err(absent), Some(record)) => {
+                absent
+                    .into_table()
+                    .insert_unique(hash, (key, record), |(k, _)| self.hasher.hash_one(k));
             }
-        },
-        None => {
-            map.remove(key.as_str());
+            (Ok(slot), None) => {
+                slot.remove();
+            }
+            (Err(_), None) => {}
         }
     }
 }
@@ -149,5 +170,31 @@ mod tests {
         shards.publish(vec![(ResourceKind::User, "user_7".into(), None)]);
         assert!(shards.get(ResourceKind::User, "user_7").is_none());
         assert!(shards.get(ResourceKind::User, "user_8").is_some());
+    }
+
+    #[test]
+    fn tables_that_grow_one_record_at_a_time_keep_finding_and_replacing_them() {
+        // Growing a table rehashes its slots with the hash given to `insert_unique`; a wrong one
+        // would lose records once a shard had grown.
+        let shards = Shards::default();
+        let user = |i: usize, now: i64| {
+            let id = UserId::new(format!("user_{i}")).unwrap();
+            Arc::new(Record::User(
+                create_user(id, &Change::new(), &Limits::default(), now).unwrap(),
+            ))
+        };
+        for i in 0..5_000 {
+            let u = user(i, 1);
+            shards.publish(vec![(ResourceKind::User, u.key().storage_key(), Some(u))]);
+        }
+        for i in (0..5_000).step_by(3) {
+            let u = user(i, 2);
+            shards.publish(vec![(ResourceKind::User, u.key().storage_key(), Some(u))]);
+        }
+        for i in 0..5_000 {
+            let found = shards.get(ResourceKind::User, &format!("user_{i}"));
+            let expected = user(i, if i % 3 == 0 { 2 } else { 1 });
+            assert_eq!(found.as_ref(), Some(&*expected), "user_{i}");
+        }
     }
 }
