@@ -19,6 +19,10 @@
 //!   serialized on the caller's thread, and the group runs only a conditional `UPDATE`;
 //!   otherwise the read, the change and the write run in one job of the transaction. A busy
 //!   timeout lets several processes share one file.
+//! - Point reads remember parsed records ([`SqliteOptions::cache_bytes`]): a record seen in
+//!   its row since the database last changed is answered without reading the table (each read
+//!   first asks `PRAGMA data_version`, which changes when any other connection or process
+//!   commits); otherwise the row is read, and a text that did not change is not parsed again.
 //! - A 64 MiB page cache per connection by default ([`SqliteOptions::page_cache_bytes`]), taken
 //!   as pages are read, so point reads stay flat as a file grows to millions of records.
 //! - A change feed: every commit writes its events in the same savepoint as its records, at
@@ -129,13 +133,56 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl Inner {
-    fn parse(&self, kind: ResourceKind, key: String, body: String) -> Result<Record, SqliteError> {
-        if let Some(record) = self.cache.get(kind, &key, &body) {
+    /// A record from its stored text, reusing the record parsed from the same text before; a
+    /// point read passes the epoch it read the row in (see [`readers`]).
+    fn parse(
+        &self,
+        kind: ResourceKind,
+        key: String,
+        body: String,
+        seen: Option<u64>,
+    ) -> Result<Record, SqliteError> {
+        if let Some(record) = self.cache.get(kind, &key, &body, seen) {
             return Ok(record);
         }
         let record = sql::parse(kind, &key, &body)?;
-        self.cache.put(kind, key, body, record.clone());
+        let seen = seen.unwrap_or(cache::UNSEEN);
+        self.cache.put(kind, key, body, record.clone(), seen);
         Ok(record)
+    }
+
+    /// A point read by kind and storage key, on the calling thread. On a file database, a
+    /// record seen in its row since the database last changed is answered without reading the
+    /// table.
+    fn get(&self, kind: ResourceKind, storage_key: &str) -> Result<Option<Record>, SqliteError> {
+        let (body, seen) = match &self.point_readers {
+            Some(pool) => {
+                let read = pool.with_epoch(|conn, epoch| {
+                    if let Some(record) = self.cache.get_current(kind, storage_key, epoch) {
+                        return Ok(Err(record));
+                    }
+                    sql::get(conn, kind, storage_key).map(|body| Ok((body, Some(epoch))))
+                })?;
+                match read {
+                    Ok(read) => read,
+                    Err(record) => return Ok(Some(record)),
+                }
+            }
+            None => (
+                self.writer
+                    .alone(|conn| sql::get(conn, kind, storage_key))?,
+                None,
+            ),
+        };
+        match body {
+            Some(body) => Ok(Some(self.parse(
+                kind,
+                storage_key.to_owned(),
+                body,
+                seen,
+            )?)),
+            None => Ok(None),
+        }
     }
 }
 
@@ -230,9 +277,10 @@ impl SqliteStore {
         self.inner.writer.call(f).await
     }
 
-    /// A stored record from its text, reusing the record parsed from the same text before.
+    /// A stored record from its text (read outside the point readers' epochs), reusing the
+    /// record parsed from the same text before.
     fn parse(&self, kind: ResourceKind, key: String, body: String) -> Result<Record, SqliteError> {
-        self.inner.parse(kind, key, body)
+        self.inner.parse(kind, key, body, None)
     }
 
     /// Declares an expression index on a metadata path, so that finding `kind` records by the
@@ -296,22 +344,22 @@ impl SqliteStore {
 #[async_trait]
 impl MetadataStore for SqliteStore {
     /// A point read by key. On a file database it runs on the calling thread, on a pooled
-    /// reader connection: it blocks the caller for one indexed `SELECT` (a few microseconds when
-    /// the page is cached, one disk read when it is not) instead of waking a connection thread.
+    /// reader connection: it blocks the caller for `PRAGMA data_version` and, unless the record
+    /// was seen in its row since the database last changed, one indexed `SELECT` (a few
+    /// microseconds when the page is cached, one disk read when it is not) instead of waking a
+    /// connection thread.
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
-        let kind = key.kind();
-        let storage_key = key.storage_key();
-        let body = match &self.inner.point_readers {
-            Some(pool) => pool.with(|conn| sql::get(conn, kind, &storage_key))?,
-            None => self
-                .inner
-                .writer
-                .alone(|conn| sql::get(conn, kind, &storage_key))?,
-        };
-        match body {
-            Some(body) => Ok(Some(self.parse(kind, storage_key, body)?)),
-            None => Ok(None),
-        }
+        Ok(self.inner.get(key.kind(), &key.storage_key_cow())?)
+    }
+
+    /// [`MetadataStore::get`] itself, which runs on the calling thread anyway: answering here
+    /// spares the facade a boxed future.
+    fn get_now(
+        &self,
+        kind: ResourceKind,
+        storage_key: &str,
+    ) -> Option<Result<Option<Record>, StoreError>> {
+        Some(self.inner.get(kind, storage_key).map_err(StoreError::from))
     }
 
     /// Commits on the writer thread, grouped with the commits queued at the same time (each in

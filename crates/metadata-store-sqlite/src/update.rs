@@ -2,7 +2,7 @@
 //! or read, applied and written in one job of the writer's transaction.
 
 use crate::Inner;
-use crate::{feed, sql, SqliteStore};
+use crate::{cache, feed, sql, SqliteStore};
 use metadata_core::feed::RecordChange;
 use metadata_core::{Record, RecordKey, Write};
 use metadata_store::prepared::PreparedWrite;
@@ -132,7 +132,7 @@ pub(crate) async fn update(
                     let Some(body) = sql::get(conn, kind, &sk)? else {
                         return Ok((Applied::Missing, None, None));
                     };
-                    inner.parse(kind, sk, body)?
+                    inner.parse(kind, sk, body, None)?
                 }
             };
             let expected_version = current.version();
@@ -162,7 +162,7 @@ pub(crate) async fn update(
         store
             .inner
             .cache
-            .put(kind, storage_key, body, record.clone());
+            .put(kind, storage_key, body, record.clone(), cache::UNSEEN);
     }
     Ok(applied)
 }
