@@ -62,12 +62,13 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
     /// The record stored under `key`, if any.
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError>;
 
-    /// [`MetadataStore::get`] answered at once on the calling thread, for a store that holds
-    /// its records in memory: `None` if this store cannot (then callers await `get`). The
-    /// record is named by its kind and [`RecordKey::storage_key`], so a caller holding only an
-    /// id need not build a key. It must not block on I/O or wait on another thread, and it
-    /// answers exactly what `get` would. The facade tries it first, which spares a boxed
-    /// future on every point read.
+    /// [`MetadataStore::get`] answered at once on the calling thread, for a store whose point
+    /// reads need no other thread (records in memory, or SQLite's reads on the caller's
+    /// thread): `None` if this store cannot (then callers await `get`). The record is named by
+    /// its kind and [`RecordKey::storage_key`], so a caller holding only an id need not build a
+    /// key. It must not wait on another thread, nor block the caller longer than `get` itself
+    /// would, and it answers exactly what `get` would. The facade tries it first, which spares
+    /// a boxed future on every point read.
     fn get_now(
         &self,
         kind: ResourceKind,
