@@ -75,8 +75,9 @@ impl ParsedCache {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The remembered record for this key if it was seen in its row in epoch `current`: then,
-    /// if nothing changed since, it is the stored record.
+    /// The remembered record for this key if it was seen in its row in epoch `current` (never
+    /// [`UNSEEN`]: the pool's epochs start at 1): then, if nothing changed since, it is the
+    /// stored record.
     pub(crate) fn get_current(
         &self,
         kind: ResourceKind,
@@ -85,7 +86,7 @@ impl ParsedCache {
     ) -> Option<Record> {
         self.lock().maps[kind as usize]
             .get(key)
-            .filter(|e| e.seen == current && e.seen != UNSEEN)
+            .filter(|e| e.seen == current)
             .map(|e| e.record.clone())
     }
 

@@ -156,34 +156,32 @@ impl Inner {
     /// table.
     fn get(&self, kind: ResourceKind, storage_key: &str) -> Result<Option<Record>, SqliteError> {
         let (body, seen) = match &self.point_readers {
-            Some(pool) => {
-                let read = pool.with_epoch(|conn, epoch| {
-                    if let Some(record) = self.cache.get_current(kind, storage_key, epoch) {
-                        return Ok(Err(record));
-                    }
-                    sql::get(conn, kind, storage_key).map(|body| Ok((body, Some(epoch))))
-                })?;
-                match read {
-                    Ok(read) => read,
-                    Err(record) => return Ok(Some(record)),
-                }
-            }
+            Some(pool) => match pool.with_epoch(|conn, epoch| {
+                Ok::<_, SqliteError>(match self.cache.get_current(kind, storage_key, epoch) {
+                    Some(record) => PointRead::Current(record),
+                    None => PointRead::Row(sql::get(conn, kind, storage_key)?, epoch),
+                })
+            })? {
+                PointRead::Current(record) => return Ok(Some(record)),
+                PointRead::Row(body, epoch) => (body, Some(epoch)),
+            },
             None => (
                 self.writer
                     .alone(|conn| sql::get(conn, kind, storage_key))?,
                 None,
             ),
         };
-        match body {
-            Some(body) => Ok(Some(self.parse(
-                kind,
-                storage_key.to_owned(),
-                body,
-                seen,
-            )?)),
-            None => Ok(None),
-        }
+        body.map(|body| self.parse(kind, storage_key.to_owned(), body, seen))
+            .transpose()
     }
+}
+
+/// What a point read on a pooled connection found.
+enum PointRead {
+    /// The cached record, current since nothing changed.
+    Current(Record),
+    /// The row's text (`None`: no row), read in this epoch.
+    Row(Option<String>, u64),
 }
 
 impl SqliteStore {
@@ -352,13 +350,15 @@ impl MetadataStore for SqliteStore {
         Ok(self.inner.get(key.kind(), &key.storage_key_cow())?)
     }
 
-    /// [`MetadataStore::get`] itself, which runs on the calling thread anyway: answering here
-    /// spares the facade a boxed future.
+    /// [`MetadataStore::get`] itself on a file database, whose point reads run on the calling
+    /// thread with a pooled connection anyway: answering here spares the facade a boxed future.
+    /// An in-memory database answers `None`: its one connection may be busy with a write.
     fn get_now(
         &self,
         kind: ResourceKind,
         storage_key: &str,
     ) -> Option<Result<Option<Record>, StoreError>> {
+        self.inner.point_readers.as_ref()?;
         Some(self.inner.get(kind, storage_key).map_err(StoreError::from))
     }
 

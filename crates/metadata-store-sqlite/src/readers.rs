@@ -126,8 +126,14 @@ impl ReaderPool {
 mod tests {
     use super::*;
 
-    fn pool_on(path: std::path::PathBuf) -> ReaderPool {
-        ReaderPool::new(4, move || Ok(Connection::open(&path)?)).unwrap()
+    /// A pool on a fresh file with one table, and a connection of its own to commit with.
+    fn pool_and_outside() -> (tempfile::TempDir, ReaderPool, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("epochs.db");
+        let outside = Connection::open(&path).unwrap();
+        outside.execute_batch("CREATE TABLE t (x)").unwrap();
+        let pool = ReaderPool::new(4, move || Ok(Connection::open(&path)?)).unwrap();
+        (dir, pool, outside)
     }
 
     fn epoch(pool: &ReaderPool) -> u64 {
@@ -137,11 +143,7 @@ mod tests {
 
     #[test]
     fn the_epoch_moves_on_when_another_connection_commits_and_only_then() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("epochs.db");
-        let outside = Connection::open(&path).unwrap();
-        outside.execute_batch("CREATE TABLE t (x)").unwrap();
-        let pool = pool_on(path);
+        let (_dir, pool, outside) = pool_and_outside();
         let first = epoch(&pool);
         assert_eq!(epoch(&pool), first, "nothing changed");
         outside.execute("INSERT INTO t VALUES (1)", []).unwrap();
@@ -154,11 +156,7 @@ mod tests {
     fn a_connection_opened_after_a_commit_moves_the_epoch_on() {
         // The new connection's first check finds nothing changed (it opened after the
         // commit), so the opening itself must move the epoch on.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("opened.db");
-        let outside = Connection::open(&path).unwrap();
-        outside.execute_batch("CREATE TABLE t (x)").unwrap();
-        let pool = pool_on(path);
+        let (_dir, pool, outside) = pool_and_outside();
         let before = epoch(&pool);
         outside.execute("INSERT INTO t VALUES (1)", []).unwrap();
         // The pool's only idle connection is in use, so the inner read opens another.
