@@ -1,9 +1,9 @@
 //! SQLite point-read latency at 10,000, 1,000,000 and 10,000,000 users: random keys (4096 of
 //! them, read in turn), 200 B tiers, through the facade; with the default parsed-record cache
 //! (the 4096 records fit in it: once read, a record needs no row while nothing is written) and
-//! with the cache off (every read fetches its row and parses it). The fixtures are built once under `target/bench-fixtures/` and
-//! reused (the 10,000,000-user file took 65 s and 4.4 GB here); the build time and the file
-//! size are printed.
+//! with the cache off (every read fetches its row and parses it). The fixtures are built once
+//! under `target/bench-fixtures/` and reused (the 10,000,000-user file took 40-65 s and 4.4 GB
+//! here); the build time and the file size are printed.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
