@@ -72,6 +72,12 @@ fn replace_and_get(c: &mut Criterion) {
                     .unwrap()
             })
         });
+        // For reference: the store's own answer, without the facade (its future, the conversion
+        // to a `User` and the moves of it).
+        let store = service.store().clone();
+        g.bench_function("reference_store_get_now", |b| {
+            b.iter(|| store.get_now(metadata_core::ResourceKind::User, black_box("user_bench")))
+        });
         // A synchronous caller: one `block_on` per read.
         g.bench_function("project_facade_get", |b| {
             b.iter(|| {

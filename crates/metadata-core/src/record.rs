@@ -294,9 +294,13 @@ macro_rules! resource_common {
             self.version += 1;
             self.updated_at = self.updated_at.max(now);
         }
+        // Inlined across crates: a point read from memory costs little more than moving the
+        // record, and a call here forces one more move of it.
+        #[inline]
         fn into_record(self) -> Record {
             Record::$variant(self)
         }
+        #[inline]
         fn from_record(record: Record) -> Option<Self> {
             match record {
                 Record::$variant(r) => Some(r),

@@ -52,34 +52,38 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let found = match &mut this.later {
-            Some(later) => match later.as_mut().poll(cx) {
-                Poll::Ready(found) => found,
-                Poll::Pending => return Poll::Pending,
-            },
-            None => match this.service.store.get_now(this.kind, this.id) {
-                Some(found) => found,
-                None => {
-                    let (service, key) = (this.service, (this.key)());
-                    let mut later: Later<'a> =
-                        Box::pin(async move { service.store.get(&key).await });
-                    match later.as_mut().poll(cx) {
-                        Poll::Ready(found) => found,
-                        Poll::Pending => {
-                            this.later = Some(later);
-                            return Poll::Pending;
-                        }
-                    }
-                }
-            },
-        };
-        // Matched in one step, not through nested options: a point read from memory costs
-        // little more than moving the record, so every move counts.
-        Poll::Ready(match found {
+        if this.later.is_none() {
+            // The common path, apart so that the answer is converted where it lands: a point
+            // read from memory costs little more than moving the record, so every move counts.
+            if let Some(found) = this.service.store.get_now(this.kind, this.id) {
+                return Poll::Ready(this.convert(found));
+            }
+        }
+        let (service, key) = (this.service, &this.key);
+        let later = this.later.get_or_insert_with(|| {
+            let key = key();
+            Box::pin(async move { service.store.get(&key).await })
+        });
+        match later.as_mut().poll(cx) {
+            Poll::Ready(found) => Poll::Ready(this.convert(found)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<R, K> LoadId<'_, R, K>
+where
+    R: Resource,
+    K: Fn() -> RecordKey + Unpin,
+{
+    /// The store's answer as an `R`, or the error it is.
+    #[inline(always)]
+    fn convert(&self, found: Result<Option<Record>, StoreError>) -> Result<R, Error> {
+        match found {
             Ok(Some(record)) => R::from_record(record)
-                .ok_or_else(|| ServiceError::WrongKind { key: (this.key)() }.into_error()),
-            Ok(None) => Err(not_found(&(this.key)())),
+                .ok_or_else(|| ServiceError::WrongKind { key: (self.key)() }.into_error()),
+            Ok(None) => Err(not_found(&(self.key)())),
             Err(e) => Err(e.into_error(None)),
-        })
+        }
     }
 }
