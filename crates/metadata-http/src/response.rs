@@ -4,9 +4,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
-/// A JSON response.
+/// A JSON response (written straight into its body's bytes, not through `Display`).
 pub(crate) fn json(status: StatusCode, body: Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+    let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| body.to_string().into_bytes());
+    let mut response = (status, bytes).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -8,6 +8,7 @@ use metadata_core::{
 };
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use std::sync::LazyLock;
 
 /// Fills the fields of a response that the host owns (a user's email addresses, an
 /// organization's name, a membership's role ...). Each method receives the response object
@@ -64,6 +65,31 @@ fn with_defaults(mut map: Map<String, Value>, defaults: Value) -> Map<String, Va
     map
 }
 
+/// [`with_defaults`] with defaults built once: only the fields the record lacks are copied.
+fn with_static_defaults(
+    mut map: Map<String, Value>,
+    defaults: &'static LazyLock<Map<String, Value>>,
+) -> Map<String, Value> {
+    for (k, v) in defaults.iter() {
+        if !map.contains_key(k) {
+            map.insert(k.clone(), v.clone());
+        }
+    }
+    map
+}
+
+/// The value of an object literal, as a map.
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+static USER_DEFAULTS: LazyLock<Map<String, Value>> = LazyLock::new(|| object(user_defaults()));
+static ORGANIZATION_DEFAULTS: LazyLock<Map<String, Value>> =
+    LazyLock::new(|| object(organization_defaults()));
+
 fn user_defaults() -> Value {
     json!({
         "external_id": null, "username": null, "first_name": null, "last_name": null,
@@ -90,14 +116,14 @@ fn organization_defaults() -> Value {
 
 /// A user, as the backend sees it.
 pub(crate) async fn user(hooks: &dyn Hooks, user: &User) -> Map<String, Value> {
-    let mut map = with_defaults(object_of(user), user_defaults());
+    let mut map = with_static_defaults(object_of(user), &USER_DEFAULTS);
     hooks.user(&mut map).await;
     map
 }
 
 /// A user, as the frontend sees it: never a private tier.
 pub(crate) async fn user_view(hooks: &dyn Hooks, user: &UserView) -> Map<String, Value> {
-    let mut map = with_defaults(object_of(user), user_defaults());
+    let mut map = with_static_defaults(object_of(user), &USER_DEFAULTS);
     hooks.user(&mut map).await;
     map.remove("private_metadata");
     map
@@ -105,7 +131,7 @@ pub(crate) async fn user_view(hooks: &dyn Hooks, user: &UserView) -> Map<String,
 
 /// An organization, as the backend sees it.
 pub(crate) async fn organization(hooks: &dyn Hooks, org: &Organization) -> Map<String, Value> {
-    let mut map = with_defaults(object_of(org), organization_defaults());
+    let mut map = with_static_defaults(object_of(org), &ORGANIZATION_DEFAULTS);
     hooks.organization(&mut map).await;
     map
 }
@@ -115,7 +141,7 @@ pub(crate) async fn organization_view(
     hooks: &dyn Hooks,
     org: &OrganizationView,
 ) -> Map<String, Value> {
-    let mut map = with_defaults(object_of(org), organization_defaults());
+    let mut map = with_static_defaults(object_of(org), &ORGANIZATION_DEFAULTS);
     hooks.organization(&mut map).await;
     map.remove("private_metadata");
     map
