@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use metadata_core::{
     access, Access, Error, FrontendPrincipal, OrganizationView, ResourceKind, SignUpId, Surface,
+    UserView,
 };
 use metadata_store::{OwnRecord, PageRequest};
 use serde_json::{json, Value};
@@ -61,9 +62,17 @@ fn not_found(kind: ResourceKind, id: &str) -> ApiError {
 async fn own_response(s: &Shared, own: OwnRecord) -> Response {
     let hooks = s.hooks.as_ref();
     match own {
-        OwnRecord::User(user) => response::record(shapes::user_view(hooks, &user).await),
+        OwnRecord::User(user) => user_view_response(s, &user).await,
         OwnRecord::SignUp(sign_up) => response::record(shapes::sign_up(hooks, &sign_up).await),
     }
+}
+
+async fn user_view_response(s: &Shared, user: &UserView) -> Response {
+    if s.plain {
+        let body = shapes::plain(user, &shapes::USER_DEFAULTS_TEXT);
+        return response::record_bytes(body, user.version);
+    }
+    response::record(shapes::user_view(s.hooks.as_ref(), user).await)
 }
 
 /// `GET /v1/me`: the signed-in user's own view (never `private_metadata`).
@@ -72,9 +81,7 @@ async fn get_me(State(s): State<Shared>, Principal(p): Principal) -> Result<Resp
         return Err(not_found(ResourceKind::User, "me"));
     };
     let user = s.service.frontend(p.clone()).get_user(user_id).await?;
-    Ok(response::record(
-        shapes::user_view(s.hooks.as_ref(), &user).await,
-    ))
+    Ok(user_view_response(&s, &user).await)
 }
 
 async fn write_own(

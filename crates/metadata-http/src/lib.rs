@@ -57,6 +57,9 @@ use std::sync::Arc;
 pub(crate) struct Shared {
     pub(crate) service: MetadataService,
     pub(crate) hooks: Arc<dyn Hooks>,
+    /// No hooks were set: users and organizations are answered from their text (see
+    /// `shapes::plain`).
+    pub(crate) plain: bool,
     pub(crate) keys: Arc<Vec<Vec<u8>>>,
     pub(crate) authenticator: Option<Arc<dyn Authenticator>>,
 }
@@ -87,6 +90,7 @@ impl MetadataHttp {
             shared: Shared {
                 service,
                 hooks: Arc::new(NoHooks),
+                plain: true,
                 keys: Arc::new(Vec::new()),
                 authenticator: None,
             },
@@ -110,6 +114,7 @@ impl MetadataHttp {
     /// Fills the response fields the host owns.
     pub fn hooks(mut self, hooks: impl Hooks) -> Self {
         self.shared.hooks = Arc::new(hooks);
+        self.shared.plain = false;
         self
     }
 

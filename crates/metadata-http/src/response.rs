@@ -27,6 +27,20 @@ pub(crate) fn record(body: Map<String, Value>) -> Response {
     response
 }
 
+/// One record whose body is already written, with its version as the entity tag.
+pub(crate) fn record_bytes(body: Vec<u8>, version: u64) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(tag) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        headers.insert(header::ETAG, tag);
+    }
+    response
+}
+
 /// The reference product's answer to a delete.
 pub(crate) fn deleted(id: &str, object: &str) -> Response {
     json(

@@ -90,6 +90,39 @@ static USER_DEFAULTS: LazyLock<Map<String, Value>> = LazyLock::new(|| object(use
 static ORGANIZATION_DEFAULTS: LazyLock<Map<String, Value>> =
     LazyLock::new(|| object(organization_defaults()));
 
+/// The members of a defaults object as JSON text, without its braces: `"k":v,...`.
+fn members_text(defaults: &Map<String, Value>) -> String {
+    let text = Value::Object(defaults.clone()).to_string();
+    text[1..text.len() - 1].to_owned()
+}
+
+/// A user's default fields as text, for [`plain`].
+pub(crate) static USER_DEFAULTS_TEXT: LazyLock<String> =
+    LazyLock::new(|| members_text(&USER_DEFAULTS));
+/// An organization's default fields as text, for [`plain`].
+pub(crate) static ORGANIZATION_DEFAULTS_TEXT: LazyLock<String> =
+    LazyLock::new(|| members_text(&ORGANIZATION_DEFAULTS));
+
+/// The response body of a user or an organization (or their views) when no [`Hooks`] are set:
+/// its wire JSON followed by the default fields, written straight from the record. The members
+/// are those [`user`], [`user_view`], [`organization`] and [`organization_view`] give (the
+/// record's fields and the defaults never share a name), in another order.
+pub(crate) fn plain<T: Serialize>(record: &T, defaults: &LazyLock<String>) -> Vec<u8> {
+    let defaults: &str = defaults;
+    let mut out = Vec::with_capacity(512);
+    if serde_json::to_writer(&mut out, record).is_err() || out.last() != Some(&b'}') {
+        // Records serialize as objects; this is never reached.
+        return Value::Object(object_of(record)).to_string().into_bytes();
+    }
+    out.pop();
+    if out.len() > 1 {
+        out.push(b',');
+    }
+    out.extend_from_slice(defaults.as_bytes());
+    out.push(b'}');
+    out
+}
+
 fn user_defaults() -> Value {
     json!({
         "external_id": null, "username": null, "first_name": null, "last_name": null,
@@ -202,4 +235,80 @@ pub(crate) async fn sign_up(hooks: &dyn Hooks, s: &SignUp) -> Map<String, Value>
     let mut map = object_of(s);
     hooks.sign_up(&mut map).await;
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metadata_core::{create_organization, create_user, Change, Limits, OrganizationId, Tier};
+    use metadata_core::{UserId, UserView};
+
+    /// Tiers with the edges real data has (organizations have no unsafe tier).
+    fn change(unsafe_tier: bool) -> Change {
+        let change = Change::new()
+            .replace_json(
+                Tier::Public,
+                json!({"a": "\u{0}\u{1f}é", "0": -0.0, "z": 1e16}),
+            )
+            .unwrap()
+            .replace_json(Tier::Private, json!({"k": [1, {"n": u64::MAX}]}))
+            .unwrap();
+        if unsafe_tier {
+            return change
+                .replace_json(Tier::Unsafe, json!({"u": null}))
+                .unwrap();
+        }
+        change
+    }
+
+    fn map_of(text: &[u8]) -> Map<String, Value> {
+        object(serde_json::from_slice(text).unwrap())
+    }
+
+    /// The plain body has exactly the members the hooks' map has, and the record's own fields
+    /// never share a name with a default (a shared name would appear twice in the text).
+    fn same_members<T: Serialize>(
+        record: &T,
+        defaults: &LazyLock<String>,
+        mapped: Map<String, Value>,
+    ) {
+        let own = object_of(record);
+        let default_keys = map_of(format!("{{{}}}", defaults.as_str()).as_bytes());
+        assert!(own.keys().all(|k| !default_keys.contains_key(k)), "{own:?}");
+        assert_eq!(map_of(&plain(record, defaults)), mapped);
+    }
+
+    #[test]
+    fn plain_bodies_have_the_members_the_hooks_see() {
+        let limits = Limits::default();
+        let user = create_user(UserId::new("user_1").unwrap(), &change(true), &limits, 7).unwrap();
+        let view = UserView::from(user.clone());
+        let org = create_organization(
+            OrganizationId::new("org_1").unwrap(),
+            &change(false),
+            &limits,
+            7,
+        )
+        .unwrap();
+        let org_view = metadata_core::OrganizationView::from(org.clone());
+        let run = futures_lite(async {
+            (
+                super::user(&NoHooks, &user).await,
+                user_view(&NoHooks, &view).await,
+                organization(&NoHooks, &org).await,
+                organization_view(&NoHooks, &org_view).await,
+            )
+        });
+        same_members(&user, &USER_DEFAULTS_TEXT, run.0);
+        same_members(&view, &USER_DEFAULTS_TEXT, run.1);
+        same_members(&org, &ORGANIZATION_DEFAULTS_TEXT, run.2);
+        same_members(&org_view, &ORGANIZATION_DEFAULTS_TEXT, run.3);
+    }
+
+    fn futures_lite<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
 }

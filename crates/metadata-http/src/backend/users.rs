@@ -3,6 +3,10 @@
 use super::*;
 
 pub(super) async fn user_response(s: &Shared, user: &User) -> Response {
+    if s.plain {
+        let body = shapes::plain(user, &shapes::USER_DEFAULTS_TEXT);
+        return response::record_bytes(body, user.version);
+    }
     response::record(shapes::user(s.hooks.as_ref(), user).await)
 }
 
