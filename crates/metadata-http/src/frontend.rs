@@ -70,7 +70,7 @@ async fn own_response(s: &Shared, own: OwnRecord) -> Response {
 async fn user_view_response(s: &Shared, user: &UserView) -> Response {
     if s.plain {
         let body = shapes::plain(user, &shapes::USER_DEFAULTS_TEXT);
-        return response::record_bytes(body, user.version);
+        return response::record_bytes(body, Some(user.version));
     }
     response::record(shapes::user_view(s.hooks.as_ref(), user).await)
 }

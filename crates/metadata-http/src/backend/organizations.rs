@@ -5,7 +5,7 @@ use super::*;
 pub(super) async fn org_response(s: &Shared, org: &Organization) -> Response {
     if s.plain {
         let body = shapes::plain(org, &shapes::ORGANIZATION_DEFAULTS_TEXT);
-        return response::record_bytes(body, org.version);
+        return response::record_bytes(body, Some(org.version));
     }
     response::record(shapes::organization(s.hooks.as_ref(), org).await)
 }

@@ -5,7 +5,7 @@ use super::*;
 pub(super) async fn user_response(s: &Shared, user: &User) -> Response {
     if s.plain {
         let body = shapes::plain(user, &shapes::USER_DEFAULTS_TEXT);
-        return response::record_bytes(body, user.version);
+        return response::record_bytes(body, Some(user.version));
     }
     response::record(shapes::user(s.hooks.as_ref(), user).await)
 }
