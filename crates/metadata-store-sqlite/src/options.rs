@@ -57,7 +57,13 @@ impl SqliteOptions {
         }
     }
 
-    /// How many reader connections (threads) serve reads of a file database; at least 1.
+    /// How many reader connections (threads) serve listings of a file database; at least 1.
+    ///
+    /// Point reads by key run on the caller's thread with a pool of their own that keeps twice
+    /// this many connections (at least 4). More point reads at once than it keeps each open a
+    /// connection for the read and close it after, which costs far more than the read, and
+    /// makes the next reads check their cached records against their rows once: size this for
+    /// the point reads a service runs at once.
     pub fn readers(mut self, readers: usize) -> Self {
         self.readers = readers.max(1);
         self
