@@ -744,6 +744,24 @@ async fn check_point_reads(
                 return Err(format!("get_now {key}: {got:?}, expected {expected:?}"));
             }
         }
+        let mut handed = Vec::new();
+        let answer = store.read_now(key.kind(), &key.storage_key_cow(), &mut |found| {
+            handed.push(found.cloned())
+        });
+        match answer {
+            None if handed.is_empty() => {}
+            Some(Ok(())) if handed.len() == 1 => {
+                if !same(&handed[0], expected) {
+                    return Err(format!("read_now {key}: {handed:?}, expected {expected:?}"));
+                }
+            }
+            Some(Err(e)) => return Err(format!("read_now {key}: {e}")),
+            _ => {
+                return Err(format!(
+                    "read_now {key}: answered {answer:?}, read {handed:?}"
+                ))
+            }
+        }
     }
     Ok(())
 }

@@ -283,6 +283,11 @@ pub trait Resource: Clone + fmt::Debug + PartialEq + Serialize + Send + Sync + '
     fn into_record(self) -> Record;
     /// Unwraps a [`Record`] of this kind.
     fn from_record(record: Record) -> Option<Self>;
+    /// A copy of a [`Record`] of this kind, built in place from a borrowed one (its tiers are
+    /// shared, not copied).
+    fn from_record_ref(record: &Record) -> Option<Self> {
+        Self::from_record(record.clone())
+    }
 }
 
 macro_rules! resource_common {
@@ -304,6 +309,13 @@ macro_rules! resource_common {
         fn from_record(record: Record) -> Option<Self> {
             match record {
                 Record::$variant(r) => Some(r),
+                _ => None,
+            }
+        }
+        #[inline]
+        fn from_record_ref(record: &Record) -> Option<Self> {
+            match record {
+                Record::$variant(r) => Some(r.clone()),
                 _ => None,
             }
         }

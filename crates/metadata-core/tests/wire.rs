@@ -261,3 +261,22 @@ fn r4_3_size_error_message_reads_like_the_reference_product() {
     );
     assert_eq!(err.param(), Some("public_metadata"));
 }
+
+/// `Resource::from_record_ref` (the facade's point reads) builds the same value as unwrapping
+/// an owned record of that kind, and nothing from a record of another kind.
+#[test]
+fn a_resource_is_copied_from_a_borrowed_record_of_its_kind_only() {
+    fn check<R: Resource>(records: &[Record]) {
+        for record in records {
+            let copied = R::from_record_ref(record);
+            assert_eq!(copied, R::from_record(record.clone()), "{record:?}");
+            assert_eq!(copied.is_some(), record.kind() == R::KIND, "{record:?}");
+        }
+    }
+    let records = sample_records();
+    check::<User>(&records);
+    check::<SignUp>(&records);
+    check::<Organization>(&records);
+    check::<Membership>(&records);
+    check::<Invitation>(&records);
+}

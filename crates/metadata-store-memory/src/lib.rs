@@ -270,6 +270,16 @@ impl MetadataStore for MemoryStore {
         Some(Ok(self.index.get(kind, storage_key)))
     }
 
+    fn read_now(
+        &self,
+        kind: ResourceKind,
+        storage_key: &str,
+        read: &mut dyn FnMut(Option<&Record>),
+    ) -> Option<Result<(), StoreError>> {
+        self.index.read(kind, storage_key, read);
+        Some(Ok(()))
+    }
+
     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
         let mut state = self.write();
         let State { records, log } = &mut *state;

@@ -73,6 +73,26 @@ impl Shards {
             .map(|(_, r)| Record::clone(r))
     }
 
+    /// Hands the record stored under `key`, or `None`, to `read`, under the shard's lock.
+    #[inline]
+    pub(crate) fn read(
+        &self,
+        kind: ResourceKind,
+        key: &str,
+        read: &mut dyn FnMut(Option<&Record>),
+    ) {
+        let (hash, shard) = self.place(key);
+        let tables = self.shards[shard]
+            .0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        read(
+            tables[kind as usize]
+                .find(hash, |(k, _)| same(k, key))
+                .map(|(_, r)| &**r),
+        )
+    }
+
     /// Publishes one commit's changes, holding every shard they touch at once (locked in
     /// shard order, so two publishers cannot deadlock).
     pub(crate) fn publish(&self, mut changes: Vec<Published>) {

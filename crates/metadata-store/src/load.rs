@@ -1,7 +1,8 @@
 //! A point read by id as a future of its own: its first poll asks the store for an answer at
-//! once ([`MetadataStore::get_now`](crate::MetadataStore::get_now)) and converts it, with no
-//! nested state machines to set up and move the record through; only a store that cannot
-//! answer at once gets a boxed future, polled from then on.
+//! once ([`MetadataStore::read_now`](crate::MetadataStore::read_now)), which lends the stored
+//! record so that the caller's type is built from it in place, with no copy of the whole record
+//! to move and convert and no nested state machines; only a store that cannot answer at once
+//! gets a boxed future, polled from then on.
 
 use crate::error::{ServiceError, StoreError};
 use crate::service::{not_found, MetadataService};
@@ -53,10 +54,29 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if this.later.is_none() {
-            // The common path, apart so that the answer is converted where it lands: a point
-            // read from memory costs little more than moving the record, so every move counts.
-            if let Some(found) = this.service.store.get_now(this.kind, this.id) {
-                return Poll::Ready(this.convert(found));
+            // The common path: a point read from memory costs little more than copying the
+            // record, so the `R` is built from the lent record where it lands (its tiers
+            // shared), instead of copying a `Record` out and moving a `User` out of that.
+            let mut answer = None;
+            let key = &this.key;
+            let read = this
+                .service
+                .store
+                .read_now(this.kind, this.id, &mut |found| {
+                    answer = Some(match found {
+                        Some(record) => R::from_record_ref(record)
+                            .ok_or_else(|| ServiceError::WrongKind { key: key() }.into_error()),
+                        None => Err(not_found(&key())),
+                    })
+                });
+            match read {
+                Some(Ok(())) => {
+                    if let Some(answer) = answer {
+                        return Poll::Ready(answer);
+                    }
+                }
+                Some(Err(e)) => return Poll::Ready(Err(e.into_error(None))),
+                None => {}
             }
         }
         let (service, key) = (this.service, &this.key);

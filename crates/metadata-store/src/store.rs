@@ -78,6 +78,23 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
         None
     }
 
+    /// [`MetadataStore::get_now`] handing the record to `read` by reference instead of
+    /// returning a copy: `read` is called once, with the record or `None`, unless the store
+    /// cannot answer at once (then this returns `None` and `read` is not called) or fails (an
+    /// error, `read` not called). `read` may run under the store's lock: it must not call into
+    /// the store. The default goes through `get_now`.
+    fn read_now(
+        &self,
+        kind: ResourceKind,
+        storage_key: &str,
+        read: &mut dyn FnMut(Option<&Record>),
+    ) -> Option<Result<(), StoreError>> {
+        Some(
+            self.get_now(kind, storage_key)?
+                .map(|found| read(found.as_ref())),
+        )
+    }
+
     /// Applies `writes` in order, atomically. Returns, for each write, how many records it
     /// touched (1 or 0 for `Delete`, the number deleted for the cascades, 1 for the others).
     ///
