@@ -72,11 +72,26 @@ fn replace_and_get(c: &mut Criterion) {
                     .unwrap()
             })
         });
-        // For reference: the store's own answer, without the facade (its future, the conversion
-        // to a `User` and the moves of it).
+        // For reference: the store's own answer as a copy of the record, without the facade.
         let store = service.store().clone();
         g.bench_function("reference_store_get_now", |b| {
             b.iter(|| store.get_now(metadata_core::ResourceKind::User, black_box("user_bench")))
+        });
+        // The store's part of the facade's read: the record lent, a `User` copied from it.
+        g.bench_function("reference_store_read_now", |b| {
+            b.iter(|| {
+                let mut user = None;
+                store.read_now(
+                    metadata_core::ResourceKind::User,
+                    black_box("user_bench"),
+                    &mut |found| {
+                        user = found.and_then(
+                            <metadata_core::User as metadata_core::Resource>::from_record_ref,
+                        )
+                    },
+                );
+                user
+            })
         });
         // A synchronous caller: one `block_on` per read.
         g.bench_function("project_facade_get", |b| {

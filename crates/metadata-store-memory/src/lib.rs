@@ -5,7 +5,9 @@
 //! change feed lives under the same lock, so a commit and its events are one step. Point reads
 //! do not take that lock: they read a sharded index that each commit updates before it lets
 //! the lock go (see `shards.rs`), so threads reading different records do not contend, and
-//! [`MetadataStore::get_now`] answers on the calling thread without a future.
+//! [`MetadataStore::get_now`] answers on the calling thread without a future
+//! ([`MetadataStore::read_now`] lends the record under the shard's read lock, so the facade
+//! builds its `User` or `Organization` from it without copying the whole record first).
 //!
 //! ```
 //! use metadata_core::{Change, Tier, UserId};
