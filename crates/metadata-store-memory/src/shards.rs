@@ -63,14 +63,7 @@ impl Shards {
 
     /// A copy of the record stored under `key` (its tiers are shared, not copied).
     pub(crate) fn get(&self, kind: ResourceKind, key: &str) -> Option<Record> {
-        let (hash, shard) = self.place(key);
-        let tables = self.shards[shard]
-            .0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        tables[kind as usize]
-            .find(hash, |(k, _)| same(k, key))
-            .map(|(_, r)| Record::clone(r))
+        self.find(kind, key, |found| found.cloned())
     }
 
     /// Hands the record stored under `key`, or `None`, to `read`, under the shard's lock.
@@ -81,12 +74,18 @@ impl Shards {
         key: &str,
         read: &mut dyn FnMut(Option<&Record>),
     ) {
+        self.find(kind, key, read)
+    }
+
+    /// `with` applied to the record stored under `key`, or `None`, under the shard's lock.
+    #[inline(always)]
+    fn find<T>(&self, kind: ResourceKind, key: &str, with: impl FnOnce(Option<&Record>) -> T) -> T {
         let (hash, shard) = self.place(key);
         let tables = self.shards[shard]
             .0
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        read(
+        with(
             tables[kind as usize]
                 .find(hash, |(k, _)| same(k, key))
                 .map(|(_, r)| &**r),
