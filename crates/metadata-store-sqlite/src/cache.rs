@@ -71,6 +71,12 @@ impl ParsedCache {
         }
     }
 
+    /// Whether this cache keeps nothing (a limit of 0): then there is nothing to look up,
+    /// nor any epoch to check a record against.
+    pub(crate) fn is_off(&self) -> bool {
+        self.limit == 0
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }

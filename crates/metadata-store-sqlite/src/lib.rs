@@ -142,6 +142,9 @@ impl Inner {
         body: String,
         seen: Option<u64>,
     ) -> Result<Record, SqliteError> {
+        if self.cache.is_off() {
+            return sql::parse(kind, &key, &body);
+        }
         if let Some(record) = self.cache.get(kind, &key, &body, seen) {
             return Ok(record);
         }
@@ -156,6 +159,11 @@ impl Inner {
     /// table.
     fn get(&self, kind: ResourceKind, storage_key: &str) -> Result<Option<Record>, SqliteError> {
         let (body, seen) = match &self.point_readers {
+            // Without a cache no record is trusted across reads: `PRAGMA data_version` (about
+            // a microsecond) would buy nothing.
+            Some(pool) if self.cache.is_off() => {
+                (pool.with(|conn| sql::get(conn, kind, storage_key))?, None)
+            }
             Some(pool) => match pool.with_epoch(|conn, epoch| {
                 Ok::<_, SqliteError>(match self.cache.get_current(kind, storage_key, epoch) {
                     Some(record) => PointRead::Current(record),

@@ -1,5 +1,5 @@
-//! The shared conformance suite and model check, on SQLite files and in memory, under two
-//! executors.
+//! The shared conformance suite and model check, on SQLite files (with the parsed-record cache
+//! and without it) and in memory, under two executors.
 
 use metadata_store::MetadataStore;
 use metadata_store_sqlite::{SqliteOptions, SqliteStore};
@@ -20,6 +20,10 @@ fn fresh_file() -> Arc<dyn MetadataStore> {
     Arc::new(SqliteStore::open(SqliteOptions::file(fresh_path())).unwrap())
 }
 
+fn fresh_file_uncached() -> Arc<dyn MetadataStore> {
+    Arc::new(SqliteStore::open(SqliteOptions::file(fresh_path()).cache_bytes(0)).unwrap())
+}
+
 fn fresh_memory() -> Arc<dyn MetadataStore> {
     Arc::new(SqliteStore::open_in_memory().unwrap())
 }
@@ -27,6 +31,11 @@ fn fresh_memory() -> Arc<dyn MetadataStore> {
 mod file {
     use super::*;
     metadata_conformance::conformance_tests!(fresh_file);
+}
+
+mod file_uncached {
+    use super::*;
+    metadata_conformance::conformance_tests!(fresh_file_uncached);
 }
 
 mod memory {
