@@ -4,7 +4,7 @@
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use metadata_benches::{scratch_dir, tier_of_size};
+use metadata_benches::{raw_sqlite, scratch_dir, tier_of_size};
 use metadata_core::{Change, Metadata, Tier, UserId};
 use metadata_store::MetadataService;
 use metadata_store_sqlite::{SqliteOptions, SqliteStore};
@@ -51,11 +51,7 @@ fn fixture(name: &str, size: usize) -> Fixture {
     .unwrap();
     // The raw side: the same schema (made by the store), the same pragmas, the same row.
     drop(SqliteStore::open_file(dir.join("raw.db")).unwrap());
-    let raw = Connection::open(dir.join("raw.db")).unwrap();
-    raw.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
-        .unwrap();
-    raw.pragma_update(None, "synchronous", "NORMAL").unwrap();
-    raw.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let raw = raw_sqlite(&dir.join("raw.db"));
     let raw_body = serde_json::to_string(&user).unwrap();
     let raw_bodies = (0..RAW_BODIES as u64)
         .map(|i| {
@@ -224,8 +220,7 @@ fn many_users() -> (SqliteStore, SqliteStore, Connection) {
         }
         tx.commit().unwrap();
     }
-    let raw = Connection::open(dir.join("raw.db")).unwrap();
-    raw.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    let raw = raw_sqlite(&dir.join("raw.db"));
     let project = dir.join("project.db");
     let uncached = SqliteOptions::file(&project).cache_bytes(0);
     (

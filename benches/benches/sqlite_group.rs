@@ -6,11 +6,11 @@
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use metadata_benches::{scratch_dir, tier_of_size};
+use metadata_benches::{raw_sqlite, scratch_dir, tier_of_size};
 use metadata_core::{Change, Tier, UserId};
 use metadata_store::MetadataService;
 use metadata_store_sqlite::{SqliteOptions, SqliteStore};
-use rusqlite::{params, Connection};
+use rusqlite::params;
 use std::time::{Duration, Instant};
 
 const WRITERS: usize = 16;
@@ -123,7 +123,7 @@ fn group_commit(c: &mut Criterion) {
     // UPDATEs per transaction.
     let path = fresh("raw.db");
     drop(SqliteStore::open_file(&path).unwrap());
-    let mut raw = Connection::open(&path).unwrap();
+    let mut raw = raw_sqlite(&path);
     raw.pragma_update(None, "synchronous", "FULL").unwrap();
     let body = serde_json::to_string(&tier_of_size(200)).unwrap();
     for i in 0..WRITERS {

@@ -1,14 +1,15 @@
 //! SQLite point-read latency at 10,000, 1,000,000 and 10,000,000 users: random keys (4096 of
 //! them, read in turn), 200 B tiers, through the facade; with the default parsed-record cache
 //! (the 4096 records fit in it: once read, a record needs no row while nothing is written) and
-//! with the cache off (every read fetches its row and parses it). The fixtures are built once
+//! with the cache off (every read fetches its row and parses it); and the same reads through raw
+//! rusqlite, to show how far apart SQLite itself reads at these sizes. The fixtures are built once
 //! under `target/bench-fixtures/` and reused (the 10,000,000-user file took 40-65 s and 4.4 GB
 //! here); the build time and the file size are printed.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use metadata_benches::{scratch_dir, tier_of_size};
+use metadata_benches::{raw_sqlite, scratch_dir, tier_of_size};
 use metadata_core::{create_user, Change, Limits, Metadata, Tier, UserId};
 use metadata_store::MetadataService;
 use metadata_store_sqlite::{SqliteOptions, SqliteStore};
@@ -80,6 +81,20 @@ fn scale(c: &mut Criterion) {
             })
             .collect();
         let mut n = 0;
+        // The same reads through raw rusqlite (a prepared SELECT + parse into a `Value`, under
+        // the store's pragmas): how far apart SQLite itself reads at these sizes.
+        let raw = raw_sqlite(&path);
+        g.bench_function(format!("baseline_raw_select_parse_value_{users}"), |b| {
+            b.iter(|| {
+                n += 1;
+                let body: String = raw
+                    .prepare_cached("SELECT body FROM records WHERE kind = ?1 AND key = ?2")
+                    .unwrap()
+                    .query_row(params!["user", ids[n % ids.len()].as_str()], |r| r.get(0))
+                    .unwrap();
+                serde_json::from_str::<serde_json::Value>(&body).unwrap()
+            })
+        });
         for (name, service) in [("get", &service), ("get_uncached", &uncached)] {
             g.bench_function(format!("project_facade_{name}_{users}"), |b| {
                 b.iter(|| {

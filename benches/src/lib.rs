@@ -88,3 +88,17 @@ pub fn plain_merge(target: &mut Value, patch: &Value) {
         *target = patch.clone();
     }
 }
+
+/// A raw rusqlite connection to a database file the store has created, with the pragmas the
+/// store gives its own connections (write-ahead log, `synchronous=NORMAL`, the same page cache
+/// size, a busy timeout), so a raw baseline reads and writes under the same settings.
+pub fn raw_sqlite(path: &std::path::Path) -> rusqlite::Connection {
+    let raw = rusqlite::Connection::open(path).unwrap();
+    raw.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+        .unwrap();
+    raw.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    let kib = (metadata_store_sqlite::DEFAULT_PAGE_CACHE_BYTES / 1024) as i64;
+    raw.pragma_update(None, "cache_size", -kib).unwrap();
+    raw.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    raw
+}
