@@ -93,7 +93,7 @@ fn writes(c: &mut Criterion) {
     let pruned = move |write: &mut dyn FnMut()| {
         write();
         written.set(written.get() + 1);
-        if written.get() % 10_000 == 0 {
+        if written.get().is_multiple_of(10_000) {
             let feed = pruner.feed();
             futures::executor::block_on(feed.prune(std::time::Duration::ZERO, 10_000)).unwrap();
         }

@@ -17,10 +17,19 @@ use std::time::{Duration, Instant};
 
 type Bare = RwLock<HashMap<String, Arc<Value>>>;
 
-fn setup(size: usize) -> (MetadataService, UserId, Metadata, Arc<Bare>, Value) {
+type Setup = (
+    MetadataService,
+    Arc<dyn MetadataStore>,
+    UserId,
+    Metadata,
+    Arc<Bare>,
+    Value,
+);
+
+fn setup(size: usize) -> Setup {
     // The feed is off, as the raw baseline writes no event; benches/benches/feed.rs measures it.
     let store: Arc<dyn MetadataStore> = Arc::new(MemoryStore::without_feed());
-    let service = MetadataService::from_arc(store);
+    let service = MetadataService::from_arc(store.clone());
     let id = UserId::new("user_bench").unwrap();
     let value = tier_of_size(size);
     let tier = Metadata::from_value(value.clone()).unwrap();
@@ -34,12 +43,12 @@ fn setup(size: usize) -> (MetadataService, UserId, Metadata, Arc<Bare>, Value) {
     bare.write()
         .unwrap()
         .insert("user_bench".into(), Arc::new(value.clone()));
-    (service, id, tier, bare, value)
+    (service, store, id, tier, bare, value)
 }
 
 fn replace_and_get(c: &mut Criterion) {
     for size in [8192usize, 200] {
-        let (service, id, tier, bare, value) = setup(size);
+        let (service, store, id, tier, bare, value) = setup(size);
         let mut g = c.benchmark_group(format!("memory_replace_{size}"));
         // The same work as the project's side: the tier is validated once, outside the loop,
         // and each iteration inserts a ready Arc (the project clones an already-validated tier).
@@ -73,7 +82,6 @@ fn replace_and_get(c: &mut Criterion) {
             })
         });
         // For reference: the store's own answer as a copy of the record, without the facade.
-        let store = service.store().clone();
         g.bench_function("reference_store_get_now", |b| {
             b.iter(|| store.get_now(metadata_core::ResourceKind::User, black_box("user_bench")))
         });
@@ -139,7 +147,7 @@ fn parallel(threads: usize, iters: u64, read: impl Fn(usize) + Send + Sync + 'st
 }
 
 fn two_thread_reads(c: &mut Criterion) {
-    let (service, id, _, bare, value) = setup(8192);
+    let (service, _, id, _, bare, value) = setup(8192);
     // A second record, for the second thread, with a tier of its own (records sharing one
     // tier value share its reference count).
     let second = UserId::new("user_bench_2").unwrap();

@@ -380,6 +380,9 @@ impl Model {
         surface: Surface,
     ) -> Result<R, Error> {
         let current: R = self.load(key)?;
+        if change.is_empty() {
+            return unchanged(current, change);
+        }
         let next = apply_change(&current, change, surface, &model_limits(), NOW)?;
         self.commit(&[update_write(&current, next.clone())])?;
         Ok(next)
@@ -866,7 +869,7 @@ pub fn decode_ops(data: &[u8]) -> Vec<Op> {
             _ => Target::Invitation(x % 2),
         };
         let principal = |p: u8, x: u8| {
-            if p % 2 == 0 {
+            if p.is_multiple_of(2) {
                 Principal::User(x % 3, p / 2 % 2)
             } else {
                 Principal::SignUp(x % 2)
@@ -878,7 +881,7 @@ pub fn decode_ops(data: &[u8]) -> Vec<Op> {
                 .map(|_| (b() as usize, b() % 2 == 1, small_object_at(b() as usize)))
                 .collect();
             let e = b();
-            build_change(&ops, (e % 4 == 0).then_some(u64::from(e / 4 % 4)))
+            build_change(&ops, e.is_multiple_of(4).then_some(u64::from(e / 4 % 4)))
         };
         let op = match tag % 9 {
             0 => {

@@ -142,6 +142,17 @@ impl FrontendPrincipal {
         }
     }
 
+    /// The key of the principal's own record: its user, or its sign-up attempt. The frontend
+    /// reads and writes that record and no other of its kind (R2.2).
+    pub fn own_key(&self) -> crate::RecordKey {
+        match self {
+            FrontendPrincipal::User { user_id, .. } => crate::RecordKey::User(user_id.clone()),
+            FrontendPrincipal::SignUp { sign_up_id } => {
+                crate::RecordKey::SignUp(sign_up_id.clone())
+            }
+        }
+    }
+
     /// Whether `email` is one of this principal's verified addresses.
     pub fn has_verified_email(&self, email: &str) -> bool {
         match self {

@@ -1,13 +1,12 @@
 //! Updates as values, and the pure function that applies one (SPEC 3, R4).
 
 use crate::access::{self, Access, Surface};
-use crate::error::{Error, JsonKind, MetadataError};
+use crate::body::{BodyMode, RequestBody};
+use crate::error::Error;
 use crate::limits::Limits;
 use crate::metadata::{Metadata, Patch};
-use crate::parse::{Node, Refusal};
 use crate::record::{Millis, Resource};
 use crate::tier::Tier;
-use serde::de::DeserializeSeed;
 use serde_json::Value;
 
 /// What one update does to one tier.
@@ -91,7 +90,8 @@ impl Change {
             .filter_map(|t| self.ops[t.index()].as_ref().map(|op| (t, op)))
     }
 
-    /// Whether the update names no tier.
+    /// Whether the update names no tier. Such an update writes nothing on any surface: see
+    /// [`unchanged`].
     pub fn is_empty(&self) -> bool {
         self.ops.iter().all(Option::is_none)
     }
@@ -108,55 +108,17 @@ impl Change {
     /// assert!(matches!(err, Err(Error::InvalidMetadata { tier: Tier::Private, .. })));
     /// ```
     pub fn replace_from_request(body: &[u8], limits: &Limits) -> Result<Self, Error> {
-        Self::from_request(body, limits, false)
+        Self::from_request(body, limits, BodyMode::Replace)
     }
 
     /// Reads a merge request body in the wire format (as the reference product's
     /// `PATCH .../metadata`): each tier given is a JSON Merge Patch (R3.2).
     pub fn merge_from_request(body: &[u8], limits: &Limits) -> Result<Self, Error> {
-        Self::from_request(body, limits, true)
+        Self::from_request(body, limits, BodyMode::Merge)
     }
 
-    fn from_request(body: &[u8], limits: &Limits, merge: bool) -> Result<Self, Error> {
-        let input_limit = limits.max_input_bytes().saturating_mul(3);
-        let body_error = |source| Error::InvalidRequest { source };
-        if body.len() > input_limit {
-            return Err(body_error(MetadataError::InputTooLarge {
-                len: body.len(),
-                limit: input_limit,
-            }));
-        }
-        // The body is one level above the tiers, so it may nest one level deeper.
-        let refusal = Refusal::default();
-        let mut de = serde_json::Deserializer::from_slice(body);
-        let parsed = Node::top(limits.max_depth() + 1, &refusal)
-            .deserialize(&mut de)
-            .and_then(|v| de.end().map(|()| v));
-        let body = match parsed {
-            Ok((Value::Object(map), _)) => map,
-            Ok((other, _)) => {
-                return Err(body_error(MetadataError::NotAnObject {
-                    found: JsonKind::of(&other),
-                }))
-            }
-            Err(err) => return Err(body_error(refusal.into_error(err))),
-        };
-        let mut change = Change::new();
-        for (field, value) in body {
-            let tier = Tier::ALL
-                .into_iter()
-                .find(|t| t.field_name() == field)
-                .ok_or(Error::UnknownField { field })?;
-            change = if merge {
-                let patch = Patch::from_value_with(value, limits).map_err(|e| e.for_tier(tier))?;
-                change.merge(tier, patch)
-            } else {
-                let value =
-                    Metadata::from_value_with(value, limits).map_err(|e| e.for_tier(tier))?;
-                change.replace(tier, value)
-            };
-        }
-        Ok(change)
+    fn from_request(body: &[u8], limits: &Limits, mode: BodyMode) -> Result<Self, Error> {
+        RequestBody::parse(body, mode, limits)?.into_strict_change()
     }
 }
 
@@ -215,24 +177,14 @@ pub fn apply_change_owned<R: Resource>(
     for (tier, _) in change.ops() {
         access::check(surface, R::KIND, tier, Access::Write)?;
     }
-    let key = |current: &R| current.key().storage_key();
     if let Some(status) = current.frozen_status() {
         return Err(Error::Frozen {
             kind: R::KIND,
-            id: key(&current),
+            id: current.key().storage_key(),
             status,
         });
     }
-    if let Some(expected) = change.expected_version() {
-        if expected != current.version() {
-            return Err(Error::Conflict {
-                kind: R::KIND,
-                id: key(&current),
-                expected,
-                actual: current.version(),
-            });
-        }
-    }
+    check_expected_version(&current, change)?;
     // Every tier is computed and checked before any is stored, so a refusal leaves nothing
     // half applied (R3.3); a merged tier is taken out of the record to be merged in place.
     let mut values: [Option<Metadata>; 3] = [None, None, None];
@@ -260,6 +212,38 @@ pub fn apply_change_owned<R: Resource>(
         }
     }
     current.stamp(now);
+    Ok(current)
+}
+
+/// Checks that `current` is at the version `change` expects, if it states one (R3.5):
+/// [`Error::Conflict`] otherwise.
+pub fn check_expected_version<R: Resource>(current: &R, change: &Change) -> Result<(), Error> {
+    match change.expected_version() {
+        Some(expected) if expected != current.version() => Err(Error::Conflict {
+            kind: R::KIND,
+            id: current.key().storage_key(),
+            expected,
+            actual: current.version(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// An update that names no tier ([`Change::is_empty`]) writes nothing, on every surface: it
+/// answers `current` as it is, version unchanged, once the version the change expects (if
+/// any) is checked (R3.1, R3.5). [`apply_change`] refuses it instead ([`Error::EmptyChange`]),
+/// as it has nothing to write; a caller asks this first.
+///
+/// ```
+/// use metadata_core::*;
+/// let user = create_user(UserId::new("u1").unwrap(), &Change::new(), &Limits::default(), 1).unwrap();
+/// assert_eq!(unchanged(user.clone(), &Change::new()).unwrap(), user);
+/// let stale = Change::new().expect_version(7);
+/// assert!(matches!(unchanged(user, &stale), Err(Error::Conflict { expected: 7, actual: 1, .. })));
+/// ```
+pub fn unchanged<R: Resource>(current: R, change: &Change) -> Result<R, Error> {
+    debug_assert!(change.is_empty());
+    check_expected_version(&current, change)?;
     Ok(current)
 }
 

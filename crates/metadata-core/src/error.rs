@@ -261,6 +261,22 @@ pub enum Error {
         /// The field.
         field: String,
     },
+    /// A body field this library reads (an id, an email address) has the wrong JSON type.
+    #[error("{field} must be {expected}, not {found}")]
+    InvalidField {
+        /// The field.
+        field: &'static str,
+        /// The type it must have.
+        expected: JsonKind,
+        /// The type it has.
+        found: JsonKind,
+    },
+    /// A body field this library needs is absent.
+    #[error("{field} must be included")]
+    MissingField {
+        /// The field.
+        field: &'static str,
+    },
     /// An invitation's email address is not plausible.
     #[error("invalid email address {value:?}")]
     InvalidEmail {
@@ -318,12 +334,13 @@ impl Error {
             Error::Conflict { .. } => codes::CONFLICT,
             Error::AlreadyExists { .. } => codes::ALREADY_EXISTS,
             Error::Frozen { .. } => codes::FROZEN,
-            Error::EmptyChange => codes::MISSING,
+            Error::EmptyChange | Error::MissingField { .. } => codes::MISSING,
             Error::InvalidRequest { source } => source.code(),
             Error::InvalidId(_)
             | Error::InvalidQuery { .. }
             | Error::Typed { .. }
             | Error::UnknownField { .. }
+            | Error::InvalidField { .. }
             | Error::InvalidEmail { .. } => codes::VALUE_INVALID,
             Error::Storage { .. } => codes::STORAGE,
             Error::OutcomeUnknown { .. } => codes::OUTCOME_UNKNOWN,
@@ -339,6 +356,7 @@ impl Error {
             | Error::UnsupportedTier { tier, .. }
             | Error::AccessDenied { tier, .. }
             | Error::Typed { tier, .. } => Some(tier.field_name()),
+            Error::InvalidField { field, .. } | Error::MissingField { field } => Some(field),
             _ => None,
         }
     }

@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 
 pub mod access;
+mod body;
 mod change;
 pub mod claims;
 mod compact;
@@ -57,7 +58,10 @@ mod typed;
 mod view;
 
 pub use access::{allows, frontend_sees, Access, Facts, FrontendPrincipal, Surface};
-pub use change::{apply_change, apply_change_owned, check_size, Change, TierOp};
+pub use body::{BodyMode, RequestBody};
+pub use change::{
+    apply_change, apply_change_owned, check_expected_version, check_size, unchanged, Change, TierOp,
+};
 pub use compact::write_str as write_json_string;
 pub use error::{codes, BoxError, Error, JsonKind, MetadataError};
 pub use ids::{IdError, InvitationId, MembershipId, OrganizationId, SignUpId, UserId, MAX_ID_LEN};
@@ -65,8 +69,8 @@ pub use limits::{Limits, DEFAULT_MAX_DEPTH, DEFAULT_TIER_BYTES, MAX_DEPTH_CEILIN
 pub use metadata::{Metadata, Patch};
 pub use plan::{
     accept_invitation, complete_sign_up, create_invitation, create_membership, create_organization,
-    create_sign_up, create_user, delete_writes, revoke_invitation, update_write,
-    InvitationAcceptance, SignUpCompletion, Write, MAX_EMAIL_LEN,
+    create_own_sign_up, create_sign_up, create_user, delete_writes, revoke_invitation,
+    update_write, InvitationAcceptance, SignUpCompletion, Write, MAX_EMAIL_LEN,
 };
 pub use query::{
     Cursor, Filter, ListQuery, LookupValue, MetadataPath, Page, MAX_PAGE_SIZE, MAX_PATH_SEGMENTS,

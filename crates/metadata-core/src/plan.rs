@@ -1,7 +1,7 @@
 //! Creating records, the copies of SPEC 5 and the cascades of R6.2, as pure plans: given the
 //! records, the writes a store must make in one transaction.
 
-use crate::access::Surface;
+use crate::access::{FrontendPrincipal, Surface};
 use crate::change::{apply_change, check_size, Change};
 use crate::error::Error;
 use crate::ids::{InvitationId, MembershipId, OrganizationId, SignUpId, UserId};
@@ -38,6 +38,17 @@ pub enum Write {
 }
 
 fn create<R: Resource>(
+    blank: R,
+    change: &Change,
+    limits: &Limits,
+    now: Millis,
+) -> Result<R, Error> {
+    create_as(Surface::Backend, blank, change, limits, now)
+}
+
+/// A new record from `blank` with the tiers `change` sets, each checked for `surface`.
+fn create_as<R: Resource>(
+    surface: Surface,
     mut blank: R,
     change: &Change,
     limits: &Limits,
@@ -47,7 +58,7 @@ fn create<R: Resource>(
         blank.stamp(now);
         Ok(blank)
     } else {
-        apply_change(&blank, change, Surface::Backend, limits, now)
+        apply_change(&blank, change, surface, limits, now)
     }
 }
 
@@ -69,6 +80,36 @@ pub fn create_sign_up(
     now: Millis,
 ) -> Result<SignUp, Error> {
     create(SignUp::blank(id, now), change, limits, now)
+}
+
+/// A new sign-up attempt created by the frontend for its own sign-up principal: its id is the
+/// principal's, and `change` may set only what the frontend may write (R2.4). A signed-in user
+/// has no sign-up to create: [`Error::NotFound`].
+///
+/// ```
+/// use metadata_core::*;
+/// use serde_json::json;
+/// let me = FrontendPrincipal::sign_up(SignUpId::new("sua_1").unwrap());
+/// let unsafe_only = Change::new().replace_json(Tier::Unsafe, json!({"ref": "ad"})).unwrap();
+/// let sign_up = create_own_sign_up(&me, &unsafe_only, &Limits::default(), 1_000).unwrap();
+/// assert_eq!(sign_up.id.as_str(), "sua_1");
+/// let user = FrontendPrincipal::user(UserId::new("user_1").unwrap());
+/// assert!(matches!(create_own_sign_up(&user, &unsafe_only, &Limits::default(), 1_000), Err(Error::NotFound { .. })));
+/// ```
+pub fn create_own_sign_up(
+    principal: &FrontendPrincipal,
+    change: &Change,
+    limits: &Limits,
+    now: Millis,
+) -> Result<SignUp, Error> {
+    let FrontendPrincipal::SignUp { sign_up_id } = principal else {
+        return Err(Error::NotFound {
+            kind: SignUp::KIND,
+            id: "new".to_owned(),
+        });
+    };
+    let blank = SignUp::blank(sign_up_id.clone(), now);
+    create_as(Surface::Frontend, blank, change, limits, now)
 }
 
 /// A new organization (R6.1).

@@ -1,10 +1,11 @@
-//! The frontend routes, acting for the principal the host's authenticator names. They answer
-//! with view types only, so no private tier can reach a response (R2.3), and anything the
-//! principal may not see is 404 (R2.2).
+//! The frontend routes, acting for the principal the host's authenticator names, through the
+//! facade's frontend surface alone: it answers with view types only, so no private tier can
+//! reach a response (R2.3), and anything the principal may not see is 404 (R2.2). No route
+//! checks an access rule itself.
 
 use crate::error::ApiError;
 use crate::extract::Params;
-use crate::request::{change_from, write_request, JsonBody, Mode};
+use crate::request::{write_request, Body, MergeBody, ReplaceBody};
 use crate::{response, shapes, Shared};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -12,11 +13,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use metadata_core::{
-    access, Access, Error, FrontendPrincipal, OrganizationView, ResourceKind, SignUpId, Surface,
-    UserView,
-};
-use metadata_store::{OwnRecord, PageRequest};
+use metadata_core::{FrontendPrincipal, RequestBody, SignUp, SignUpId, UserView};
+use metadata_store::PageRequest;
 use serde_json::{json, Value};
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -52,21 +50,6 @@ impl FromRequestParts<Shared> for Principal {
     }
 }
 
-fn not_found(kind: ResourceKind, id: &str) -> ApiError {
-    ApiError::from(Error::NotFound {
-        kind,
-        id: id.to_owned(),
-    })
-}
-
-async fn own_response(s: &Shared, own: OwnRecord) -> Response {
-    let hooks = s.hooks.as_ref();
-    match own {
-        OwnRecord::User(user) => user_view_response(s, &user).await,
-        OwnRecord::SignUp(sign_up) => response::record(shapes::sign_up(hooks, &sign_up).await),
-    }
-}
-
 async fn user_view_response(s: &Shared, user: &UserView) -> Response {
     if s.plain {
         let body = shapes::plain(user, &shapes::USER_DEFAULTS_TEXT);
@@ -75,88 +58,65 @@ async fn user_view_response(s: &Shared, user: &UserView) -> Response {
     response::record(shapes::user_view(s.hooks.as_ref(), user).await)
 }
 
+async fn sign_up_response(s: &Shared, sign_up: &SignUp) -> Response {
+    response::record(shapes::sign_up(s.hooks.as_ref(), sign_up).await)
+}
+
 /// `GET /v1/me`: the signed-in user's own view (never `private_metadata`).
 async fn get_me(State(s): State<Shared>, Principal(p): Principal) -> Result<Response> {
-    let FrontendPrincipal::User { user_id, .. } = &p else {
-        return Err(not_found(ResourceKind::User, "me"));
-    };
-    let user = s.service.frontend(p.clone()).get_user(user_id).await?;
+    let user = s.service.frontend(p).get_own_user().await?;
     Ok(user_view_response(&s, &user).await)
 }
 
-async fn write_own(
+/// `PATCH /v1/me` with `unsafe_metadata`: replaces it, as the reference product's frontend
+/// `user.update` does; `PATCH /v1/me/metadata`: a JSON Merge Patch into it. The facade refuses
+/// any other tier (403) and a principal that is not a signed-in user (404).
+async fn write_me(
     s: Shared,
     p: FrontendPrincipal,
     headers: HeaderMap,
-    body: serde_json::Map<String, Value>,
-    mode: Mode,
+    body: RequestBody,
 ) -> Result<Response> {
-    let (change, expected) = write_request(&headers, &body, mode, s.service.limits())?;
-    let own = s
+    let (change, expected) = write_request(&headers, body)?;
+    let user = s
         .service
         .frontend(p)
-        .update_own(change)
+        .update_own_user(change)
         .await
         .map_err(|e| ApiError::from_error(&e, expected.is_some()))?;
-    Ok(own_response(&s, own).await)
+    Ok(user_view_response(&s, &user).await)
 }
 
-/// `PATCH /v1/me` with `unsafe_metadata`: replaces it, as the reference product's frontend
-/// `user.update` does. Any other tier is refused (403).
 async fn replace_me(
     State(s): State<Shared>,
     Principal(p): Principal,
     headers: HeaderMap,
-    JsonBody(body): JsonBody,
+    Body(body): ReplaceBody,
 ) -> Result<Response> {
-    if !matches!(p, FrontendPrincipal::User { .. }) {
-        return Err(not_found(ResourceKind::User, "me"));
-    }
-    write_own(s, p, headers, body, Mode::Replace).await
+    write_me(s, p, headers, body).await
 }
 
-/// `PATCH /v1/me/metadata` with `unsafe_metadata`: a JSON Merge Patch into it.
 async fn merge_me(
     State(s): State<Shared>,
     Principal(p): Principal,
     headers: HeaderMap,
-    JsonBody(body): JsonBody,
+    Body(body): MergeBody,
 ) -> Result<Response> {
-    if !matches!(p, FrontendPrincipal::User { .. }) {
-        return Err(not_found(ResourceKind::User, "me"));
-    }
-    write_own(s, p, headers, body, Mode::Merge).await
+    write_me(s, p, headers, body).await
 }
 
 /// `GET /v1/me/organization_memberships`: the user's memberships, each with its
 /// organization, as a member sees them (public tiers only).
 async fn my_memberships(State(s): State<Shared>, Principal(p): Principal) -> Result<Response> {
-    let FrontendPrincipal::User { user_id, .. } = &p else {
-        return Err(not_found(ResourceKind::User, "me"));
-    };
-    let frontend = s.service.frontend(p.clone());
+    let frontend = s.service.frontend(p);
     let mut data = Vec::new();
     let mut page = PageRequest::first(metadata_core::MAX_PAGE_SIZE);
     loop {
-        // The user's own memberships, read through the backend; each is then shown through the
-        // frontend's own reads, which check membership again (R2.2).
-        let got = s
-            .service
-            .backend()
-            .memberships_of_user(user_id, page)
-            .await?;
-        for m in &got.items {
-            let (membership, org): (_, OrganizationView) = match (
-                frontend.get_membership(&m.organization_id, user_id).await,
-                frontend.get_organization(&m.organization_id).await,
-            ) {
-                (Ok(m), Ok(o)) => (m, o),
-                // Gone since the listing: not the principal's any more.
-                (Err(Error::NotFound { .. }), _) | (_, Err(Error::NotFound { .. })) => continue,
-                (Err(e), _) | (_, Err(e)) => return Err(e.into()),
-            };
+        let got = frontend.own_memberships(page).await?;
+        for mine in &got.items {
             data.push(Value::Object(
-                shapes::membership_view(s.hooks.as_ref(), &membership, &org).await,
+                shapes::membership_view(s.hooks.as_ref(), &mine.membership, &mine.organization)
+                    .await,
             ));
         }
         match got.next {
@@ -172,37 +132,21 @@ async fn my_memberships(State(s): State<Shared>, Principal(p): Principal) -> Res
 }
 
 /// `POST /v1/client/sign_ups` with `unsafe_metadata`: creates the principal's own sign-up
-/// attempt (its id is the one the host's authenticator gave). Only the unsafe tier may be
-/// named (R2.4).
+/// attempt (its id is the one the host's authenticator gave; the facade refuses any other
+/// tier).
 async fn create_sign_up(
     State(s): State<Shared>,
     Principal(p): Principal,
-    JsonBody(body): JsonBody,
+    Body(body): ReplaceBody,
 ) -> Result<Response> {
-    let FrontendPrincipal::SignUp { sign_up_id } = &p else {
-        return Err(not_found(ResourceKind::SignUp, "new"));
-    };
-    let change = change_from(&body, Mode::Replace, s.service.limits())?;
-    for (tier, _) in change.ops() {
-        access::check(Surface::Frontend, ResourceKind::SignUp, tier, Access::Write)?;
-    }
-    let sign_up = s
-        .service
-        .backend()
-        .create_sign_up(sign_up_id, change)
-        .await?;
-    Ok(response::record(
-        shapes::sign_up(s.hooks.as_ref(), &sign_up).await,
-    ))
+    let frontend = s.service.frontend(p);
+    let sign_up = frontend.create_own_sign_up(body.into_change()).await?;
+    Ok(sign_up_response(&s, &sign_up).await)
 }
 
-fn own_sign_up(p: &FrontendPrincipal, id: &str) -> Result<SignUpId> {
-    match p {
-        FrontendPrincipal::SignUp { sign_up_id } if sign_up_id.as_str() == id => {
-            Ok(sign_up_id.clone())
-        }
-        _ => Err(not_found(ResourceKind::SignUp, id)),
-    }
+/// A sign-up id from a path: one that cannot be valid names no record.
+fn sign_up_id(id: String) -> Result<SignUpId> {
+    SignUpId::new(id).map_err(|_| ApiError::no_route())
 }
 
 async fn get_sign_up(
@@ -210,11 +154,8 @@ async fn get_sign_up(
     Principal(p): Principal,
     Params(id): Params<String>,
 ) -> Result<Response> {
-    let id = own_sign_up(&p, &id)?;
-    let sign_up = s.service.frontend(p).get_sign_up(&id).await?;
-    Ok(response::record(
-        shapes::sign_up(s.hooks.as_ref(), &sign_up).await,
-    ))
+    let sign_up = s.service.frontend(p).get_sign_up(&sign_up_id(id)?).await?;
+    Ok(sign_up_response(&s, &sign_up).await)
 }
 
 /// `PATCH /v1/client/sign_ups/{id}` with `unsafe_metadata`: replaces the principal's own
@@ -224,8 +165,15 @@ async fn update_sign_up(
     Principal(p): Principal,
     headers: HeaderMap,
     Params(id): Params<String>,
-    JsonBody(body): JsonBody,
+    Body(body): ReplaceBody,
 ) -> Result<Response> {
-    own_sign_up(&p, &id)?;
-    write_own(s, p, headers, body, Mode::Replace).await
+    let id = sign_up_id(id)?;
+    let (change, expected) = write_request(&headers, body)?;
+    let sign_up = s
+        .service
+        .frontend(p)
+        .update_sign_up(&id, change)
+        .await
+        .map_err(|e| ApiError::from_error(&e, expected.is_some()))?;
+    Ok(sign_up_response(&s, &sign_up).await)
 }

@@ -1,18 +1,25 @@
 //! Reading requests: JSON bodies (413 over the limit before parsing, 415 for another content
-//! type, 422 for anything the core refuses), tiers out of a body, `If-Match`, query values.
+//! type, then the core's body parser: 422 for anything it refuses), `If-Match`, query values.
 
 use crate::error::{http_codes, ApiError};
 use crate::Shared;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap, StatusCode};
-use metadata_core::{codes, Change, Error, Limits, LookupValue, Metadata, Patch, Tier};
-use serde_json::{Map, Value};
+use metadata_core::{codes, BodyMode, Change, Limits, LookupValue, RequestBody};
+use serde_json::Value;
 
-/// A request body: a JSON object, parsed by the core's rules (depth limit, no duplicate keys)
-/// under the service's limits. An empty body is `{}`.
+/// A request body, read by the core's one body parser ([`RequestBody::parse`]) under the
+/// service's limits, its tiers replacing (`MERGE = false`) or merging (`MERGE = true`). The
+/// content type must be JSON unless the body is empty (then it is `{}`); a body over the
+/// router's limit is 413, refused before it is read.
 #[derive(Debug)]
-pub(crate) struct JsonBody(pub(crate) Map<String, Value>);
+pub(crate) struct Body<const MERGE: bool>(pub(crate) RequestBody);
+
+/// A body whose tiers replace the stored ones (R3.1).
+pub(crate) type ReplaceBody = Body<false>;
+/// A body whose tiers are JSON Merge Patches (R3.2).
+pub(crate) type MergeBody = Body<true>;
 
 /// The limits a body is read under: room for every tier of a record and a few other fields,
 /// and one level deeper than a tier.
@@ -22,7 +29,7 @@ pub(crate) fn body_limits(limits: &Limits) -> Limits {
         .with_max_depth(limits.max_depth() + 1)
 }
 
-impl FromRequest<Shared> for JsonBody {
+impl<const MERGE: bool> FromRequest<Shared> for Body<MERGE> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Shared) -> Result<Self, ApiError> {
@@ -43,83 +50,24 @@ impl FromRequest<Shared> for JsonBody {
                 ApiError::new(e.status(), codes::VALUE_INVALID, e.body_text())
             }
         })?;
-        if bytes.is_empty() {
-            return Ok(JsonBody(Map::new()));
-        }
-        if !json {
+        if !bytes.is_empty() && !json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 http_codes::UNSUPPORTED_CONTENT_TYPE,
                 "The request body must be application/json",
             ));
         }
-        let limits = body_limits(state.service.limits());
-        let patch = Patch::from_slice_with(&bytes, &limits)
-            .map_err(|source| ApiError::from(Error::InvalidRequest { source }))?;
-        Ok(JsonBody(patch.as_map().clone()))
-    }
-}
-
-/// How a body's tiers change a record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// Each tier given replaces the stored one (R3.1).
-    Replace,
-    /// Each tier given is a JSON Merge Patch (R3.2).
-    Merge,
-}
-
-/// The change a body's tier fields make; other fields are left to the caller. A tier given as
-/// anything but an object is refused for that tier (R3.4).
-pub(crate) fn change_from(
-    body: &Map<String, Value>,
-    mode: Mode,
-    limits: &Limits,
-) -> Result<Change, ApiError> {
-    let mut change = Change::new();
-    for tier in Tier::ALL {
-        let Some(value) = body.get(tier.field_name()) else {
-            continue;
+        let mode = if MERGE {
+            BodyMode::Merge
+        } else {
+            BodyMode::Replace
         };
-        change = match mode {
-            Mode::Replace => {
-                let value = Metadata::from_value_with(value.clone(), limits)
-                    .map_err(|e| e.for_tier(tier))?;
-                change.replace(tier, value)
-            }
-            Mode::Merge => {
-                let patch =
-                    Patch::from_value_with(value.clone(), limits).map_err(|e| e.for_tier(tier))?;
-                change.merge(tier, patch)
-            }
-        };
+        Ok(Body(RequestBody::parse(
+            &bytes,
+            mode,
+            state.service.limits(),
+        )?))
     }
-    Ok(change)
-}
-
-/// A string field of a body, if present; a value of another type is refused.
-pub(crate) fn string_field<'a>(
-    body: &'a Map<String, Value>,
-    name: &str,
-) -> Result<Option<&'a str>, ApiError> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(ApiError::invalid(
-            codes::VALUE_INVALID,
-            name,
-            format!("{name} must be a string"),
-        )),
-    }
-}
-
-/// A required string field of a body.
-pub(crate) fn required_string<'a>(
-    body: &'a Map<String, Value>,
-    name: &str,
-) -> Result<&'a str, ApiError> {
-    string_field(body, name)?
-        .ok_or_else(|| ApiError::invalid(codes::MISSING, name, format!("{name} must be included")))
 }
 
 /// The version `If-Match: "<version>"` states, if the header is there. `*` states none.
@@ -150,12 +98,10 @@ pub(crate) fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
 /// states (also returned, so that a conflict can be answered with 412).
 pub(crate) fn write_request(
     headers: &HeaderMap,
-    body: &Map<String, Value>,
-    mode: Mode,
-    limits: &Limits,
+    body: RequestBody,
 ) -> Result<(Change, Option<u64>), ApiError> {
     let expected = if_match(headers)?;
-    let change = change_from(body, mode, limits)?;
+    let change = body.into_change();
     let change = match expected {
         Some(v) => change.expect_version(v),
         None => change,

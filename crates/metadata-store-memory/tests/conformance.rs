@@ -87,7 +87,11 @@ fn a_two_record_commit_is_never_seen_half_done() {
             let mut reads = 0u64;
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 // Either record read first, the other is then at least as new.
-                let (first, second) = if reads % 2 == 0 { (0, 1) } else { (1, 0) };
+                let (first, second) = if reads.is_multiple_of(2) {
+                    (0, 1)
+                } else {
+                    (1, 0)
+                };
                 let x = n_of(&store, &ids[first]);
                 let y = n_of(&store, &ids[second]);
                 assert!(

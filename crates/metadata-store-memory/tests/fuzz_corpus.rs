@@ -31,6 +31,13 @@ fn parse_metadata_corpus() {
 }
 
 #[test]
+fn request_body_corpus() {
+    for (_, data) in corpus("request_body") {
+        fuzzing::request_body(&data);
+    }
+}
+
+#[test]
 fn merge_patch_corpus() {
     for (_, data) in corpus("merge_patch") {
         fuzzing::merge_patch(&data);

@@ -1,7 +1,7 @@
 //! The backend surface: the host's trusted code reads and writes every tier.
 
 use crate::error::ServiceError;
-use crate::service::MetadataService;
+use crate::service::{Attempts, MetadataService};
 use metadata_core::{
     accept_invitation, complete_sign_up, create_invitation, create_membership, create_organization,
     create_sign_up, create_user, delete_writes, revoke_invitation, update_write, Change, Cursor,
@@ -52,7 +52,11 @@ impl Backend<'_> {
             .map_err(|e| e.into_error(None))
     }
 
-    async fn create<R: Resource>(&self, record: R, requires: Vec<RecordKey>) -> Result<R, Error> {
+    pub(crate) async fn create<R: Resource>(
+        &self,
+        record: R,
+        requires: Vec<RecordKey>,
+    ) -> Result<R, Error> {
         let mut writes: Vec<Write> = requires.into_iter().map(Write::Require).collect();
         writes.push(Write::Create(record.clone().into_record()));
         self.commit(&writes).await?;
@@ -272,7 +276,8 @@ impl Backend<'_> {
     {
         let s = self.service;
         let key = RecordKey::User(id.clone());
-        for _ in 0..crate::service::MAX_UPDATE_ATTEMPTS {
+        let mut attempts = Attempts::new(&key);
+        while attempts.next() {
             let user: User = s.load(&key).await?;
             let current = user.tier(tier).ok_or(Error::UnsupportedTier {
                 kind: User::KIND,
@@ -293,11 +298,7 @@ impl Backend<'_> {
                 other => return other,
             }
         }
-        Err(ServiceError::KeptChanging {
-            key,
-            attempts: crate::service::MAX_UPDATE_ATTEMPTS,
-        }
-        .into_error())
+        Err(attempts.gave_up())
     }
 
     /// Completes a sign-up as the new user `user` (R5.1): the user is created with the sign-up's
@@ -311,7 +312,8 @@ impl Backend<'_> {
     ) -> Result<User, Error> {
         let s = self.service;
         let key = RecordKey::SignUp(id.clone());
-        for _ in 0..crate::service::MAX_UPDATE_ATTEMPTS {
+        let mut attempts = Attempts::new(&key);
+        while attempts.next() {
             let sign_up: SignUp = s.load(&key).await?;
             let plan = complete_sign_up(&sign_up, user.clone(), &change, &s.limits, s.now())?;
             match s.store.commit(&plan.writes()).await {
@@ -322,11 +324,7 @@ impl Backend<'_> {
                 Err(e) => return Err(e.into_error(None)),
             }
         }
-        Err(ServiceError::KeptChanging {
-            key,
-            attempts: crate::service::MAX_UPDATE_ATTEMPTS,
-        }
-        .into_error())
+        Err(attempts.gave_up())
     }
 
     /// Accepts an invitation for `user` (R5.2): the membership is created with the invitation's
@@ -340,7 +338,8 @@ impl Backend<'_> {
     ) -> Result<Membership, Error> {
         let s = self.service;
         let key = RecordKey::Invitation(id.clone());
-        for _ in 0..crate::service::MAX_UPDATE_ATTEMPTS {
+        let mut attempts = Attempts::new(&key);
+        while attempts.next() {
             let inv: Invitation = s.load(&key).await?;
             let plan =
                 accept_invitation(&inv, membership.clone(), user.clone(), &s.limits, s.now())?;
@@ -350,11 +349,7 @@ impl Backend<'_> {
                 Err(e) => return Err(e.into_error(None)),
             }
         }
-        Err(ServiceError::KeptChanging {
-            key,
-            attempts: crate::service::MAX_UPDATE_ATTEMPTS,
-        }
-        .into_error())
+        Err(attempts.gave_up())
     }
 
     /// Revokes a pending invitation.

@@ -6,9 +6,9 @@
 use crate::backend::{membership_key, PageRequest};
 use crate::service::{not_found, MetadataService};
 use metadata_core::{
-    frontend_sees, Change, Error, Facts, FrontendPrincipal, Invitation, InvitationId, Membership,
-    MembershipView, Metadata, OrganizationId, OrganizationView, Page, Patch, Record, RecordKey,
-    Resource, SignUp, SignUpId, Surface, Tier, User, UserId, UserView,
+    create_own_sign_up, frontend_sees, Change, Error, Facts, FrontendPrincipal, Invitation,
+    InvitationId, Membership, MembershipView, Metadata, OrganizationId, OrganizationView, Page,
+    Patch, Record, RecordKey, Resource, SignUp, SignUpId, Surface, Tier, User, UserId, UserView,
 };
 
 /// The frontend surface of a [`MetadataService`], for one principal.
@@ -16,6 +16,16 @@ use metadata_core::{
 pub struct Frontend<'a> {
     pub(crate) service: &'a MetadataService,
     pub(crate) principal: FrontendPrincipal,
+}
+
+/// One of the signed-in user's memberships, with its organization, as a member sees them
+/// (public tiers only): what [`Frontend::own_memberships`] lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnMembership {
+    /// The membership.
+    pub membership: MembershipView,
+    /// Its organization.
+    pub organization: OrganizationView,
 }
 
 /// The principal's own record after a write: a user or a sign-up attempt, as the frontend sees it.
@@ -49,6 +59,18 @@ impl Frontend<'_> {
     /// Who this surface acts for.
     pub fn principal(&self) -> &FrontendPrincipal {
         &self.principal
+    }
+
+    /// The signed-in user, for the surface's calls that need one: a sign-up principal has no
+    /// user, and for it they are [`Error::NotFound`].
+    fn own_user_id(&self) -> Result<&UserId, Error> {
+        match &self.principal {
+            FrontendPrincipal::User { user_id, .. } => Ok(user_id),
+            FrontendPrincipal::SignUp { sign_up_id } => Err(Error::NotFound {
+                kind: User::KIND,
+                id: sign_up_id.to_string(),
+            }),
+        }
     }
 
     async fn is_member(&self, organization: &OrganizationId) -> Result<bool, Error> {
@@ -89,6 +111,11 @@ impl Frontend<'_> {
             .visible::<User>(RecordKey::User(id.clone()))
             .await?
             .into())
+    }
+
+    /// The signed-in user's own record; [`Error::NotFound`] for a sign-up principal.
+    pub async fn get_own_user(&self) -> Result<UserView, Error> {
+        self.get_user(self.own_user_id()?).await
     }
 
     /// A sign-up attempt: only the principal's own.
@@ -163,24 +190,62 @@ impl Frontend<'_> {
     /// Applies `change` to the signed-in user's own record. A sign-up principal has no user:
     /// for it this is [`Error::NotFound`] and nothing is written.
     pub async fn update_own_user(&self, change: Change) -> Result<UserView, Error> {
-        let user_id = match &self.principal {
-            FrontendPrincipal::User { user_id, .. } => user_id,
-            FrontendPrincipal::SignUp { sign_up_id } => {
-                return Err(Error::NotFound {
-                    kind: User::KIND,
-                    id: sign_up_id.to_string(),
-                })
-            }
-        };
+        let key = RecordKey::User(self.own_user_id()?.clone());
         let user: User = self
             .service
-            .update(
-                &RecordKey::User(user_id.clone()),
-                &change,
-                Surface::Frontend,
-            )
+            .update(&key, &change, Surface::Frontend)
             .await?;
         Ok(user.into())
+    }
+
+    /// Applies `change` to the sign-up attempt `id`, which must be the principal's own: any
+    /// other is [`Error::NotFound`] (R2.2), and nothing is written.
+    pub async fn update_sign_up(&self, id: &SignUpId, change: Change) -> Result<SignUp, Error> {
+        let key = RecordKey::SignUp(id.clone());
+        if self.principal.own_key() != key {
+            return Err(not_found(&key));
+        }
+        self.service.update(&key, &change, Surface::Frontend).await
+    }
+
+    /// Creates the sign-up principal's own sign-up attempt, under the principal's id, with the
+    /// tiers `change` sets: the unsafe tier only (R2.4). A signed-in user has none to create
+    /// ([`Error::NotFound`]); a tier the frontend may not write is refused whole.
+    pub async fn create_own_sign_up(&self, change: Change) -> Result<SignUp, Error> {
+        let s = self.service;
+        let sign_up = create_own_sign_up(&self.principal, &change, &s.limits, s.now())?;
+        s.backend().create(sign_up, vec![]).await
+    }
+
+    /// One page of the signed-in user's memberships, each with its organization, as a member
+    /// sees them (R2.2: each is shown through the frontend's own reads, which check the
+    /// membership again; one gone since the listing is left out). [`Error::NotFound`] for a
+    /// sign-up principal.
+    pub async fn own_memberships(&self, page: PageRequest) -> Result<Page<OwnMembership>, Error> {
+        let user = self.own_user_id()?;
+        let listed = self
+            .service
+            .backend()
+            .memberships_of_user(user, page)
+            .await?;
+        let mut items = Vec::with_capacity(listed.items.len());
+        for m in &listed.items {
+            match (
+                self.get_membership(&m.organization_id, user).await,
+                self.get_organization(&m.organization_id).await,
+            ) {
+                (Ok(membership), Ok(organization)) => items.push(OwnMembership {
+                    membership,
+                    organization,
+                }),
+                (Err(Error::NotFound { .. }), _) | (_, Err(Error::NotFound { .. })) => {}
+                (Err(e), _) | (_, Err(e)) => return Err(e),
+            }
+        }
+        Ok(Page {
+            items,
+            next: listed.next,
+        })
     }
 
     /// Replaces the principal's own unsafe tier (R3.1), optionally only if it is still at

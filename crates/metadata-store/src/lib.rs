@@ -39,6 +39,6 @@ mod store;
 pub use backend::{Backend, PageRequest};
 pub use changes::{Batch, Consumer, Feed};
 pub use error::{ServiceError, StoreError};
-pub use frontend::{Frontend, OwnRecord};
+pub use frontend::{Frontend, OwnMembership, OwnRecord};
 pub use service::{MetadataService, MAX_UPDATE_ATTEMPTS};
 pub use store::{Applied, ApplyFn, MetadataStore};

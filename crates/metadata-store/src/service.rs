@@ -5,8 +5,8 @@ use crate::error::{ServiceError, StoreError};
 use crate::frontend::Frontend;
 use crate::store::{Applied, ApplyFn, MetadataStore};
 use metadata_core::{
-    apply_change_owned, Change, Error, FrontendPrincipal, Limits, Millis, Record, RecordKey,
-    Resource, ResourceKind, Surface,
+    apply_change_owned, unchanged, Change, Error, FrontendPrincipal, Limits, Millis, Record,
+    RecordKey, Resource, ResourceKind, Surface,
 };
 use std::fmt;
 use std::sync::Arc;
@@ -83,11 +83,6 @@ impl MetadataService {
         &self.limits
     }
 
-    /// The store underneath.
-    pub fn store(&self) -> &Arc<dyn MetadataStore> {
-        &self.store
-    }
-
     /// The trusted backend surface.
     pub fn backend(&self) -> Backend<'_> {
         Backend { service: self }
@@ -157,13 +152,18 @@ impl MetadataService {
 
     /// Reads, applies `change` through the core, and writes back conditionally. Without an
     /// expected version, a write that lost a race is re-applied to the newer record, so no
-    /// concurrent update is lost; with one, the race is the caller's conflict (R3.5).
+    /// concurrent update is lost; with one, the race is the caller's conflict (R3.5). A change
+    /// that names no tier writes nothing and answers the record as it is
+    /// ([`metadata_core::unchanged`]).
     pub(crate) async fn update<R: Resource>(
         &self,
         key: &RecordKey,
         change: &Change,
         surface: Surface,
     ) -> Result<R, Error> {
+        if change.is_empty() {
+            return unchanged(self.load(key).await?, change);
+        }
         let apply: ApplyFn = {
             let (change, limits, now) = (change.clone(), self.limits, self.now());
             let key = key.clone();
@@ -173,7 +173,8 @@ impl MetadataService {
                 apply_change_owned(current, &change, surface, &limits, now).map(R::into_record)
             })
         };
-        for _ in 0..MAX_UPDATE_ATTEMPTS {
+        let mut attempts = Attempts::new(key);
+        while attempts.next() {
             match self.store.update(key, apply.clone()).await {
                 Ok(Applied::Stored(record)) => {
                     return R::from_record(record)
@@ -185,11 +186,44 @@ impl MetadataService {
                 Err(err) => return Err(err.into_error(change.expected_version())),
             }
         }
-        Err(ServiceError::KeptChanging {
-            key: key.clone(),
+        Err(attempts.gave_up())
+    }
+}
+
+/// The attempts of a read-plan-write cycle that plans again from a fresh read when it loses a
+/// race to another writer: at most [`MAX_UPDATE_ATTEMPTS`], then
+/// [`ServiceError::KeptChanging`]. Every write that re-plans after a race counts through it.
+///
+/// ```text
+/// let mut attempts = Attempts::new(&key);
+/// while attempts.next() {
+///     // read, plan, write; `continue` on a lost race, `return` otherwise
+/// }
+/// Err(attempts.gave_up())
+/// ```
+pub(crate) struct Attempts<'k> {
+    key: &'k RecordKey,
+    made: usize,
+}
+
+impl<'k> Attempts<'k> {
+    pub(crate) fn new(key: &'k RecordKey) -> Self {
+        Attempts { key, made: 0 }
+    }
+
+    /// Whether another attempt may be made (and counts it).
+    pub(crate) fn next(&mut self) -> bool {
+        self.made += 1;
+        self.made <= MAX_UPDATE_ATTEMPTS
+    }
+
+    /// The error once every attempt lost its race.
+    pub(crate) fn gave_up(self) -> Error {
+        ServiceError::KeptChanging {
+            key: self.key.clone(),
             attempts: MAX_UPDATE_ATTEMPTS,
         }
-        .into_error())
+        .into_error()
     }
 }
 

@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::extract::{BackendKey, Params, QueryPairs};
 use crate::ids::new_id;
 use crate::paging::{limit_offset, lookup, offset_page};
-use crate::request::{change_from, required_string, string_field, write_request, JsonBody, Mode};
+use crate::request::{write_request, Body, MergeBody, ReplaceBody};
 use crate::{response, shapes, Shared};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -14,9 +14,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use metadata_core::{
     codes, Error, Filter, Invitation, InvitationId, Membership, MembershipId, Organization,
-    OrganizationId, Page, Resource, SignUp, SignUpId, User, UserId,
+    OrganizationId, Page, RequestBody, Resource, SignUp, SignUpId, User, UserId,
 };
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -95,11 +95,11 @@ pub(super) fn org_id(s: String) -> Result<OrganizationId> {
 
 /// An id from a body field, or a new one with the reference product's prefix.
 pub(super) fn body_id<T>(
-    body: &Map<String, Value>,
+    body: &RequestBody,
     prefix: &str,
     parse: impl FnOnce(String) -> std::result::Result<T, metadata_core::IdError>,
 ) -> Result<T> {
-    let text = match string_field(body, "id")? {
+    let text = match body.string("id")? {
         Some(given) => given.to_owned(),
         None => new_id(prefix),
     };

@@ -13,11 +13,14 @@ pub(super) async fn org_response(s: &Shared, org: &Organization) -> Response {
 pub(super) async fn create_organization(
     _: BackendKey,
     State(s): State<Shared>,
-    JsonBody(body): JsonBody,
+    Body(body): ReplaceBody,
 ) -> Result<Response> {
     let id = body_id(&body, "org", OrganizationId::new)?;
-    let change = change_from(&body, Mode::Replace, s.service.limits())?;
-    let org = s.service.backend().create_organization(&id, change).await?;
+    let org = s
+        .service
+        .backend()
+        .create_organization(&id, body.into_change())
+        .await?;
     Ok(org_response(&s, &org).await)
 }
 
@@ -76,15 +79,10 @@ pub(super) async fn write_organization(
     s: Shared,
     headers: HeaderMap,
     id: String,
-    body: Map<String, Value>,
-    mode: Mode,
+    body: RequestBody,
 ) -> Result<Response> {
     let id = org_id(id)?;
-    let (change, expected) = write_request(&headers, &body, mode, s.service.limits())?;
-    if change.is_empty() {
-        let org = s.service.backend().get_organization(&id).await?;
-        return Ok(org_response(&s, &org).await);
-    }
+    let (change, expected) = write_request(&headers, body)?;
     let org = s
         .service
         .backend()
@@ -99,9 +97,9 @@ pub(super) async fn merge_organization(
     State(s): State<Shared>,
     headers: HeaderMap,
     Params(id): Params<String>,
-    JsonBody(body): JsonBody,
+    Body(body): MergeBody,
 ) -> Result<Response> {
-    write_organization(s, headers, id, body, Mode::Merge).await
+    write_organization(s, headers, id, body).await
 }
 
 pub(super) async fn replace_organization(
@@ -109,9 +107,9 @@ pub(super) async fn replace_organization(
     State(s): State<Shared>,
     headers: HeaderMap,
     Params(id): Params<String>,
-    JsonBody(body): JsonBody,
+    Body(body): ReplaceBody,
 ) -> Result<Response> {
-    write_organization(s, headers, id, body, Mode::Replace).await
+    write_organization(s, headers, id, body).await
 }
 
 pub(super) async fn membership_response(s: &Shared, m: &Membership) -> Result<Response> {
@@ -129,17 +127,16 @@ pub(super) async fn create_membership(
     _: BackendKey,
     State(s): State<Shared>,
     Params(org): Params<String>,
-    JsonBody(body): JsonBody,
+    Body(body): ReplaceBody,
 ) -> Result<Response> {
     let org = org_id(org)?;
-    let user = UserId::new(required_string(&body, "user_id")?)
+    let user = UserId::new(body.required_string("user_id")?)
         .map_err(|e| ApiError::from(Error::InvalidId(e)).param("user_id"))?;
     let id = body_id(&body, "orgmem", MembershipId::new)?;
-    let change = change_from(&body, Mode::Replace, s.service.limits())?;
     let m = s
         .service
         .backend()
-        .create_membership(&id, &org, &user, change)
+        .create_membership(&id, &org, &user, body.into_change())
         .await?;
     membership_response(&s, &m).await
 }
@@ -189,18 +186,16 @@ pub(super) async fn merge_membership(
     State(s): State<Shared>,
     headers: HeaderMap,
     Params((org, user)): Params<(String, String)>,
-    JsonBody(body): JsonBody,
+    Body(body): MergeBody,
 ) -> Result<Response> {
     let (org, user) = (org_id(org)?, user_id(user)?);
-    let (change, expected) = write_request(&headers, &body, Mode::Merge, s.service.limits())?;
-    let b = s.service.backend();
-    let m = if change.is_empty() {
-        b.get_membership(&org, &user).await?
-    } else {
-        b.update_membership(&org, &user, change)
-            .await
-            .map_err(fail(expected))?
-    };
+    let (change, expected) = write_request(&headers, body)?;
+    let m = s
+        .service
+        .backend()
+        .update_membership(&org, &user, change)
+        .await
+        .map_err(fail(expected))?;
     membership_response(&s, &m).await
 }
 
@@ -208,16 +203,15 @@ pub(super) async fn create_invitation(
     _: BackendKey,
     State(s): State<Shared>,
     Params(org): Params<String>,
-    JsonBody(body): JsonBody,
+    Body(body): ReplaceBody,
 ) -> Result<Response> {
     let org = org_id(org)?;
-    let email = required_string(&body, "email_address")?;
+    let email = body.required_string("email_address")?.to_owned();
     let id = body_id(&body, "orginv", InvitationId::new)?;
-    let change = change_from(&body, Mode::Replace, s.service.limits())?;
     let inv = s
         .service
         .backend()
-        .create_invitation(&id, &org, email, change)
+        .create_invitation(&id, &org, &email, body.into_change())
         .await?;
     Ok(response::record(
         shapes::invitation(s.hooks.as_ref(), &inv).await,

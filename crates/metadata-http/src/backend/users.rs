@@ -21,11 +21,14 @@ pub(super) async fn users_json(s: &Shared, users: &[User]) -> Vec<Value> {
 pub(super) async fn create_user(
     _: BackendKey,
     State(s): State<Shared>,
-    JsonBody(body): JsonBody,
+    Body(body): ReplaceBody,
 ) -> Result<Response> {
     let id = body_id(&body, "user", UserId::new)?;
-    let change = change_from(&body, Mode::Replace, s.service.limits())?;
-    let user = s.service.backend().create_user(&id, change).await?;
+    let user = s
+        .service
+        .backend()
+        .create_user(&id, body.into_change())
+        .await?;
     Ok(user_response(&s, &user).await)
 }
 
@@ -74,16 +77,11 @@ pub(super) async fn write_user(
     s: Shared,
     headers: HeaderMap,
     id: String,
-    body: Map<String, Value>,
-    mode: Mode,
+    body: RequestBody,
 ) -> Result<Response> {
     let id = user_id(id)?;
-    let (change, expected) = write_request(&headers, &body, mode, s.service.limits())?;
-    if change.is_empty() {
-        // Nothing to write: answer with the record as it is, as the reference product does.
-        let user = s.service.backend().get_user(&id).await?;
-        return Ok(user_response(&s, &user).await);
-    }
+    // A body that names no tier writes nothing and answers the user as it is.
+    let (change, expected) = write_request(&headers, body)?;
     let user = s
         .service
         .backend()
@@ -98,9 +96,9 @@ pub(super) async fn merge_user(
     State(s): State<Shared>,
     headers: HeaderMap,
     Params(id): Params<String>,
-    JsonBody(body): JsonBody,
+    Body(body): MergeBody,
 ) -> Result<Response> {
-    write_user(s, headers, id, body, Mode::Merge).await
+    write_user(s, headers, id, body).await
 }
 
 /// `PUT /v1/users/{id}/metadata`, and `PATCH /v1/users/{id}` (the reference product's
@@ -111,9 +109,9 @@ pub(super) async fn replace_user(
     State(s): State<Shared>,
     headers: HeaderMap,
     Params(id): Params<String>,
-    JsonBody(body): JsonBody,
+    Body(body): ReplaceBody,
 ) -> Result<Response> {
-    write_user(s, headers, id, body, Mode::Replace).await
+    write_user(s, headers, id, body).await
 }
 
 pub(super) async fn delete_user(

@@ -161,7 +161,11 @@ pub(crate) fn schema_1_is_migrated_in_place(url: &str) {
     let user = |i: usize| {
         format!(
             r#"{{"id":"user_{i:04}","object":"user","public_metadata":{{"role":"{}","items":["x"]}},"private_metadata":{{}},"unsafe_metadata":{{"n":{i}}},"created_at":1,"updated_at":2,"version":3}}"#,
-            if i % 3 == 0 { "admin" } else { "member" }
+            if i.is_multiple_of(3) {
+                "admin"
+            } else {
+                "member"
+            }
         )
     };
     let values: Vec<String> = (0..1_200)
