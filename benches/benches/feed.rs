@@ -8,7 +8,7 @@
 use criterion::{black_box, Criterion, Throughput};
 use metadata_benches::{scratch_dir, tier_of_size};
 use metadata_core::{Change, Metadata, Tier, UserId};
-use metadata_store::{MetadataService, MetadataStore};
+use metadata_store::{FeedStore, MetadataService};
 use metadata_store_memory::MemoryStore;
 use metadata_store_postgres::{PostgresOptions, PostgresStore};
 use metadata_store_sqlite::{SqliteOptions, SqliteStore};

@@ -81,9 +81,18 @@ fn replace_and_get(c: &mut Criterion) {
                     .unwrap()
             })
         });
-        // For reference: the store's own answer as a copy of the record, without the facade.
+        // For reference: the store's own answer as a copy of the record, without the facade
+        // (what the removed `get_now` answered: the lent record, cloned).
         g.bench_function("reference_store_get_now", |b| {
-            b.iter(|| store.get_now(metadata_core::ResourceKind::User, black_box("user_bench")))
+            b.iter(|| {
+                let mut copy = None;
+                store.read_now(
+                    metadata_core::ResourceKind::User,
+                    black_box("user_bench"),
+                    &mut |found| copy = found.cloned(),
+                );
+                copy
+            })
         });
         // The store's part of the facade's read: the record lent, a `User` copied from it.
         g.bench_function("reference_store_read_now", |b| {

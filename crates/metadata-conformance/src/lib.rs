@@ -17,7 +17,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use async_trait::async_trait;
-//! use metadata_core::{ListQuery, Page, Record, RecordKey, Write};
+//! use metadata_core::{ListQuery, Millis, Page, Record, RecordKey, Write};
 //! use metadata_store::{MetadataStore, StoreError};
 //!
 //! /// A store that holds nothing: the suite's first test finds out.
@@ -26,7 +26,9 @@
 //! #[async_trait]
 //! impl MetadataStore for Forgetful {
 //!     async fn get(&self, _: &RecordKey) -> Result<Option<Record>, StoreError> { Ok(None) }
-//!     async fn commit(&self, w: &[Write]) -> Result<Vec<u64>, StoreError> { Ok(vec![1; w.len()]) }
+//!     async fn commit(&self, w: &[Write], _: Millis) -> Result<Vec<u64>, StoreError> {
+//!         Ok(vec![1; w.len()])
+//!     }
 //!     async fn list(&self, _: &ListQuery) -> Result<Page<Record>, StoreError> {
 //!         Ok(Page { items: vec![], next: None })
 //!     }
@@ -107,6 +109,7 @@ macro_rules! __with_suite_names {
             feed_pruning_stops_at_the_lowest_cursor,
             feed_public_view_and_claims_scopes,
             feed_wait_wakes_on_a_commit,
+            r12_5_one_clock_for_records_events_and_pruning,
         }
     };
 }

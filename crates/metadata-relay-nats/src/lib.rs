@@ -1,5 +1,6 @@
-//! Relays the change feed of any [`MetadataStore`] to a NATS JetStream stream: in position
-//! order, each event once, to the subject `<prefix>.<kind>.<id>`.
+//! Relays the change feed of any store, read through the facade's [`Feed`] and [`Consumer`]
+//! alone, to a NATS JetStream stream: in position order, each event once, to the subject
+//! `<prefix>.<kind>.<id>`.
 //!
 //! - Each message's `Nats-Msg-Id` is the event's position, so the server drops a republished
 //!   event inside the stream's duplicate window.
@@ -13,13 +14,13 @@
 //!
 //! ```no_run
 //! use metadata_relay_nats::{Relay, RelayOptions};
+//! use metadata_store::MetadataService;
 //! use metadata_store_sqlite::SqliteStore;
-//! use std::sync::Arc;
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = Arc::new(SqliteStore::open_file("metadata.db")?);
+//! let metadata = MetadataService::new(SqliteStore::open_file("metadata.db")?);
 //! let nats = async_nats::connect("nats://127.0.0.1:4222").await?;
-//! let relay = Relay::new(store, nats, RelayOptions::new("METADATA_CHANGES", "metadata")).await?;
+//! let relay = Relay::new(metadata, nats, RelayOptions::new("METADATA_CHANGES", "metadata")).await?;
 //! relay.run().await?; // publishes as events commit, forever
 //! # Ok(()) }
 //! ```
@@ -33,10 +34,8 @@ pub use subject::subject;
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{self, stream};
-use metadata_core::feed::ChangeEvent;
 use metadata_store::feed::FeedError;
-use metadata_store::MetadataStore;
-use std::sync::Arc;
+use metadata_store::{Consumer, Feed, MetadataService};
 use std::time::Duration;
 
 /// How a [`Relay`] publishes.
@@ -158,11 +157,10 @@ pub struct Progress {
     pub through: u64,
 }
 
-/// Publishes a store's change feed to JetStream.
+/// Publishes a service's change feed to JetStream.
 pub struct Relay {
-    store: Arc<dyn MetadataStore>,
-    /// The store's facade, for waiting on its feed.
-    service: metadata_store::MetadataService,
+    /// The facade whose feed it reads.
+    service: MetadataService,
     jetstream: jetstream::Context,
     options: RelayOptions,
 }
@@ -170,16 +168,23 @@ pub struct Relay {
 impl std::fmt::Debug for Relay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Relay")
-            .field("store", &self.store)
+            .field("service", &self.service)
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
 
+/// One message to publish: the event's position, its subject and its body.
+struct Message {
+    position: u64,
+    subject: String,
+    payload: Vec<u8>,
+}
+
 impl Relay {
-    /// A relay from `store` over `client`, creating the stream if it does not exist.
+    /// A relay of `service`'s feed over `client`, creating the stream if it does not exist.
     pub async fn new(
-        store: Arc<dyn MetadataStore>,
+        service: MetadataService,
         client: async_nats::Client,
         options: RelayOptions,
     ) -> Result<Relay, RelayError> {
@@ -194,8 +199,7 @@ impl Relay {
             .await
             .map_err(nats)?;
         Ok(Relay {
-            service: metadata_store::MetadataService::from_arc(store.clone()),
-            store,
+            service,
             jetstream,
             options,
         })
@@ -234,32 +238,26 @@ impl Relay {
     /// the server refuses the batch ([`RelayError::Interleaved`]), unless every message of it
     /// is a duplicate it still remembers.
     pub async fn publish_after(&self, end: StreamEnd) -> Result<Progress, RelayError> {
-        let events = self.store.changes(end.position, self.options.batch).await?;
-        let Some(last) = events.last().map(|e| e.position) else {
+        let (messages, through) = self.read(end.position).await?;
+        if through == end.position {
             return Ok(Progress {
                 published: 0,
                 duplicates: 0,
-                through: end.position,
+                through,
             });
-        };
-        let mut acks = Vec::with_capacity(events.len());
-        let mut sequence = end.sequence;
-        for event in &events {
-            let Some(payload) = self.payload(event)? else {
-                continue;
-            };
-            let message = PublishMessage::build()
-                .payload(payload.into())
-                .message_id(event.position.to_string())
+        }
+        let mut acks = Vec::with_capacity(messages.len());
+        for (sequence, message) in (end.sequence..).zip(messages) {
+            let publish = PublishMessage::build()
+                .payload(message.payload.into())
+                .message_id(message.position.to_string())
                 .expected_last_sequence(sequence);
-            let subject = subject(&self.options.prefix, &event.change);
             acks.push(
                 self.jetstream
-                    .send_publish(subject, message)
+                    .send_publish(message.subject, publish)
                     .await
                     .map_err(nats)?,
             );
-            sequence += 1;
         }
         let published = acks.len();
         let mut duplicates = 0;
@@ -274,44 +272,60 @@ impl Relay {
                 Err(e) => return Err(nats(e)),
             }
         }
-        self.move_cursor(last).await?;
+        // The cursor only holds pruning back: the relay's place is the stream's end.
+        self.consumer().advance_to(through).await?;
         Ok(Progress {
             published,
             duplicates,
-            through: last,
+            through,
         })
     }
 
-    /// The message body of an event: its JSON, or its public view's.
-    fn payload(&self, event: &ChangeEvent) -> Result<Option<Vec<u8>>, RelayError> {
+    fn feed(&self) -> Feed<'_> {
+        self.service.feed()
+    }
+
+    fn consumer(&self) -> Consumer<'_> {
+        self.feed().consumer(self.options.cursor_name())
+    }
+
+    /// The next batch after `after` as messages (the public views only, with
+    /// [`RelayOptions::public_only`]), and the position the read went through.
+    async fn read(&self, after: u64) -> Result<(Vec<Message>, u64), RelayError> {
         let bad = |e: serde_json::Error| {
             RelayError::Feed(FeedError::Store(metadata_store::StoreError::backend(
                 "relay", false, e,
             )))
         };
+        let prefix = &self.options.prefix;
         if self.options.public_only {
-            return match event.without_private().map_err(bad)? {
-                Some(public) => Ok(Some(serde_json::to_vec(&public).map_err(bad)?)),
-                None => Ok(None),
-            };
+            let batch = self.feed().read_public(after, self.options.batch).await?;
+            let messages = batch
+                .events
+                .iter()
+                .map(|event| {
+                    Ok(Message {
+                        position: event.position,
+                        subject: subject(prefix, event.kind, &event.id),
+                        payload: serde_json::to_vec(event).map_err(bad)?,
+                    })
+                })
+                .collect::<Result<_, RelayError>>()?;
+            return Ok((messages, batch.through));
         }
-        Ok(Some(serde_json::to_vec(event).map_err(bad)?))
-    }
-
-    /// Moves the relay's cursor forward to `position` (never back), so pruning waits for it.
-    async fn move_cursor(&self, position: u64) -> Result<(), RelayError> {
-        let name = self.options.cursor_name();
-        for _ in 0..3 {
-            let current = self.store.cursor(&name).await?;
-            if current.is_some_and(|c| c >= position) {
-                return Ok(());
-            }
-            match self.store.advance_cursor(&name, current, position).await {
-                Err(FeedError::CursorMoved { .. }) => continue,
-                other => return Ok(other?),
-            }
-        }
-        Ok(())
+        let events = self.feed().read(after, self.options.batch).await?;
+        let through = events.last().map_or(after, |e| e.position);
+        let messages = events
+            .iter()
+            .map(|event| {
+                Ok(Message {
+                    position: event.position,
+                    subject: subject(prefix, event.change.kind, &event.change.id),
+                    payload: serde_json::to_vec(event).map_err(bad)?,
+                })
+            })
+            .collect::<Result<_, RelayError>>()?;
+        Ok((messages, through))
     }
 
     /// Publishes forever: each batch as soon as it is committed in this process, and every
@@ -325,9 +339,10 @@ impl Relay {
                 Err(e) => return Err(e),
             };
             if progress.published < self.options.batch {
-                let feed = self.service.feed();
-                let wait = feed.wait(progress.through);
-                let _ = tokio::time::timeout(self.options.poll_interval, wait).await;
+                let feed = self.feed();
+                let _ =
+                    tokio::time::timeout(self.options.poll_interval, feed.wait(progress.through))
+                        .await;
             }
         }
     }

@@ -1,23 +1,19 @@
 //! NATS subjects for events: `<prefix>.<kind>.<id>`, the id escaped to one subject token.
 
-use metadata_core::feed::RecordChange;
+use metadata_core::ResourceKind;
 
 /// The subject of an event: `<prefix>.<kind>.<id>`, where `kind` is the record's wire `object`
 /// name and `id` its storage key as one token: bytes a subject token cannot hold (`.`, `*`,
 /// `>`, whitespace, control and non-ASCII bytes) and `%` itself are written `%XX`.
 ///
 /// ```
-/// use metadata_core::feed::{Operation, RecordChange};
 /// use metadata_core::ResourceKind;
-/// let change = RecordChange {
-///     kind: ResourceKind::Membership, id: "org_1,user.2".into(), operation: Operation::Created,
-///     version: 1, previous_version: None, tiers: vec![], record: None,
-/// };
-/// assert_eq!(metadata_relay_nats::subject("metadata", &change), "metadata.organization_membership.org_1,user%2E2");
+/// let subject = metadata_relay_nats::subject("metadata", ResourceKind::Membership, "org_1,user.2");
+/// assert_eq!(subject, "metadata.organization_membership.org_1,user%2E2");
 /// ```
-pub fn subject(prefix: &str, change: &RecordChange) -> String {
-    let mut out = format!("{prefix}.{}.", change.kind.object_name());
-    for byte in change.id.bytes() {
+pub fn subject(prefix: &str, kind: ResourceKind, id: &str) -> String {
+    let mut out = format!("{prefix}.{}.", kind.object_name());
+    for byte in id.bytes() {
         match byte {
             b'.' | b'*' | b'>' | b'%' => out.push_str(&format!("%{byte:02X}")),
             0x21..=0x7e => out.push(byte as char),
@@ -30,22 +26,11 @@ pub fn subject(prefix: &str, change: &RecordChange) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use metadata_core::feed::Operation;
-    use metadata_core::ResourceKind;
 
     #[test]
     fn every_id_is_one_token() {
         for id in ["a b", "x>y", "*", "é", "100%", "a\u{0}b", ""] {
-            let change = RecordChange {
-                kind: ResourceKind::User,
-                id: id.into(),
-                operation: Operation::Created,
-                version: 1,
-                previous_version: None,
-                tiers: vec![],
-                record: None,
-            };
-            let s = subject("p", &change);
+            let s = subject("p", ResourceKind::User, id);
             let token = s.strip_prefix("p.user.").unwrap();
             assert!(
                 token

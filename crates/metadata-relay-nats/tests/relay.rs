@@ -7,13 +7,12 @@
 use metadata_core::feed::ChangeEvent;
 use metadata_core::{Change, Tier, UserId};
 use metadata_relay_nats::{Relay, RelayError, RelayOptions};
-use metadata_store::{MetadataService, MetadataStore};
+use metadata_store::{FeedStore, MetadataService};
 use metadata_store_sqlite::SqliteStore;
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const URL_VAR: &str = "METADATA_TEST_NATS_URL";
@@ -70,10 +69,12 @@ fn child(mode: &str, url: &str) {
     let mut parts = mode.splitn(2, ':');
     let (stream, path) = (parts.next().unwrap(), parts.next().unwrap());
     runtime().block_on(async {
-        let store: Arc<dyn MetadataStore> = Arc::new(SqliteStore::open_file(path).unwrap());
+        let store = SqliteStore::open_file(path).unwrap();
         let head = store.changes(0, 10_000).await.unwrap().len() as u64;
         let nats = async_nats::connect(url).await.unwrap();
-        let relay = Relay::new(store, nats, options(stream)).await.unwrap();
+        let relay = Relay::new(MetadataService::new(store), nats, options(stream))
+            .await
+            .unwrap();
         loop {
             println!("batch");
             let progress = relay.publish_next().await.unwrap();
@@ -169,14 +170,14 @@ fn two_relays_at_once_never_interleave(url: &str) -> String {
     let rt = runtime();
     rt.block_on(delete_stream(url, &stream));
     let refused = rt.block_on(async {
-        let store: Arc<dyn MetadataStore> = Arc::new(SqliteStore::open_file(&path).unwrap());
+        let metadata = MetadataService::new(SqliteStore::open_file(&path).unwrap());
         let mut tasks = Vec::new();
         for _ in 0..2 {
-            let store = store.clone();
+            let metadata = metadata.clone();
             let (url, stream) = (url.to_owned(), stream.clone());
             tasks.push(tokio::spawn(async move {
                 let nats = async_nats::connect(url).await.unwrap();
-                let relay = Relay::new(store, nats, options(&stream).batch(25))
+                let relay = Relay::new(metadata, nats, options(&stream).batch(25))
                     .await
                     .unwrap();
                 let mut refused = 0;
@@ -213,15 +214,15 @@ fn a_stale_relay_is_refused_by_the_expected_sequence(url: &str) -> String {
     let rt = runtime();
     rt.block_on(delete_stream(url, &stream));
     rt.block_on(async {
-        let store: Arc<dyn MetadataStore> = Arc::new(SqliteStore::open_file(&path).unwrap());
+        let metadata = MetadataService::new(SqliteStore::open_file(&path).unwrap());
         let opts = options(&stream)
             .batch(20)
             .duplicate_window(Duration::from_millis(100));
         let connect = || async_nats::connect(url);
-        let a = Relay::new(store.clone(), connect().await.unwrap(), opts.clone())
+        let a = Relay::new(metadata.clone(), connect().await.unwrap(), opts.clone())
             .await
             .unwrap();
-        let b = Relay::new(store, connect().await.unwrap(), opts)
+        let b = Relay::new(metadata, connect().await.unwrap(), opts)
             .await
             .unwrap();
         let stale = a.stream_end().await.unwrap();
@@ -263,13 +264,9 @@ fn a_public_relay_leaves_out_private_tiers(url: &str) -> String {
             .unwrap();
         b.update_user(&id, public).await.unwrap();
         let nats = async_nats::connect(url).await.unwrap();
-        let relay = Relay::new(
-            Arc::new(store.clone()),
-            nats,
-            options(&stream).public_only(true),
-        )
-        .await
-        .unwrap();
+        let relay = Relay::new(metadata, nats, options(&stream).public_only(true))
+            .await
+            .unwrap();
         let progress = relay.publish_next().await.unwrap();
         assert_eq!((progress.published, progress.through), (2, 3));
         let cursor = store.cursor(&options(&stream).cursor_name()).await.unwrap();

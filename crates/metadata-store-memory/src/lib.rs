@@ -5,9 +5,9 @@
 //! change feed lives under the same lock, so a commit and its events are one step. Point reads
 //! do not take that lock: they read a sharded index that each commit updates before it lets
 //! the lock go (see `shards.rs`), so threads reading different records do not contend, and
-//! [`MetadataStore::get_now`] answers on the calling thread without a future
-//! ([`MetadataStore::read_now`] lends the record under the shard's read lock, so the facade
-//! builds its `User` or `Organization` from it without copying the whole record first).
+//! [`MetadataStore::read_now`] answers on the calling thread without a future, lending the
+//! record under the shard's read lock, so the facade builds its `User` or `Organization` from
+//! it without copying the whole record first.
 //!
 //! ```
 //! use metadata_core::{Change, Tier, UserId};
@@ -32,11 +32,11 @@ mod shards;
 
 use async_trait::async_trait;
 use log::Log;
-use metadata_core::feed::{ChangeEvent, RecordChange};
+use metadata_core::feed::{ChangeEvent, Operation, RecordChange};
 use metadata_core::{
     ListQuery, Millis, Page, Record, RecordKey, ResourceKind, Write, MEMBERSHIP_KEY_SEPARATOR,
 };
-use metadata_store::feed::{FeedError, FeedSignal};
+use metadata_store::feed::{FeedError, FeedSignal, FeedStore};
 use metadata_store::{MetadataStore, StoreError};
 use shards::Shards;
 use std::collections::BTreeMap;
@@ -142,18 +142,16 @@ impl Transaction<'_> {
         self.records[slot(key.kind())].get(key.storage_key_cow().as_ref())
     }
 
-    fn put(&mut self, key: Key, record: Option<Arc<Record>>) {
+    /// Stores `record` under `key` (or removes what is there), remembering what it replaced
+    /// for a rollback; returns that, for the write's events.
+    fn put(&mut self, key: Key, record: Option<Arc<Record>>) -> Option<Arc<Record>> {
         let map = &mut self.records[slot(key.0)];
-        let old = match &record {
-            Some(r) => map.insert(key.1.clone(), r.clone()),
+        let old = match record {
+            Some(r) => map.insert(key.1.clone(), r),
             None => map.remove(&key.1),
         };
-        if let Some(changes) = &mut self.changes {
-            // The record's text is written when the event is read, not here.
-            let change = RecordChange::with_text(old.as_deref(), record.as_deref(), None);
-            changes.extend(change.map(|c| (c, record.clone())));
-        }
-        self.undo.push((key, old));
+        self.undo.push((key, old.clone()));
+        old
     }
 
     fn delete_where(
@@ -161,6 +159,7 @@ impl Transaction<'_> {
         kind: ResourceKind,
         prefix: Option<&str>,
         keep: impl Fn(&Record) -> bool,
+        removed: &mut Vec<Arc<Record>>,
     ) -> u64 {
         let start = prefix.unwrap_or("").to_owned();
         let doomed: Vec<Key> = self.records[slot(kind)]
@@ -170,12 +169,36 @@ impl Transaction<'_> {
             .map(|(k, _)| (kind, k.clone()))
             .collect();
         for key in &doomed {
-            self.put(key.clone(), None);
+            removed.extend(self.put(key.clone(), None));
         }
         doomed.len() as u64
     }
 
+    /// Runs one write and, when the store keeps a feed, adds its events (derived by the core
+    /// from what the write found and stored; the record's text is written when the event is
+    /// read, not here).
     fn apply(&mut self, write: &Write) -> Result<u64, StoreError> {
+        let mut before = Vec::new();
+        let mut after = None;
+        let n = self.run(write, &mut before, &mut after)?;
+        if let Some(changes) = &mut self.changes {
+            let mut derived = Vec::new();
+            RecordChange::of_write(write, before.iter().map(|r| &**r), None, &mut derived);
+            changes.extend(derived.into_iter().map(|c| {
+                let stored = (c.operation != Operation::Deleted).then(|| after.clone());
+                (c, stored.flatten())
+            }));
+        }
+        Ok(n)
+    }
+
+    /// Runs one write; `before` gets what it replaced or removed, `after` what it stored.
+    fn run(
+        &mut self,
+        write: &Write,
+        before: &mut Vec<Arc<Record>>,
+        after: &mut Option<Arc<Record>>,
+    ) -> Result<u64, StoreError> {
         match write {
             Write::Require(key) => match self.contains(key) {
                 true => Ok(1),
@@ -186,7 +209,8 @@ impl Transaction<'_> {
                 if self.contains(&key) {
                     return Err(StoreError::AlreadyExists { key });
                 }
-                self.put(key_of(&key), Some(Arc::new(record.clone())));
+                let stored = after.insert(Arc::new(record.clone())).clone();
+                self.put(key_of(&key), Some(stored));
                 Ok(1)
             }
             Write::Update {
@@ -203,33 +227,36 @@ impl Transaction<'_> {
                         })
                     }
                     Some(_) => {
-                        self.put(key_of(&key), Some(Arc::new(record.clone())));
+                        let stored = after.insert(Arc::new(record.clone())).clone();
+                        before.extend(self.put(key_of(&key), Some(stored)));
                         Ok(1)
                     }
                 }
             }
             Write::Delete(key) => {
                 if self.contains(key) {
-                    self.put(key_of(key), None);
+                    before.extend(self.put(key_of(key), None));
                     Ok(1)
                 } else {
                     Ok(0)
                 }
             }
-            Write::DeleteMembershipsOfUser(user) => {
-                Ok(self.delete_where(ResourceKind::Membership, None, |r| {
-                    r.user_id() != Some(user)
-                }))
-            }
+            Write::DeleteMembershipsOfUser(user) => Ok(self.delete_where(
+                ResourceKind::Membership,
+                None,
+                |r| r.user_id() != Some(user),
+                before,
+            )),
             Write::DeleteMembershipsOfOrganization(org) => {
                 let prefix = format!("{org}{MEMBERSHIP_KEY_SEPARATOR}");
-                Ok(self.delete_where(ResourceKind::Membership, Some(&prefix), |_| false))
+                Ok(self.delete_where(ResourceKind::Membership, Some(&prefix), |_| false, before))
             }
-            Write::DeleteInvitationsOfOrganization(org) => {
-                Ok(self.delete_where(ResourceKind::Invitation, None, |r| {
-                    r.organization_id() != Some(org)
-                }))
-            }
+            Write::DeleteInvitationsOfOrganization(org) => Ok(self.delete_where(
+                ResourceKind::Invitation,
+                None,
+                |r| r.organization_id() != Some(org),
+                before,
+            )),
         }
     }
 
@@ -264,14 +291,6 @@ impl MetadataStore for MemoryStore {
         Ok(self.index.get(key.kind(), key.storage_key_cow().as_ref()))
     }
 
-    fn get_now(
-        &self,
-        kind: ResourceKind,
-        storage_key: &str,
-    ) -> Option<Result<Option<Record>, StoreError>> {
-        Some(Ok(self.index.get(kind, storage_key)))
-    }
-
     fn read_now(
         &self,
         kind: ResourceKind,
@@ -282,7 +301,7 @@ impl MetadataStore for MemoryStore {
         Some(Ok(()))
     }
 
-    async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
+    async fn commit(&self, writes: &[Write], at: Millis) -> Result<Vec<u64>, StoreError> {
         let mut state = self.write();
         let State { records, log } = &mut *state;
         let mut tx = Transaction {
@@ -322,7 +341,7 @@ impl MetadataStore for MemoryStore {
             .collect();
         self.index.publish(published);
         if let Some(changes) = changes.filter(|c| !c.is_empty()) {
-            log.append(changes);
+            log.append(changes, at);
             let head = log.head();
             drop(state);
             self.signal.announce(head);
@@ -336,6 +355,13 @@ impl MetadataStore for MemoryStore {
         Ok(Page::from_overfetch(items, query.limit))
     }
 
+    fn feed(&self) -> Option<&dyn FeedStore> {
+        self.feed.then_some(self as &dyn FeedStore)
+    }
+}
+
+#[async_trait]
+impl FeedStore for MemoryStore {
     async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
         if !self.feed {
             return Err(FeedError::Disabled);
@@ -343,8 +369,8 @@ impl MetadataStore for MemoryStore {
         self.read().log.read(after, limit)
     }
 
-    fn feed_signal(&self) -> Option<&FeedSignal> {
-        self.feed.then_some(&*self.signal)
+    fn signal(&self) -> &FeedSignal {
+        &self.signal
     }
 
     async fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError> {
@@ -364,11 +390,7 @@ impl MetadataStore for MemoryStore {
         self.log(|log| log.remove(name))
     }
 
-    async fn prune_changes(
-        &self,
-        committed_before: Millis,
-        max_events: usize,
-    ) -> Result<u64, FeedError> {
+    async fn prune(&self, committed_before: Millis, max_events: usize) -> Result<u64, FeedError> {
         self.log(|log| Ok(log.prune(committed_before, max_events)))
     }
 

@@ -28,9 +28,10 @@ impl Log {
         self.head
     }
 
-    /// Appends the events of one commit; they share the first one's position as commit id.
-    pub(crate) fn append(&mut self, changes: Vec<Change>) {
-        let (commit_id, committed_at) = (self.head + 1, metadata_store::feed::now_millis());
+    /// Appends the events of one commit at `committed_at`; they share the first one's position
+    /// as commit id.
+    pub(crate) fn append(&mut self, changes: Vec<Change>, committed_at: Millis) {
+        let commit_id = self.head + 1;
         for (change, after) in changes {
             self.head += 1;
             let event = ChangeEvent {

@@ -65,11 +65,11 @@ fn a_two_record_commit_is_never_seen_half_done() {
         .iter()
         .map(|id| create_user(id.clone(), &Change::new(), &limits, 1).unwrap())
         .collect();
-    futures::executor::block_on(store.commit(&[
+    let creates = [
         Write::Create(Record::User(users[0].clone())),
         Write::Create(Record::User(users[1].clone())),
-    ]))
-    .unwrap();
+    ];
+    futures::executor::block_on(store.commit(&creates, 1)).unwrap();
     let n_of = |store: &MemoryStore, id: &UserId| -> i64 {
         match futures::executor::block_on(store.get(&RecordKey::User(id.clone()))) {
             Ok(Some(Record::User(u))) => u
@@ -120,7 +120,7 @@ fn a_two_record_commit_is_never_seen_half_done() {
                 expected_version: old.version,
             })
             .collect();
-        futures::executor::block_on(store.commit(&writes)).unwrap();
+        futures::executor::block_on(store.commit(&writes, 2)).unwrap();
         current = next;
     }
     done.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -79,8 +79,12 @@ impl Columns {
     }
 }
 
-/// Inserts a commit's events inside its transaction, in order.
-pub(crate) async fn insert<C: GenericClient>(tx: &C, columns: &Columns) -> Result<(), StoreError> {
+/// Inserts a commit's events inside its transaction, in order, stamped `at`.
+pub(crate) async fn insert<C: GenericClient>(
+    tx: &C,
+    columns: &Columns,
+    at: Millis,
+) -> Result<(), StoreError> {
     if columns.is_empty() {
         return Ok(());
     }
@@ -100,7 +104,7 @@ pub(crate) async fn insert<C: GenericClient>(tx: &C, columns: &Columns) -> Resul
     tx.execute(
         &stmt,
         &[
-            &metadata_store::feed::now_millis(),
+            &at,
             &columns.kinds,
             &columns.keys,
             &columns.operations,

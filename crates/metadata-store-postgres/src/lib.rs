@@ -56,7 +56,7 @@ use metadata_core::feed::{ChangeEvent, RecordChange};
 use metadata_core::{
     ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
 };
-use metadata_store::feed::{FeedError, FeedSignal};
+use metadata_store::feed::{FeedError, FeedSignal, FeedStore};
 use metadata_store::{Applied, ApplyFn, MetadataStore, StoreError};
 use std::future::Future;
 use std::str::FromStr;
@@ -401,6 +401,7 @@ impl PostgresStore {
         current: &Record,
         next: &Record,
         xmin: String,
+        at: Millis,
     ) -> Result<Option<String>, StoreError> {
         let write = Write::Update {
             record: next.clone(),
@@ -422,7 +423,7 @@ impl PostgresStore {
             .background
             .run(async move {
                 let client = get_client(&pool).await?;
-                sql::update_if_unchanged(&client, &prepared, &xmin, change.as_ref())
+                sql::update_if_unchanged(&client, &prepared, &xmin, change.as_ref(), at)
                     .await
                     .map_err(sql::single_statement_failure)
             })
@@ -447,7 +448,7 @@ impl MetadataStore for PostgresStore {
         Ok(self.read_with_xmin(key).await?.map(|(_, record)| record))
     }
 
-    async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
+    async fn commit(&self, writes: &[Write], at: Millis) -> Result<Vec<u64>, StoreError> {
         let prepared = sql::prepare(writes, self.inner.feed);
         let pool = self.inner.pool.clone();
         let feed = self.inner.feed;
@@ -463,15 +464,15 @@ impl MetadataStore for PostgresStore {
                     let result = match prepared.as_slice() {
                         // Without a feed, one write is one statement; with it, a creation
                         // and its event are.
-                        [single] if !feed => sql::commit_single(&client, single, false)
+                        [single] if !feed => sql::commit_single(&client, single, false, at)
                             .await
                             .map(|counts| (counts, false)),
                         [single] if sql::single_statement_with_event(single) => {
-                            sql::commit_single(&client, single, true)
+                            sql::commit_single(&client, single, true, at)
                                 .await
                                 .map(|counts| (counts, true))
                         }
-                        _ => sql::commit(&mut client, &prepared, feed).await,
+                        _ => sql::commit(&mut client, &prepared, feed, at).await,
                     };
                     match result {
                         Ok(done) => return Ok(done),
@@ -496,12 +497,17 @@ impl MetadataStore for PostgresStore {
     /// read or wrote and sent as an `UPDATE` conditional on its version and row version
     /// (`xmin`). If the row has moved on (another writer, or a record deleted and created
     /// again), or nothing is known, the record is read first: two round trips.
-    async fn update(&self, key: &RecordKey, apply: ApplyFn) -> Result<Applied, StoreError> {
+    async fn update(
+        &self,
+        key: &RecordKey,
+        apply: ApplyFn,
+        at: Millis,
+    ) -> Result<Applied, StoreError> {
         let known = self.inner.known.get(key.kind(), &key.storage_key());
         if let Some((xmin, current)) = known {
             // A refusal is only trusted from the stored record: read it below.
             if let Ok(next) = apply(current.clone()) {
-                if self.write_over(&current, &next, xmin).await?.is_some() {
+                if self.write_over(&current, &next, xmin, at).await?.is_some() {
                     return Ok(Applied::Stored(next));
                 }
             }
@@ -513,7 +519,7 @@ impl MetadataStore for PostgresStore {
             Ok(next) => next,
             Err(refused) => return Ok(Applied::Refused(refused)),
         };
-        if self.write_over(&current, &next, xmin).await?.is_some() {
+        if self.write_over(&current, &next, xmin, at).await?.is_some() {
             return Ok(Applied::Stored(next));
         }
         match self.read_with_xmin(key).await? {
@@ -548,6 +554,13 @@ impl MetadataStore for PostgresStore {
         Ok(Page::from_overfetch(items, query.limit))
     }
 
+    fn feed(&self) -> Option<&dyn FeedStore> {
+        self.inner.feed.then_some(self as &dyn FeedStore)
+    }
+}
+
+#[async_trait]
+impl FeedStore for PostgresStore {
     /// Gives positions to the committed events that have none (see the `feed` module), then
     /// reads; a reader never waits on a transaction still open.
     async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
@@ -558,8 +571,8 @@ impl MetadataStore for PostgresStore {
         .await
     }
 
-    fn feed_signal(&self) -> Option<&FeedSignal> {
-        self.inner.feed.then_some(&self.inner.signal)
+    fn signal(&self) -> &FeedSignal {
+        &self.inner.signal
     }
 
     async fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError> {
@@ -587,11 +600,7 @@ impl MetadataStore for PostgresStore {
             .await
     }
 
-    async fn prune_changes(
-        &self,
-        committed_before: Millis,
-        max_events: usize,
-    ) -> Result<u64, FeedError> {
+    async fn prune(&self, committed_before: Millis, max_events: usize) -> Result<u64, FeedError> {
         self.feed_call(move |mut client| async move {
             feed::sequence(&mut client).await?;
             Ok(feed::prune(&mut client, committed_before, max_events).await?)

@@ -4,7 +4,7 @@ use crate::error::{commit_definitely_failed, pg, PostgresError};
 use deadpool_postgres::{GenericClient, Object};
 use metadata_core::feed::RecordChange;
 use metadata_core::{
-    Filter, ListQuery, MetadataPath, Record, RecordKey, ResourceKind, Tier, Write,
+    Filter, ListQuery, MetadataPath, Millis, Record, RecordKey, ResourceKind, Tier, Write,
 };
 use metadata_store::prepared::{lookup_index_name, PreparedWrite};
 use metadata_store::StoreError;
@@ -62,12 +62,12 @@ async fn version_of<C: GenericClient>(
 pub(crate) struct PgWrite {
     pub(crate) write: PreparedWrite,
     pub(crate) lookup: Option<String>,
-    /// The record it stores, for its event (only when the store keeps a feed).
-    pub(crate) record: Option<Record>,
+    /// The write it was prepared from, for its events (only when the store keeps a feed).
+    pub(crate) original: Option<Write>,
 }
 
 /// Serializes `writes` and projects the records they store; with `feed`, keeps a copy of each
-/// record for its event.
+/// write for its events.
 pub(crate) fn prepare(writes: &[Write], feed: bool) -> Vec<PgWrite> {
     metadata_store::prepared::prepare(writes)
         .into_iter()
@@ -80,43 +80,31 @@ pub(crate) fn prepare(writes: &[Write], feed: bool) -> Vec<PgWrite> {
             PgWrite {
                 write,
                 lookup: record.map(crate::lookup::projection),
-                record: record.filter(|_| feed).cloned(),
+                original: feed.then(|| w.clone()),
             }
         })
         .collect()
 }
 
-/// The records a `DELETE ... RETURNING key, body` deleted, as events.
-fn deleted(
-    rows: Vec<tokio_postgres::Row>,
-    kind: ResourceKind,
-    changes: &mut Vec<RecordChange>,
-) -> Result<u64, StoreError> {
-    for row in &rows {
-        let before = parse(kind, row.get(0), row.get(1))?;
-        changes.extend(RecordChange::with_text(Some(&before), None, None));
-    }
-    Ok(rows.len() as u64)
+/// The records a `DELETE ... RETURNING key, body` removed.
+fn deleted(rows: Vec<tokio_postgres::Row>, kind: ResourceKind) -> Result<Vec<Record>, StoreError> {
+    rows.iter()
+        .map(|row| parse(kind, row.get(0), row.get(1)))
+        .collect()
 }
 
-/// Runs one write inside a transaction, adding the events of what it did to `changes`
-/// (derived by the core from the records before and after).
+/// Runs one write inside a transaction, adding the events of what it did to `changes`,
+/// derived by the core ([`RecordChange::of_write`]) from the records it replaced or removed.
 async fn run_with_changes<C: GenericClient>(
     tx: &C,
     pg_write: &PgWrite,
     changes: &mut Vec<RecordChange>,
 ) -> Result<u64, StoreError> {
-    match (&pg_write.write, &pg_write.record) {
-        (PreparedWrite::Create { body, .. }, Some(record)) => {
-            let n = run(tx, pg_write).await?;
-            changes.extend(RecordChange::with_text(
-                None,
-                Some(record),
-                Some(body.clone()),
-            ));
-            Ok(n)
+    let (n, before, text) = match &pg_write.write {
+        PreparedWrite::Create { body, .. } => {
+            (run(tx, pg_write).await?, Vec::new(), Some(body.clone()))
         }
-        (PreparedWrite::Update { key, body, .. }, Some(record)) => {
+        PreparedWrite::Update { key, body, .. } => {
             let stmt = tx
                 .prepare_cached("SELECT body FROM records WHERE kind = $1 AND key = $2 FOR UPDATE")
                 .await
@@ -129,14 +117,9 @@ async fn run_with_changes<C: GenericClient>(
                 .map(|row| parse(key.kind(), &storage_key, row.get(0)))
                 .transpose()?;
             let n = run(tx, pg_write).await?;
-            changes.extend(RecordChange::with_text(
-                before.as_ref(),
-                Some(record),
-                Some(body.clone()),
-            ));
-            Ok(n)
+            (n, before.into_iter().collect(), Some(body.clone()))
         }
-        (PreparedWrite::Delete(key), _) => {
+        PreparedWrite::Delete(key) => {
             let stmt = tx
                 .prepare_cached(
                     "DELETE FROM records WHERE kind = $1 AND key = $2 RETURNING key, body",
@@ -147,16 +130,14 @@ async fn run_with_changes<C: GenericClient>(
                 .query(&stmt, &[&key.kind().object_name(), &key.storage_key()])
                 .await
                 .map_err(pg)?;
-            deleted(rows, key.kind(), changes)
+            let removed = deleted(rows, key.kind())?;
+            (removed.len() as u64, removed, None)
         }
-        (
-            PreparedWrite::DeleteChildren {
-                kind,
-                column,
-                value,
-            },
-            _,
-        ) => {
+        PreparedWrite::DeleteChildren {
+            kind,
+            column,
+            value,
+        } => {
             let sql = format!(
                 "DELETE FROM records WHERE kind = $1 AND {} = $2 RETURNING key, body",
                 column.name()
@@ -166,10 +147,15 @@ async fn run_with_changes<C: GenericClient>(
                 .query(&stmt, &[&kind.object_name(), value])
                 .await
                 .map_err(pg)?;
-            deleted(rows, *kind, changes)
+            let removed = deleted(rows, *kind)?;
+            (removed.len() as u64, removed, None)
         }
-        _ => run(tx, pg_write).await,
+        PreparedWrite::Require(_) => (run(tx, pg_write).await?, Vec::new(), None),
+    };
+    if let Some(original) = &pg_write.original {
+        RecordChange::of_write(original, &before, text, changes);
     }
+    Ok(n)
 }
 
 async fn run<C: GenericClient>(tx: &C, pg_write: &PgWrite) -> Result<u64, StoreError> {
@@ -283,6 +269,7 @@ pub(crate) async fn commit(
     client: &mut Object,
     writes: &[PgWrite],
     feed: bool,
+    at: Millis,
 ) -> Result<(Vec<u64>, bool), Failure> {
     let tx = client.transaction().await.map_err(Failure::Begin)?;
     let mut counts = Vec::with_capacity(writes.len());
@@ -295,7 +282,7 @@ pub(crate) async fn commit(
         counts.push(count.map_err(Failure::Store)?);
     }
     let any = !changes.is_empty();
-    crate::feed::insert(&tx, &crate::feed::Columns::of(changes))
+    crate::feed::insert(&tx, &crate::feed::Columns::of(changes), at)
         .await
         .map_err(Failure::Store)?;
     match tx.commit().await {
@@ -317,9 +304,10 @@ pub(crate) async fn commit_single(
     client: &Object,
     write: &PgWrite,
     feed: bool,
+    at: Millis,
 ) -> Result<Vec<u64>, Failure> {
     let result = match feed {
-        true => create_with_event(client, write).await,
+        true => create_with_event(client, write, at).await,
         false => run(client, write).await,
     };
     match result {
@@ -347,11 +335,15 @@ pub(crate) async fn commit_single(
 /// Whether `write` can be committed with its event as one statement (a creation: its event is
 /// known before it runs).
 pub(crate) fn single_statement_with_event(write: &PgWrite) -> bool {
-    matches!(write.write, PreparedWrite::Create { .. }) && write.record.is_some()
+    matches!(write.write, PreparedWrite::Create { .. }) && write.original.is_some()
 }
 
 /// A creation and its event, in one statement.
-async fn create_with_event(client: &Object, pg_write: &PgWrite) -> Result<u64, StoreError> {
+async fn create_with_event(
+    client: &Object,
+    pg_write: &PgWrite,
+    at: Millis,
+) -> Result<u64, StoreError> {
     let (
         PreparedWrite::Create {
             key,
@@ -360,8 +352,8 @@ async fn create_with_event(client: &Object, pg_write: &PgWrite) -> Result<u64, S
             user_id,
             body,
         },
-        Some(record),
-    ) = (&pg_write.write, &pg_write.record)
+        Some(Write::Create(record)),
+    ) = (&pg_write.write, &pg_write.original)
     else {
         return Err(StoreError::backend(
             "postgres",
@@ -395,7 +387,7 @@ async fn create_with_event(client: &Object, pg_write: &PgWrite) -> Result<u64, S
         user_id,
         body,
         &pg_write.lookup,
-        &metadata_store::feed::now_millis(),
+        &at,
         &tiers,
     ];
     let inserted: i64 = client.query_one(&stmt, &params).await.map_err(pg)?.get(0);
@@ -487,6 +479,7 @@ pub(crate) async fn update_if_unchanged(
     write: &PgWrite,
     xmin: &str,
     change: Option<&RecordChange>,
+    at: Millis,
 ) -> Result<Option<String>, StoreError> {
     let PreparedWrite::Update {
         key,
@@ -542,9 +535,9 @@ pub(crate) async fn update_if_unchanged(
                 )
                 .await
                 .map_err(pg)?;
-            let (now, tiers) = (metadata_store::feed::now_millis(), change.tiers_text());
+            let tiers = change.tiers_text();
             let mut params: Vec<&(dyn ToSql + Sync)> = head.to_vec();
-            params.extend([&now as &(dyn ToSql + Sync), &tiers]);
+            params.extend([&at as &(dyn ToSql + Sync), &tiers]);
             client.query_opt(&stmt, &params).await.map_err(pg)?
         }
     };

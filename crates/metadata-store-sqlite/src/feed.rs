@@ -31,13 +31,14 @@ pub(crate) const SCHEMA: &str = "CREATE TABLE changes (
     );
     INSERT INTO change_feed (id, pruned_through) VALUES (1, 0);";
 
-/// Inserts the events of one commit, inside its transaction; they share the first one's
-/// position as commit id. Returns the last position, if any event was written.
+/// Inserts the events of one commit made at `at`, inside its transaction; they share the first
+/// one's position as commit id. Returns the last position, if any event was written.
 pub(crate) fn insert(
     conn: &Connection,
     changes: &[RecordChange],
+    at: Millis,
 ) -> Result<Option<u64>, SqliteError> {
-    insert_with_texts(conn, changes.iter().map(|c| (c, c.record.as_deref())))
+    insert_with_texts(conn, changes.iter().map(|c| (c, c.record.as_deref())), at)
 }
 
 /// [`insert`] with each event's record text given beside it (a writer that holds the text it
@@ -45,6 +46,7 @@ pub(crate) fn insert(
 pub(crate) fn insert_with_texts<'a>(
     conn: &Connection,
     changes: impl IntoIterator<Item = (&'a RecordChange, Option<&'a str>)>,
+    at: Millis,
 ) -> Result<Option<u64>, SqliteError> {
     let mut changes = changes.into_iter().peekable();
     if changes.peek().is_none() {
@@ -57,7 +59,6 @@ pub(crate) fn insert_with_texts<'a>(
              previous_version, tiers, record)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
-    let at = metadata_store::feed::now_millis();
     let mut position = first;
     for (c, text) in changes {
         stmt.execute(params![

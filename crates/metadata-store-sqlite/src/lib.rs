@@ -77,7 +77,7 @@ use metadata_core::feed::ChangeEvent;
 use metadata_core::{
     ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
 };
-use metadata_store::feed::{FeedError, FeedSignal};
+use metadata_store::feed::{FeedError, FeedSignal, FeedStore};
 use metadata_store::{Applied, ApplyFn};
 use metadata_store::{MetadataStore, StoreError};
 use options::{open_connection, Location};
@@ -361,18 +361,25 @@ impl MetadataStore for SqliteStore {
     /// [`MetadataStore::get`] itself on a file database, whose point reads run on the calling
     /// thread with a pooled connection anyway: answering here spares the facade a boxed future.
     /// An in-memory database answers `None`: its one connection may be busy with a write.
-    fn get_now(
+    fn read_now(
         &self,
         kind: ResourceKind,
         storage_key: &str,
-    ) -> Option<Result<Option<Record>, StoreError>> {
+        read: &mut dyn FnMut(Option<&Record>),
+    ) -> Option<Result<(), StoreError>> {
         self.inner.point_readers.as_ref()?;
-        Some(self.inner.get(kind, storage_key).map_err(StoreError::from))
+        Some(match self.inner.get(kind, storage_key) {
+            Ok(found) => {
+                read(found.as_ref());
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        })
     }
 
     /// Commits on the writer thread, grouped with the commits queued at the same time (each in
     /// a savepoint of its own), acknowledged after the group's COMMIT.
-    async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
+    async fn commit(&self, writes: &[Write], at: Millis) -> Result<Vec<u64>, StoreError> {
         let prepared = Arc::new(metadata_store::prepared::prepare(writes));
         let sent = prepared.clone();
         // The writes themselves go along only when their events are to be derived.
@@ -403,7 +410,7 @@ impl MetadataStore for SqliteStore {
                 }
                 let mut changes = Vec::new();
                 let counts = sql::run_all(conn, &sent, feed.then_some((&originals, &mut changes)))?;
-                Ok((counts, feed::insert(conn, &changes)?))
+                Ok((counts, feed::insert(conn, &changes, at)?))
             })
             .await?;
         self.inner.cache.committed(writes, &prepared);
@@ -415,8 +422,13 @@ impl MetadataStore for SqliteStore {
 
     /// One trip: the conditional write of a change applied ahead to the writer's copy, or the
     /// read, the core's `apply` and the conditional write in one job of one transaction.
-    async fn update(&self, key: &RecordKey, apply: ApplyFn) -> Result<Applied, StoreError> {
-        update::update(self, key, apply).await
+    async fn update(
+        &self,
+        key: &RecordKey,
+        apply: ApplyFn,
+        at: Millis,
+    ) -> Result<Applied, StoreError> {
+        update::update(self, key, apply, at).await
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page<Record>, StoreError> {
@@ -431,6 +443,13 @@ impl MetadataStore for SqliteStore {
         Ok(Page::from_overfetch(items, query.limit))
     }
 
+    fn feed(&self) -> Option<&dyn FeedStore> {
+        self.inner.feed.then_some(self as &dyn FeedStore)
+    }
+}
+
+#[async_trait]
+impl FeedStore for SqliteStore {
     async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
         if !self.inner.feed {
             return Err(FeedError::Disabled);
@@ -438,8 +457,8 @@ impl MetadataStore for SqliteStore {
         self.point_read(|conn| feed::read(conn, after, limit))
     }
 
-    fn feed_signal(&self) -> Option<&FeedSignal> {
-        self.inner.feed.then_some(&self.inner.signal)
+    fn signal(&self) -> &FeedSignal {
+        &self.inner.signal
     }
 
     async fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError> {
@@ -473,11 +492,7 @@ impl MetadataStore for SqliteStore {
             .await
     }
 
-    async fn prune_changes(
-        &self,
-        committed_before: Millis,
-        max_events: usize,
-    ) -> Result<u64, FeedError> {
+    async fn prune(&self, committed_before: Millis, max_events: usize) -> Result<u64, FeedError> {
         self.feed_job(move |conn| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)

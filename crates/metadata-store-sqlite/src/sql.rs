@@ -33,53 +33,34 @@ fn version_of(conn: &Connection, key: &RecordKey) -> Result<Option<u64>, SqliteE
         .map(|v| v as u64))
 }
 
-/// The records a statement deleted, as events.
-fn deleted(
-    rows: rusqlite::Rows<'_>,
-    kind: ResourceKind,
-    changes: &mut Vec<RecordChange>,
-) -> Result<u64, StoreError> {
-    let mut n = 0;
+/// The records a `DELETE ... RETURNING key, body` removed.
+fn deleted(rows: rusqlite::Rows<'_>, kind: ResourceKind) -> Result<Vec<Record>, StoreError> {
+    let mut removed = Vec::new();
     for row in rows.mapped(|r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))) {
         let (key, body) = row.map_err(SqliteError::from)?;
-        let before = parse(kind, &key, &body)?;
-        changes.extend(RecordChange::with_text(Some(&before), None, None));
-        n += 1;
+        removed.push(parse(kind, &key, &body)?);
     }
-    Ok(n)
+    Ok(removed)
 }
 
-/// Runs one write and adds the events of what it did to `changes`, derived by the core from the
-/// records before and after.
+/// Runs one write and adds the events of what it did to `changes`, derived by the core
+/// ([`RecordChange::of_write`]) from the records it replaced or removed.
 fn run_with_changes(
     conn: &Connection,
     write: &PreparedWrite,
     original: &Write,
     changes: &mut Vec<RecordChange>,
 ) -> Result<u64, StoreError> {
-    match (write, original) {
-        (PreparedWrite::Create { body, .. }, Write::Create(record)) => {
-            let n = run(conn, write)?;
-            changes.extend(RecordChange::with_text(
-                None,
-                Some(record),
-                Some(body.clone()),
-            ));
-            Ok(n)
-        }
-        (PreparedWrite::Update { key, body, .. }, Write::Update { record, .. }) => {
+    let (n, before, text) = match write {
+        PreparedWrite::Create { body, .. } => (run(conn, write)?, Vec::new(), Some(body.clone())),
+        PreparedWrite::Update { key, body, .. } => {
             let before = get(conn, key.kind(), &key.storage_key())?
                 .map(|text| parse(key.kind(), &key.storage_key(), &text))
                 .transpose()?;
             let n = run(conn, write)?;
-            changes.extend(RecordChange::with_text(
-                before.as_ref(),
-                Some(record),
-                Some(body.clone()),
-            ));
-            Ok(n)
+            (n, before.into_iter().collect(), Some(body.clone()))
         }
-        (PreparedWrite::Delete(key), _) => {
+        PreparedWrite::Delete(key) => {
             let mut stmt = conn
                 .prepare_cached(
                     "DELETE FROM records WHERE kind = ?1 AND key = ?2 RETURNING key, body",
@@ -88,16 +69,14 @@ fn run_with_changes(
             let rows = stmt
                 .query(params![key.kind().object_name(), key.storage_key()])
                 .map_err(SqliteError::from)?;
-            deleted(rows, key.kind(), changes)
+            let removed = deleted(rows, key.kind())?;
+            (removed.len() as u64, removed, None)
         }
-        (
-            PreparedWrite::DeleteChildren {
-                kind,
-                column,
-                value,
-            },
-            _,
-        ) => {
+        PreparedWrite::DeleteChildren {
+            kind,
+            column,
+            value,
+        } => {
             let sql = format!(
                 "DELETE FROM records WHERE kind = ?1 AND {} = ?2 RETURNING key, body",
                 column.name()
@@ -106,10 +85,13 @@ fn run_with_changes(
             let rows = stmt
                 .query(params![kind.object_name(), value])
                 .map_err(SqliteError::from)?;
-            deleted(rows, *kind, changes)
+            let removed = deleted(rows, *kind)?;
+            (removed.len() as u64, removed, None)
         }
-        _ => run(conn, write),
-    }
+        PreparedWrite::Require(_) => (run(conn, write)?, Vec::new(), None),
+    };
+    RecordChange::of_write(original, &before, text, changes);
+    Ok(n)
 }
 
 /// Runs one write.

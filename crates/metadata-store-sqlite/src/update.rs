@@ -4,7 +4,7 @@
 use crate::Inner;
 use crate::{cache, feed, sql, SqliteStore};
 use metadata_core::feed::RecordChange;
-use metadata_core::{Record, RecordKey, Write};
+use metadata_core::{Millis, Record, RecordKey, Write};
 use metadata_store::prepared::PreparedWrite;
 use metadata_store::{Applied, ApplyFn, StoreError};
 
@@ -48,6 +48,7 @@ fn stored(
     inner: &Inner,
     ahead: Ahead,
     data_version: i64,
+    at: Millis,
 ) -> Result<UpdateDone, StoreError> {
     let Ahead {
         before,
@@ -57,10 +58,11 @@ fn stored(
     } = ahead;
     let mut last = None;
     if let (Some(before), Some(PreparedWrite::Update { body, .. })) = (before, prepared.first()) {
-        // The event's record text is the body just written, not a copy of it.
+        // The event's record text is the body just written, not a copy of it: the change is
+        // derived by the per-record step of `RecordChange::of_write`, without the text.
         let change = RecordChange::with_text(Some(&before), Some(&next), None);
         let events = change.iter().map(|c| (c, Some(body.as_str())));
-        last = feed::insert_with_texts(conn, events)?;
+        last = feed::insert_with_texts(conn, events, at)?;
     }
     // Until the group commits; forgotten by the caller if it does not.
     inner.written.put(&next, data_version);
@@ -72,6 +74,7 @@ pub(crate) async fn update(
     store: &SqliteStore,
     key: &RecordKey,
     apply: ApplyFn,
+    at: Millis,
 ) -> Result<Applied, StoreError> {
     let inner = store.inner.clone();
     let (kind, storage_key) = (key.kind(), key.storage_key());
@@ -114,7 +117,7 @@ pub(crate) async fn update(
             );
             if let Some(ahead) = ahead.filter(|a| a.tag == now) {
                 match sql::run_all(conn, &ahead.prepared, None) {
-                    Ok(_) => return stored(conn, &inner, ahead, data_version),
+                    Ok(_) => return stored(conn, &inner, ahead, data_version, at),
                     // Moved on or gone since the copy: read it and apply again below.
                     Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {}
                     Err(e) => return Err(e),
@@ -143,7 +146,7 @@ pub(crate) async fn update(
             };
             let ahead = Ahead::new(now, before, next, expected_version);
             sql::run_all(conn, &ahead.prepared, None)?;
-            stored(conn, &inner, ahead, data_version)
+            stored(conn, &inner, ahead, data_version, at)
         })
         .await;
     let (applied, written, last) = match result {

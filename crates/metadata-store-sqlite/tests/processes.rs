@@ -4,7 +4,7 @@
 //! (`harness = false`) and prints a closing `N passed, N failed` line.
 
 use metadata_core::{Change, Tier, UserId};
-use metadata_store::MetadataService;
+use metadata_store::{FeedStore, MetadataService};
 use metadata_store_sqlite::SqliteStore;
 use serde_json::json;
 use std::io::{BufRead, BufReader, Write};

@@ -6,8 +6,8 @@ use metadata_core::{
     accept_invitation, complete_sign_up, create_invitation, create_membership, create_organization,
     create_sign_up, create_user, delete_writes, revoke_invitation, update_write, Change, Cursor,
     Error, Filter, Invitation, InvitationId, ListQuery, LookupValue, Membership, MembershipId,
-    Metadata, MetadataPath, Organization, OrganizationId, Page, Patch, Record, RecordKey, Resource,
-    ResourceKind, SignUp, SignUpId, Surface, Tier, User, UserId, Write,
+    Metadata, MetadataPath, Millis, Organization, OrganizationId, Page, Patch, Record, RecordKey,
+    Resource, ResourceKind, SignUp, SignUpId, Surface, Tier, User, UserId, Write,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -44,10 +44,12 @@ impl PageRequest {
 }
 
 impl Backend<'_> {
-    async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, Error> {
+    /// Commits `writes` at the time `at`: the time the records they store were stamped with, so
+    /// that a commit's events carry the same time as its records.
+    async fn commit(&self, writes: &[Write], at: Millis) -> Result<Vec<u64>, Error> {
         self.service
             .store
-            .commit(writes)
+            .commit(writes, at)
             .await
             .map_err(|e| e.into_error(None))
     }
@@ -58,8 +60,10 @@ impl Backend<'_> {
         requires: Vec<RecordKey>,
     ) -> Result<R, Error> {
         let mut writes: Vec<Write> = requires.into_iter().map(Write::Require).collect();
-        writes.push(Write::Create(record.clone().into_record()));
-        self.commit(&writes).await?;
+        let created = record.clone().into_record();
+        let at = created.updated_at();
+        writes.push(Write::Create(created));
+        self.commit(&writes, at).await?;
         Ok(record)
     }
 
@@ -316,7 +320,7 @@ impl Backend<'_> {
         while attempts.next() {
             let sign_up: SignUp = s.load(&key).await?;
             let plan = complete_sign_up(&sign_up, user.clone(), &change, &s.limits, s.now())?;
-            match s.store.commit(&plan.writes()).await {
+            match s.store.commit(&plan.writes(), plan.user.updated_at).await {
                 Ok(_) => return Ok(plan.user),
                 // The sign-up changed since it was read (its metadata, or another completion):
                 // plan again from the newer record, which refuses a second completion.
@@ -343,7 +347,11 @@ impl Backend<'_> {
             let inv: Invitation = s.load(&key).await?;
             let plan =
                 accept_invitation(&inv, membership.clone(), user.clone(), &s.limits, s.now())?;
-            match s.store.commit(&plan.writes()).await {
+            match s
+                .store
+                .commit(&plan.writes(), plan.membership.updated_at)
+                .await
+            {
                 Ok(_) => return Ok(plan.membership),
                 Err(crate::StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into_error(None)),
@@ -357,12 +365,15 @@ impl Backend<'_> {
         let s = self.service;
         let inv: Invitation = s.load(&RecordKey::Invitation(id.clone())).await?;
         let revoked = revoke_invitation(&inv, s.now())?;
-        self.commit(&[update_write(&inv, revoked.clone())]).await?;
+        self.commit(&[update_write(&inv, revoked.clone())], revoked.updated_at)
+            .await?;
         Ok(revoked)
     }
 
     async fn delete(&self, key: RecordKey) -> Result<bool, Error> {
-        let counts = self.commit(&delete_writes(&key)).await?;
+        let counts = self
+            .commit(&delete_writes(&key), self.service.now())
+            .await?;
         Ok(counts.first().copied().unwrap_or(0) > 0)
     }
 

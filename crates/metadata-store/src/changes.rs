@@ -1,9 +1,8 @@
 //! [`Feed`]: reading the change feed through the facade, with named consumers, retention and
 //! the privacy view.
 
-use crate::feed::{FeedError, FeedSignal};
+use crate::feed::{FeedError, FeedSignal, FeedStore};
 use crate::service::MetadataService;
-use crate::store::MetadataStore;
 use metadata_core::feed::{ChangeEvent, ClaimsScope, PublicChangeEvent};
 use metadata_core::{ListQuery, Page, Record};
 use std::collections::BTreeSet;
@@ -52,31 +51,42 @@ pub struct Consumer<'a> {
     name: String,
 }
 
+/// What [`Feed::read_public`] read: the events as anything client-facing may see them, and
+/// how far the read went.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PublicBatch {
+    /// The public views, in position order.
+    pub events: Vec<PublicChangeEvent>,
+    /// The position of the last event read, left out or not (a write that changed only
+    /// private tiers has no public view), or `after` if there was none: where the next read
+    /// starts.
+    pub through: u64,
+}
+
 impl<'a> Feed<'a> {
-    fn store(&self) -> &'a dyn MetadataStore {
-        self.service.store.as_ref()
+    /// The store's feed contract, or [`FeedError::Disabled`] for a store that keeps none.
+    fn store(&self) -> Result<&'a dyn FeedStore, FeedError> {
+        self.service.store.feed().ok_or(FeedError::Disabled)
     }
 
-    /// The events after `after`, at most `limit` (see [`MetadataStore::changes`]).
+    /// The events after `after`, at most `limit` (see [`FeedStore::changes`]).
     pub async fn read(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
-        self.store().changes(after, limit).await
+        self.store()?.changes(after, limit).await
     }
 
     /// [`Feed::read`] as anything client-facing may see it: no private tier, and no event for
-    /// a write that changed only private tiers (see [`ChangeEvent::without_private`]).
-    pub async fn read_public(
-        &self,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<PublicChangeEvent>, FeedError> {
-        let mut out = Vec::new();
-        for event in self.read(after, limit).await? {
+    /// a write that changed only private tiers (R12.6, see [`ChangeEvent::without_private`]).
+    pub async fn read_public(&self, after: u64, limit: usize) -> Result<PublicBatch, FeedError> {
+        let read = self.read(after, limit).await?;
+        let through = read.last().map_or(after, |e| e.position);
+        let mut events = Vec::with_capacity(read.len());
+        for event in read {
             let public = event
                 .without_private()
                 .map_err(|e| crate::StoreError::backend("feed", false, e))?;
-            out.extend(public);
+            events.extend(public);
         }
-        Ok(out)
+        Ok(PublicBatch { events, through })
     }
 
     /// Resolves once this process has committed an event past `after`, with the position of
@@ -85,7 +95,7 @@ impl<'a> Feed<'a> {
     /// announced, so a reader that follows them also polls (for example under its runtime's
     /// timeout).
     pub async fn wait(&self, after: u64) -> Result<u64, FeedError> {
-        let signal: &FeedSignal = self.store().feed_signal().ok_or(FeedError::Disabled)?;
+        let signal: &FeedSignal = self.store()?.signal();
         loop {
             // Listening starts before the feed is read, so a commit in between is not missed.
             let announced = signal.wait_past(after);
@@ -112,14 +122,15 @@ impl<'a> Feed<'a> {
         }
     }
 
-    /// Prunes events older than `max_age` (by the system clock, which stores stamp events
+    /// Prunes events older than `max_age` (by the service's clock, which commits are stamped
     /// with), in batches of `batch`, never past the lowest cursor; returns how many it deleted.
     pub async fn prune(&self, max_age: Duration, batch: usize) -> Result<u64, FeedError> {
         let age = max_age.as_millis().min(i64::MAX as u128) as i64;
-        let cutoff = crate::feed::now_millis().saturating_sub(age);
+        let cutoff = self.service.now().saturating_sub(age);
+        let store = self.store()?;
         let mut total = 0;
         loop {
-            let pruned = self.store().prune_changes(cutoff, batch.max(1)).await?;
+            let pruned = store.prune(cutoff, batch.max(1)).await?;
             total += pruned;
             if pruned < batch.max(1) as u64 {
                 return Ok(total);
@@ -128,9 +139,9 @@ impl<'a> Feed<'a> {
     }
 
     /// One page of records and the feed position it is consistent with (see
-    /// [`MetadataStore::snapshot`]).
+    /// [`FeedStore::snapshot`]).
     pub async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError> {
-        self.store().snapshot(query).await
+        self.store()?.snapshot(query).await
     }
 
     /// Whose session claims `events` may have changed, each once (see
@@ -153,7 +164,7 @@ impl Consumer<'_> {
 
     /// Where its cursor is (`None`: it has not acked anything yet).
     pub async fn position(&self) -> Result<Option<u64>, FeedError> {
-        self.feed.store().cursor(&self.name).await
+        self.feed.store()?.cursor(&self.name).await
     }
 
     /// The next events after its cursor, at most `limit`.
@@ -174,13 +185,33 @@ impl Consumer<'_> {
             return Ok(());
         }
         self.feed
-            .store()
+            .store()?
             .advance_cursor(&self.name, batch.from, batch.to)
             .await
     }
 
+    /// Moves the cursor forward to `position` if it is behind it, never back, whichever other
+    /// instance moves it meanwhile: for a consumer that keeps its place elsewhere (a relay
+    /// reads its place from the stream it publishes to), whose cursor only holds pruning back
+    /// until it has passed an event.
+    pub async fn advance_to(&self, position: u64) -> Result<(), FeedError> {
+        let store = self.feed.store()?;
+        let mut attempts = 0;
+        loop {
+            let current = store.cursor(&self.name).await?;
+            if current.is_some_and(|c| c >= position) {
+                return Ok(());
+            }
+            attempts += 1;
+            match store.advance_cursor(&self.name, current, position).await {
+                Err(FeedError::CursorMoved { .. }) if attempts < crate::MAX_UPDATE_ATTEMPTS => {}
+                other => return other,
+            }
+        }
+    }
+
     /// Removes the cursor, so that pruning no longer waits for it.
     pub async fn remove(&self) -> Result<bool, FeedError> {
-        self.feed.store().remove_cursor(&self.name).await
+        self.feed.store()?.remove_cursor(&self.name).await
     }
 }

@@ -1,5 +1,5 @@
-//! The change feed's contract between stores and the facade: its errors, the limits of a read,
-//! and [`FeedSignal`], a runtime-neutral way to wait for new events.
+//! The change feed's contract between stores and the facade: [`FeedStore`], its errors, the
+//! limits of a read, and [`FeedSignal`], a runtime-neutral way to wait for new events.
 //!
 //! Every store writes the events of a commit ([`metadata_core::feed::RecordChange`], derived by
 //! the core from the records before and after) in the same transaction as the commit, and
@@ -7,13 +7,16 @@
 //! that keeps its last position misses nothing and reads nothing twice.
 
 use crate::error::StoreError;
+use async_trait::async_trait;
+use metadata_core::feed::ChangeEvent;
+use metadata_core::{ListQuery, Millis, Page, Record};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-/// The most events one [`crate::MetadataStore::changes`] call returns.
+/// The most events one [`FeedStore::changes`] call returns.
 pub const MAX_CHANGES_PER_READ: usize = 10_000;
 
 /// The longest cursor name, in bytes.
@@ -24,7 +27,7 @@ pub const MAX_CURSOR_NAME_LEN: usize = 200;
 #[non_exhaustive]
 pub enum FeedError {
     /// The events after `after` were pruned: the oldest still kept follows `pruned_through`.
-    /// Re-sync from a snapshot ([`crate::MetadataStore::snapshot`]) and follow on from its
+    /// Re-sync from a snapshot ([`FeedStore::snapshot`]) and follow on from its
     /// position.
     #[error(
         "the feed no longer holds the events after {after}; it was pruned through {pruned_through}"
@@ -82,13 +85,50 @@ impl FeedError {
     }
 }
 
-/// The system clock in ms since the epoch: what stores stamp events with (`committed_at`), and
-/// what [`crate::Feed::prune`] measures age by.
-pub fn now_millis() -> metadata_core::Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as metadata_core::Millis)
-        .unwrap_or(0)
+/// The change-feed contract: what a store that keeps a feed offers, beside the record
+/// contract ([`crate::MetadataStore::feed`] hands it out). The facade's
+/// [`crate::Feed`] and [`crate::Consumer`] are the only callers a host needs.
+#[async_trait]
+pub trait FeedStore: Send + Sync {
+    /// The events after position `after`, in position order, at most `limit` (clamped to
+    /// 1..=[`MAX_CHANGES_PER_READ`]). Every commit writes its events in the same transaction
+    /// as its records; a refused or failed commit writes none (R12.1, R12.2).
+    /// [`FeedError::CursorExpired`] if events after `after` were pruned.
+    async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError>;
+
+    /// The signal the store announces its commits on, for waiting without polling (commits
+    /// made through this process only).
+    fn signal(&self) -> &FeedSignal;
+
+    /// Where the named cursor is, if it exists.
+    async fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError>;
+
+    /// Moves the named cursor to `to` if it is at `expected` (`None`: it does not exist yet,
+    /// and is created): compare-and-set, so two instances of one consumer cannot both advance
+    /// it (R12.4). Otherwise [`FeedError::CursorMoved`].
+    async fn advance_cursor(
+        &self,
+        name: &str,
+        expected: Option<u64>,
+        to: u64,
+    ) -> Result<(), FeedError>;
+
+    /// Removes the named cursor, so pruning no longer waits for it; whether it existed.
+    async fn remove_cursor(&self, name: &str) -> Result<bool, FeedError>;
+
+    /// Prunes one batch of at most `max_events` of the oldest events: those committed before
+    /// `committed_before` (ms since the epoch, on the clock commits are stamped with) and at or
+    /// below every cursor, oldest first and without a hole (R12.5). Returns how many it
+    /// deleted.
+    async fn prune(&self, committed_before: Millis, max_events: usize) -> Result<u64, FeedError>;
+
+    /// One page of records and a feed position it reflects: every commit at or below that
+    /// position is in the page (the memory and SQLite stores give exactly those; PostgreSQL's
+    /// page may also reflect commits after it). A reader that lost its place
+    /// ([`FeedError::CursorExpired`]) re-syncs from snapshot pages and follows the feed on
+    /// from the lowest of their positions, skipping an event whose version is at or below
+    /// the version of the record it already holds.
+    async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError>;
 }
 
 /// Checks a cursor name: 1 to [`MAX_CURSOR_NAME_LEN`] bytes, no control character.
@@ -109,7 +149,7 @@ pub fn clamp_limit(limit: usize) -> usize {
 /// that needs no particular async runtime.
 ///
 /// It sees commits made through this process's stores only: a reader following writers in
-/// other processes also polls [`crate::MetadataStore::changes`] on an interval (for example
+/// other processes also polls [`FeedStore::changes`] on an interval (for example
 /// `wait_past` under its runtime's timeout).
 #[derive(Debug, Default)]
 pub struct FeedSignal {

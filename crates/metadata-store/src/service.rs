@@ -62,7 +62,7 @@ impl MetadataService {
         MetadataService {
             store,
             limits: Limits::default(),
-            clock: Arc::new(crate::feed::now_millis),
+            clock: Arc::new(system_clock),
         }
     }
 
@@ -72,7 +72,9 @@ impl MetadataService {
         self
     }
 
-    /// Uses `clock` for timestamps, in ms since the epoch (for tests and replays).
+    /// Uses `clock`, in ms since the epoch, for every time the service gives: the records'
+    /// `created_at` and `updated_at`, the time each commit's events are stamped with, and the
+    /// cut-off of [`crate::Feed::prune`] (for tests and replays).
     pub fn with_clock(mut self, clock: impl Fn() -> Millis + Send + Sync + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -136,7 +138,7 @@ impl MetadataService {
         crate::load::LoadId::new(self, kind, id, key)
     }
 
-    /// The stored record: answered at once where the store can ([`MetadataStore::get_now`]),
+    /// The stored record: answered at once where the store can ([`MetadataStore::read_now`]),
     /// else awaited by `key`, built only then.
     async fn fetch(
         &self,
@@ -144,8 +146,12 @@ impl MetadataService {
         storage_key: &str,
         key: impl Fn() -> RecordKey,
     ) -> Result<Option<Record>, StoreError> {
-        match self.store.get_now(kind, storage_key) {
-            Some(found) => found,
+        let mut found = None;
+        match self
+            .store
+            .read_now(kind, storage_key, &mut |r| found = r.cloned())
+        {
+            Some(answered) => answered.map(|()| found),
             None => self.store.get(&key()).await,
         }
     }
@@ -164,8 +170,9 @@ impl MetadataService {
         if change.is_empty() {
             return unchanged(self.load(key).await?, change);
         }
+        let now = self.now();
         let apply: ApplyFn = {
-            let (change, limits, now) = (change.clone(), self.limits, self.now());
+            let (change, limits) = (change.clone(), self.limits);
             let key = key.clone();
             Arc::new(move |record: Record| {
                 let current = R::from_record(record)
@@ -175,7 +182,7 @@ impl MetadataService {
         };
         let mut attempts = Attempts::new(key);
         while attempts.next() {
-            match self.store.update(key, apply.clone()).await {
+            match self.store.update(key, apply.clone(), now).await {
                 Ok(Applied::Stored(record)) => {
                     return R::from_record(record)
                         .ok_or_else(|| ServiceError::WrongKind { key: key.clone() }.into_error())
@@ -225,6 +232,14 @@ impl<'k> Attempts<'k> {
         }
         .into_error()
     }
+}
+
+/// The system clock in ms since the epoch: the default clock of a service.
+fn system_clock() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
 }
 
 pub(crate) fn not_found(key: &RecordKey) -> Error {

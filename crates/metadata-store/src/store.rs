@@ -1,9 +1,9 @@
-//! The [`MetadataStore`] trait: the minimal contract a storage backend fulfils.
+//! The [`MetadataStore`] trait: the record contract every storage backend fulfils. The change
+//! feed is a contract of its own, [`FeedStore`], which a store that keeps one hands out.
 
 use crate::error::StoreError;
-use crate::feed::{FeedError, FeedSignal};
+use crate::feed::FeedStore;
 use async_trait::async_trait;
-use metadata_core::feed::ChangeEvent;
 use metadata_core::{Error, ListQuery, Millis, Page, Record, RecordKey, ResourceKind, Write};
 use std::fmt;
 use std::sync::Arc;
@@ -37,7 +37,7 @@ pub enum Applied {
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use metadata_core::{ListQuery, Page, Record, RecordKey, Write};
+/// use metadata_core::{ListQuery, Millis, Page, Record, RecordKey, Write};
 /// use metadata_store::{MetadataStore, StoreError};
 ///
 /// /// A store that holds nothing and refuses every write.
@@ -49,7 +49,7 @@ pub enum Applied {
 ///     async fn get(&self, _key: &RecordKey) -> Result<Option<Record>, StoreError> {
 ///         Ok(None)
 ///     }
-///     async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
+///     async fn commit(&self, writes: &[Write], _at: Millis) -> Result<Vec<u64>, StoreError> {
 ///         Err(StoreError::backend("empty", false, "read only"))
 ///     }
 ///     async fn list(&self, _query: &ListQuery) -> Result<Page<Record>, StoreError> {
@@ -62,41 +62,32 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
     /// The record stored under `key`, if any.
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError>;
 
-    /// [`MetadataStore::get`] answered at once on the calling thread, for a store whose point
-    /// reads need no other thread (records in memory, or SQLite's reads on the caller's
-    /// thread): `None` if this store cannot (then callers await `get`). The record is named by
-    /// its kind and [`RecordKey::storage_key`], so a caller holding only an id need not build a
-    /// key. It must not wait on another thread, nor block the caller longer than `get` itself
-    /// would, and it answers exactly what `get` would. The facade tries it first, which spares
-    /// a boxed future on every point read.
-    fn get_now(
-        &self,
-        kind: ResourceKind,
-        storage_key: &str,
-    ) -> Option<Result<Option<Record>, StoreError>> {
-        let _ = (kind, storage_key);
-        None
-    }
-
-    /// [`MetadataStore::get_now`] handing the record to `read` by reference instead of
-    /// returning a copy: `read` is called once, with the record or `None`, unless the store
-    /// cannot answer at once (then this returns `None` and `read` is not called) or fails (an
-    /// error, `read` not called). `read` may run under the store's lock: it must not call into
-    /// the store. The default goes through `get_now`.
+    /// The one fast path: [`MetadataStore::get`] answered at once on the calling thread, the
+    /// record lent to `read` instead of copied out, for a store whose point reads need no other
+    /// thread (records in memory, or SQLite's reads on the caller's thread). The record is named
+    /// by its kind and [`RecordKey::storage_key`], so a caller holding only an id need not build
+    /// a key.
+    ///
+    /// The rule: answer exactly what `get` would, or not at all. `read` is called once, with the
+    /// record or `None`, and this returns `Some(Ok(()))`; a store that cannot answer at once
+    /// returns `None` without calling `read` (the caller then awaits `get`), and a failure is
+    /// `Some(Err(..))`, `read` not called. It must not wait on another thread nor block the
+    /// caller longer than `get` itself would. `read` may run under the store's lock: it must not
+    /// call into the store. The default cannot answer at once.
     fn read_now(
         &self,
         kind: ResourceKind,
         storage_key: &str,
         read: &mut dyn FnMut(Option<&Record>),
     ) -> Option<Result<(), StoreError>> {
-        Some(
-            self.get_now(kind, storage_key)?
-                .map(|found| read(found.as_ref())),
-        )
+        let _ = (kind, storage_key, read);
+        None
     }
 
-    /// Applies `writes` in order, atomically. Returns, for each write, how many records it
-    /// touched (1 or 0 for `Delete`, the number deleted for the cascades, 1 for the others).
+    /// Applies `writes` in order, atomically, at the time `at` (ms since the epoch, from the
+    /// service's clock: a store that keeps a feed stamps the commit's events with it). Returns,
+    /// for each write, how many records it touched (1 or 0 for `Delete`, the number deleted
+    /// for the cascades, 1 for the others).
     ///
     /// - `Require(key)`: `NotFound` unless the record exists.
     /// - `Create(record)`: `AlreadyExists` if its key is taken (for a membership, the
@@ -104,21 +95,29 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
     /// - `Update { record, expected_version }`: `NotFound` if gone, `Conflict` if its version
     ///   is not `expected_version`; otherwise stores `record`.
     /// - `Delete(key)` and the cascades: delete what is there.
-    async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError>;
+    ///
+    /// A store that keeps a feed writes the commit's events in the same transaction, derived by
+    /// [`metadata_core::feed::RecordChange::of_write`] (R12.1).
+    async fn commit(&self, writes: &[Write], at: Millis) -> Result<Vec<u64>, StoreError>;
 
     /// One page of the records `query` selects, ordered by storage key, starting after its
     /// cursor: the query's [`ListQuery::matches`] defines which records belong.
     async fn list(&self, query: &ListQuery) -> Result<Page<Record>, StoreError>;
 
     /// Reads the record under `key`, hands it to `apply`, and stores what `apply` returns in its
-    /// place, conditional on the version read: one atomic step.
+    /// place, conditional on the version read, at the time `at`: one atomic step.
     ///
     /// The default reads with [`MetadataStore::get`] and writes with one conditional
     /// [`Write::Update`] through [`MetadataStore::commit`]; a concurrent writer makes it fail
     /// with [`StoreError::Conflict`], and the caller applies its change again. A store that can
     /// read, apply and write in one trip (one transaction on a connection it owns) overrides it;
     /// `apply` may then run on the store's thread, and may be called again if the store retries.
-    async fn update(&self, key: &RecordKey, apply: ApplyFn) -> Result<Applied, StoreError> {
+    async fn update(
+        &self,
+        key: &RecordKey,
+        apply: ApplyFn,
+        at: Millis,
+    ) -> Result<Applied, StoreError> {
         let Some(current) = self.get(key).await? else {
             return Ok(Applied::Missing);
         };
@@ -127,75 +126,21 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
             Ok(next) => next,
             Err(refused) => return Ok(Applied::Refused(refused)),
         };
-        self.commit(&[Write::Update {
-            record: next.clone(),
-            expected_version,
-        }])
+        self.commit(
+            &[Write::Update {
+                record: next.clone(),
+                expected_version,
+            }],
+            at,
+        )
         .await?;
         Ok(Applied::Stored(next))
     }
 
-    /// The change feed's events after position `after`, in position order, at most `limit`
-    /// (clamped to 1..=[`crate::feed::MAX_CHANGES_PER_READ`]). Every commit writes its events
-    /// in the same transaction as its records; a refused or failed commit writes none.
-    /// [`FeedError::CursorExpired`] if events after `after` were pruned. The default keeps no
-    /// feed: [`FeedError::Disabled`].
-    async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
-        let _ = (after, limit);
-        Err(FeedError::Disabled)
-    }
-
-    /// The signal the store announces its commits on, for waiting without polling (commits
-    /// made through this process only); `None` if it keeps no feed.
-    fn feed_signal(&self) -> Option<&FeedSignal> {
+    /// The store's change feed, if it keeps one (a store opened with its feed off, or one that
+    /// implements none, answers `None`, and the facade's feed calls are then
+    /// [`FeedError::Disabled`](crate::feed::FeedError::Disabled)).
+    fn feed(&self) -> Option<&dyn FeedStore> {
         None
-    }
-
-    /// Where the named cursor is, if it exists.
-    async fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError> {
-        let _ = name;
-        Err(FeedError::Disabled)
-    }
-
-    /// Moves the named cursor to `to` if it is at `expected` (`None`: it does not exist yet,
-    /// and is created): compare-and-set, so two instances of one consumer cannot both advance
-    /// it. Otherwise [`FeedError::CursorMoved`].
-    async fn advance_cursor(
-        &self,
-        name: &str,
-        expected: Option<u64>,
-        to: u64,
-    ) -> Result<(), FeedError> {
-        let _ = (name, expected, to);
-        Err(FeedError::Disabled)
-    }
-
-    /// Removes the named cursor, so pruning no longer waits for it; whether it existed.
-    async fn remove_cursor(&self, name: &str) -> Result<bool, FeedError> {
-        let _ = name;
-        Err(FeedError::Disabled)
-    }
-
-    /// Prunes one batch of at most `max_events` of the oldest events: those committed before
-    /// `committed_before` (ms since the epoch) and at or below every cursor, oldest first and
-    /// without a hole. Returns how many it deleted.
-    async fn prune_changes(
-        &self,
-        committed_before: Millis,
-        max_events: usize,
-    ) -> Result<u64, FeedError> {
-        let _ = (committed_before, max_events);
-        Err(FeedError::Disabled)
-    }
-
-    /// One page of records and a feed position it reflects: every commit at or below that
-    /// position is in the page (the memory and SQLite stores give exactly those; PostgreSQL's
-    /// page may also reflect commits after it). A reader that lost its place
-    /// ([`FeedError::CursorExpired`]) re-syncs from snapshot pages and follows the feed on
-    /// from the lowest of their positions, skipping an event whose version is at or below
-    /// the version of the record it already holds.
-    async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError> {
-        let _ = query;
-        Err(FeedError::Disabled)
     }
 }

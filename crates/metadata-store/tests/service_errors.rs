@@ -27,7 +27,11 @@ impl MetadataStore for Contended {
         assert_eq!(key, &RecordKey::User(user.id.clone()));
         Ok(Some(Record::User(user)))
     }
-    async fn commit(&self, writes: &[Write]) -> Result<Vec<u64>, StoreError> {
+    async fn commit(
+        &self,
+        writes: &[Write],
+        _: metadata_core::Millis,
+    ) -> Result<Vec<u64>, StoreError> {
         let Write::Update { record, .. } = &writes[0] else {
             panic!("only updates here")
         };

@@ -9,6 +9,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 mod access;
+mod clock;
 mod copies;
 mod feed;
 mod frontend_routes;
@@ -19,6 +20,7 @@ mod updates;
 mod values;
 
 pub use access::*;
+pub use clock::*;
 pub use copies::*;
 pub use feed::*;
 pub use frontend_routes::*;

@@ -153,11 +153,11 @@ pub async fn r3_5_racing_writers_lose_nothing(store: Arc<dyn MetadataStore>) {
     )
     .unwrap();
     store
-        .commit(&[update_write(&current, a.clone())])
+        .commit(&[update_write(&current, a.clone())], 5)
         .await
         .unwrap();
     let err = store
-        .commit(&[update_write(&current, c)])
+        .commit(&[update_write(&current, c)], 5)
         .await
         .unwrap_err();
     assert!(matches!(

@@ -24,6 +24,7 @@ mod privacy;
 
 pub use privacy::{ClaimsScope, PublicChangeEvent};
 
+use crate::plan::Write;
 use crate::record::{Millis, Record};
 use crate::tier::{ResourceKind, Tier};
 use serde::de::Error as _;
@@ -92,6 +93,48 @@ impl RecordChange {
     /// it uses [`RecordChange::with_text`].
     pub fn of(before: Option<&Record>, after: Option<&Record>) -> Option<RecordChange> {
         RecordChange::with_text(before, after, after.map(Record::to_json))
+    }
+
+    /// The events of one [`Write`] a store has run, added to `out`: the one derivation of
+    /// events from writes, which every store uses (R12.1, R12.3). `before` holds what the
+    /// write found: the stored record an `Update` replaced, every record a `Delete` or a
+    /// cascade removed, in the order it removed them (nothing for a `Create` or a `Require`).
+    /// `text` is the wire JSON of the record a `Create` or an `Update` stored, as
+    /// [`RecordChange::with_text`] takes it (`None`: the store writes it when the event is read).
+    ///
+    /// ```
+    /// use metadata_core::feed::{Operation, RecordChange};
+    /// use metadata_core::*;
+    /// let user = create_user(UserId::new("u1").unwrap(), &Change::new(), &Limits::default(), 1).unwrap();
+    /// let mut events = Vec::new();
+    /// RecordChange::of_write(&Write::Create(user.clone().into_record()), [], None, &mut events);
+    /// RecordChange::of_write(&Write::Delete(user.key()), [&user.into_record()], None, &mut events);
+    /// let operations: Vec<_> = events.iter().map(|e| e.operation).collect();
+    /// assert_eq!(operations, [Operation::Created, Operation::Deleted]);
+    /// ```
+    pub fn of_write<'a>(
+        write: &Write,
+        before: impl IntoIterator<Item = &'a Record>,
+        text: Option<String>,
+        out: &mut Vec<RecordChange>,
+    ) {
+        let mut before = before.into_iter();
+        match write {
+            Write::Require(_) => {}
+            Write::Create(after) | Write::Update { record: after, .. } => {
+                let replaced = match write {
+                    Write::Update { .. } => before.next(),
+                    _ => None,
+                };
+                out.extend(RecordChange::with_text(replaced, Some(after), text));
+            }
+            Write::Delete(_)
+            | Write::DeleteMembershipsOfUser(_)
+            | Write::DeleteMembershipsOfOrganization(_)
+            | Write::DeleteInvitationsOfOrganization(_) => {
+                out.extend(before.filter_map(|b| RecordChange::with_text(Some(b), None, None)));
+            }
+        }
     }
 
     /// [`RecordChange::of`] with `after`'s wire JSON given (`text` must be

@@ -5,6 +5,7 @@
 use super::*;
 use metadata_core::feed::{ChangeEvent, Operation};
 use metadata_core::{create_user, Limits, Record};
+use metadata_store::FeedStore;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Reads every event after `after`, in pages.
