@@ -3,7 +3,7 @@
 
 use metadata_core::feed::{ChangeEvent, RecordChange};
 use metadata_core::{Millis, Record};
-use metadata_store::feed::{check_cursor_name, clamp_limit, FeedError};
+use metadata_store::feed::FeedError;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -56,7 +56,7 @@ impl Log {
             .events
             .iter()
             .skip(skip)
-            .take(clamp_limit(limit))
+            .take(limit)
             .map(|(event, after)| {
                 let mut event = event.clone();
                 event.change.record = after.as_deref().map(Record::to_json);
@@ -66,7 +66,6 @@ impl Log {
     }
 
     pub(crate) fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError> {
-        check_cursor_name(name)?;
         Ok(self.cursors.get(name).copied())
     }
 
@@ -89,7 +88,6 @@ impl Log {
     }
 
     pub(crate) fn remove(&mut self, name: &str) -> Result<bool, FeedError> {
-        check_cursor_name(name)?;
         Ok(self.cursors.remove(name).is_some())
     }
 

@@ -16,7 +16,7 @@ use crate::error::{pg, PostgresError};
 use deadpool_postgres::GenericClient;
 use metadata_core::feed::{ChangeEvent, Operation, RecordChange};
 use metadata_core::{Millis, ResourceKind};
-use metadata_store::feed::{check_cursor_name, clamp_limit, FeedError};
+use metadata_store::feed::FeedError;
 use metadata_store::StoreError;
 
 /// Schema 3: the events, the consumers' cursors, and the feed's head and prune mark.
@@ -191,7 +191,7 @@ pub(crate) async fn read<C: GenericClient>(
         .await
         .map_err(pg)?;
     let rows = client
-        .query(&stmt, &[&(after as i64), &(clamp_limit(limit) as i64)])
+        .query(&stmt, &[&(after as i64), &(limit as i64)])
         .await
         .map_err(pg)?;
     let pruned = rows.first().map_or(0, |r| r.get::<_, i64>(0)) as u64;
@@ -239,7 +239,6 @@ pub(crate) async fn cursor<C: GenericClient>(
     client: &C,
     name: &str,
 ) -> Result<Option<u64>, FeedError> {
-    check_cursor_name(name)?;
     let stmt = client
         .prepare_cached("SELECT position FROM metadata_change_cursors WHERE name = $1")
         .await
@@ -269,7 +268,6 @@ pub async fn advance_cursor_in<C: tokio_postgres::GenericClient + Sync>(
     expected: Option<u64>,
     to: u64,
 ) -> Result<(), FeedError> {
-    check_cursor_name(name)?;
     let changed = match expected {
         None => {
             client
@@ -314,7 +312,6 @@ pub(crate) async fn remove_cursor<C: GenericClient>(
     client: &C,
     name: &str,
 ) -> Result<bool, FeedError> {
-    check_cursor_name(name)?;
     Ok(client
         .execute(
             "DELETE FROM metadata_change_cursors WHERE name = $1",

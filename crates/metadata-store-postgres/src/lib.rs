@@ -171,7 +171,7 @@ struct Inner {
     pool: Pool,
     /// Records last read or written, with their row version (`xmin`), for one-statement
     /// updates; trusted for 30 s, so `xmin` is never relied on across a freeze.
-    known: metadata_store::memo::Memo<String>,
+    known: metadata_store_sql::memo::Memo<String>,
     background: Background,
     schema: Option<String>,
     feed: bool,
@@ -273,7 +273,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             inner: Arc::new(Inner {
                 pool,
-                known: metadata_store::memo::Memo::new(Duration::from_secs(30), 16 << 20),
+                known: metadata_store_sql::memo::Memo::new(Duration::from_secs(30), 16 << 20),
                 background,
                 schema: options.schema,
                 feed: options.feed,
@@ -412,7 +412,7 @@ impl PostgresStore {
             return Ok(None);
         };
         let change = match (&prepared.write, self.inner.feed) {
-            (metadata_store::prepared::PreparedWrite::Update { body, .. }, true) => {
+            (metadata_store_sql::prepared::PreparedWrite::Update { body, .. }, true) => {
                 RecordChange::with_text(Some(current), Some(next), Some(body.clone()))
             }
             _ => None,

@@ -6,8 +6,8 @@ use metadata_core::feed::RecordChange;
 use metadata_core::{
     Filter, ListQuery, MetadataPath, Millis, Record, RecordKey, ResourceKind, Tier, Write,
 };
-use metadata_store::prepared::{lookup_index_name, PreparedWrite};
 use metadata_store::StoreError;
+use metadata_store_sql::prepared::{lookup_index_name, PreparedWrite};
 use tokio_postgres::types::ToSql;
 
 /// The `#>` path of `path` inside `tier` of a record's lookup projection, as a SQL literal.
@@ -69,7 +69,7 @@ pub(crate) struct PgWrite {
 /// Serializes `writes` and projects the records they store; with `feed`, keeps a copy of each
 /// write for its events.
 pub(crate) fn prepare(writes: &[Write], feed: bool) -> Vec<PgWrite> {
-    metadata_store::prepared::prepare(writes)
+    metadata_store_sql::prepared::prepare(writes)
         .into_iter()
         .zip(writes)
         .map(|(write, w)| {

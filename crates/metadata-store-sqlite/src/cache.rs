@@ -12,7 +12,7 @@
 
 use metadata_core::Write;
 use metadata_core::{Record, ResourceKind};
-use metadata_store::prepared::PreparedWrite;
+use metadata_store_sql::prepared::PreparedWrite;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 

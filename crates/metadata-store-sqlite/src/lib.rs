@@ -103,7 +103,7 @@ struct Inner {
     /// Records the writer last wrote, tagged with the writer connection's `PRAGMA
     /// data_version` at the time: while it has not changed, no other connection (or process)
     /// has committed, so the record is exactly the stored one and an update need not read it.
-    written: metadata_store::memo::Memo<i64>,
+    written: metadata_store_sql::memo::Memo<i64>,
     /// Commits that deleted records, counted inside their transactions.
     deletions: std::sync::atomic::AtomicU64,
     writer: Arc<Writer>,
@@ -220,7 +220,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 cache: cache::ParsedCache::new(options.cache_bytes),
-                written: metadata_store::memo::Memo::new(
+                written: metadata_store_sql::memo::Memo::new(
                     Duration::from_secs(3600),
                     options.cache_bytes,
                 ),
@@ -380,7 +380,7 @@ impl MetadataStore for SqliteStore {
     /// Commits on the writer thread, grouped with the commits queued at the same time (each in
     /// a savepoint of its own), acknowledged after the group's COMMIT.
     async fn commit(&self, writes: &[Write], at: Millis) -> Result<Vec<u64>, StoreError> {
-        let prepared = Arc::new(metadata_store::prepared::prepare(writes));
+        let prepared = Arc::new(metadata_store_sql::prepared::prepare(writes));
         let sent = prepared.clone();
         // The writes themselves go along only when their events are to be derived.
         let originals = if self.inner.feed {

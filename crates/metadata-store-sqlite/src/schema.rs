@@ -3,7 +3,7 @@
 use crate::error::SqliteError;
 use crate::sql::json_path;
 use metadata_core::{MetadataPath, ResourceKind, Tier};
-use metadata_store::prepared::lookup_index_name;
+use metadata_store_sql::prepared::lookup_index_name;
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The migrations, in order; the schema version is how many have run.

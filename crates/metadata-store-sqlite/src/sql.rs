@@ -6,8 +6,8 @@ use metadata_core::feed::RecordChange;
 use metadata_core::{
     Filter, ListQuery, LookupValue, MetadataPath, Record, RecordKey, ResourceKind, Tier, Write,
 };
-use metadata_store::prepared::PreparedWrite;
 use metadata_store::StoreError;
+use metadata_store_sql::prepared::PreparedWrite;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension};
 

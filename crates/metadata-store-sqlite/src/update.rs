@@ -5,8 +5,8 @@ use crate::Inner;
 use crate::{cache, feed, sql, SqliteStore};
 use metadata_core::feed::RecordChange;
 use metadata_core::{Millis, Record, RecordKey, Write};
-use metadata_store::prepared::PreparedWrite;
 use metadata_store::{Applied, ApplyFn, StoreError};
+use metadata_store_sql::prepared::PreparedWrite;
 
 /// An update applied to the writer's copy of a record and serialized, ready to write.
 struct Ahead {
@@ -25,7 +25,7 @@ impl Ahead {
             record: next,
             expected_version,
         };
-        let prepared = metadata_store::prepared::prepare(std::slice::from_ref(&write));
+        let prepared = metadata_store_sql::prepared::prepare(std::slice::from_ref(&write));
         let Write::Update { record: next, .. } = write else {
             unreachable!("built as an update above")
         };

@@ -4,7 +4,7 @@
 
 use metadata_core::{Change, UserId};
 use metadata_store::feed::FeedError;
-use metadata_store::{MetadataService, FeedStore};
+use metadata_store::{FeedStore, MetadataService};
 use metadata_store_sqlite::{advance_cursor_in, SqliteStore};
 
 mod common;

@@ -239,7 +239,7 @@ fn distinct_paths_get_distinct_indexes() {
     }
     for path in paths {
         let plan = store.explain_list(&lookup(path)).unwrap().join("\n");
-        let name = metadata_store::prepared::lookup_index_name(
+        let name = metadata_store_sql::prepared::lookup_index_name(
             ResourceKind::User,
             Tier::Public,
             &MetadataPath::parse(path).unwrap(),

@@ -71,6 +71,7 @@ impl<'a> Feed<'a> {
 
     /// The events after `after`, at most `limit` (see [`FeedStore::changes`]).
     pub async fn read(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
+        let limit = crate::feed::clamp_limit(limit);
         self.store()?.changes(after, limit).await
     }
 
@@ -156,7 +157,13 @@ impl<'a> Feed<'a> {
     }
 }
 
-impl Consumer<'_> {
+impl<'a> Consumer<'a> {
+    /// The store's feed contract, once the consumer's name is checked.
+    fn store(&self) -> Result<&'a dyn FeedStore, FeedError> {
+        crate::feed::check_cursor_name(&self.name)?;
+        self.feed.store()
+    }
+
     /// Its name.
     pub fn name(&self) -> &str {
         &self.name
@@ -164,7 +171,7 @@ impl Consumer<'_> {
 
     /// Where its cursor is (`None`: it has not acked anything yet).
     pub async fn position(&self) -> Result<Option<u64>, FeedError> {
-        self.feed.store()?.cursor(&self.name).await
+        self.store()?.cursor(&self.name).await
     }
 
     /// The next events after its cursor, at most `limit`.
@@ -184,8 +191,7 @@ impl Consumer<'_> {
         if batch.from == Some(batch.to) {
             return Ok(());
         }
-        self.feed
-            .store()?
+        self.store()?
             .advance_cursor(&self.name, batch.from, batch.to)
             .await
     }
@@ -195,7 +201,7 @@ impl Consumer<'_> {
     /// reads its place from the stream it publishes to), whose cursor only holds pruning back
     /// until it has passed an event.
     pub async fn advance_to(&self, position: u64) -> Result<(), FeedError> {
-        let store = self.feed.store()?;
+        let store = self.store()?;
         let mut attempts = 0;
         loop {
             let current = store.cursor(&self.name).await?;
@@ -212,6 +218,6 @@ impl Consumer<'_> {
 
     /// Removes the cursor, so that pruning no longer waits for it.
     pub async fn remove(&self) -> Result<bool, FeedError> {
-        self.feed.store()?.remove_cursor(&self.name).await
+        self.store()?.remove_cursor(&self.name).await
     }
 }

@@ -87,11 +87,13 @@ impl FeedError {
 
 /// The change-feed contract: what a store that keeps a feed offers, beside the record
 /// contract ([`crate::MetadataStore::feed`] hands it out). The facade's
-/// [`crate::Feed`] and [`crate::Consumer`] are the only callers a host needs.
+/// [`crate::Feed`] and [`crate::Consumer`] are the only callers a host needs; they check
+/// cursor names (1 to [`MAX_CURSOR_NAME_LEN`] bytes, no control character) and clamp read
+/// limits before a store sees them, so a store may take both as given.
 #[async_trait]
 pub trait FeedStore: Send + Sync {
-    /// The events after position `after`, in position order, at most `limit` (clamped to
-    /// 1..=[`MAX_CHANGES_PER_READ`]). Every commit writes its events in the same transaction
+    /// The events after position `after`, in position order, at most `limit` (the facade
+    /// asks for 1..=[`MAX_CHANGES_PER_READ`]). Every commit writes its events in the same transaction
     /// as its records; a refused or failed commit writes none (R12.1, R12.2).
     /// [`FeedError::CursorExpired`] if events after `after` were pruned.
     async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError>;
@@ -131,16 +133,18 @@ pub trait FeedStore: Send + Sync {
     async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError>;
 }
 
-/// Checks a cursor name: 1 to [`MAX_CURSOR_NAME_LEN`] bytes, no control character.
-pub fn check_cursor_name(name: &str) -> Result<(), FeedError> {
+/// Checks a cursor name: 1 to [`MAX_CURSOR_NAME_LEN`] bytes, no control character. The facade
+/// checks every name before a store sees it.
+pub(crate) fn check_cursor_name(name: &str) -> Result<(), FeedError> {
     if name.is_empty() || name.len() > MAX_CURSOR_NAME_LEN || name.chars().any(char::is_control) {
         return Err(FeedError::InvalidCursorName(name.to_owned()));
     }
     Ok(())
 }
 
-/// How many events a read may return: `limit` clamped to 1..=[`MAX_CHANGES_PER_READ`].
-pub fn clamp_limit(limit: usize) -> usize {
+/// How many events a read may return: `limit` clamped to 1..=[`MAX_CHANGES_PER_READ`]. The
+/// facade clamps every read before a store sees it.
+pub(crate) fn clamp_limit(limit: usize) -> usize {
     limit.clamp(1, MAX_CHANGES_PER_READ)
 }
 

@@ -31,8 +31,6 @@ mod error;
 pub mod feed;
 mod frontend;
 mod load;
-pub mod memo;
-pub mod prepared;
 mod service;
 mod store;
 

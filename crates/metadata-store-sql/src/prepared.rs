@@ -118,7 +118,7 @@ pub fn prepare(writes: &[Write]) -> Vec<PreparedWrite> {
 ///
 /// ```
 /// use metadata_core::{MetadataPath, ResourceKind, Tier};
-/// use metadata_store::prepared::lookup_index_name;
+/// use metadata_store_sql::prepared::lookup_index_name;
 /// let name = |p: &str| lookup_index_name(ResourceKind::User, Tier::Public, &MetadataPath::parse(p).unwrap());
 /// assert_eq!(name("billing.plan"), "lookup_user_public_billing__plan");
 /// assert_eq!(name("a_b"), "lookup_user_public_a_5fb");
