@@ -1,5 +1,5 @@
 //! Rendering a compiled claims template against building the same claims by hand with
-//! `serde_json::json!` (SPEC 10).
+//! `serde_json::json!` (contract §10).
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 

@@ -1,4 +1,4 @@
-//! The access matrix (SPEC 2) as one table, and the frontend's ownership rule (R2.2).
+//! The access matrix (contract §2) as one table, and the frontend's ownership rule (R2.2).
 
 use crate::error::Error;
 use crate::ids::{SignUpId, UserId};
@@ -6,7 +6,7 @@ use crate::tier::{ResourceKind, Tier};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Which surface calls the library (SPEC 2).
+/// Which surface calls the library (contract §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Surface {
@@ -44,7 +44,7 @@ impl fmt::Display for Access {
     }
 }
 
-/// The whole matrix of SPEC 2, one row a tier:
+/// The whole matrix of contract §2, one row a tier:
 /// `[frontend read, frontend write, backend read, backend write]`.
 const MATRIX: [(Tier, [bool; 4]); 3] = [
     (Tier::Private, [false, false, true, true]),
@@ -195,7 +195,7 @@ pub fn frontend_sees(principal: &FrontendPrincipal, record: &crate::Record, fact
 mod tests {
     use super::*;
 
-    /// SPEC 2, cell by cell, written out independently of `MATRIX`.
+    /// contract §2, cell by cell, written out independently of `MATRIX`.
     fn expected(surface: Surface, tier: Tier, access: Access) -> bool {
         let frontend_may_not = matches!(
             (tier, surface, access),

@@ -1,4 +1,4 @@
-//! Updates as values, and the pure function that applies one (SPEC 3, R4).
+//! Updates as values, and the pure function that applies one (contract §3, R4).
 
 use crate::access::{self, Access, Surface};
 use crate::body::{BodyMode, RequestBody};
@@ -122,7 +122,7 @@ impl Change {
     }
 }
 
-/// Applies `change` to `current` for `surface`, giving the record to write (SPEC 3, R4).
+/// Applies `change` to `current` for `surface`, giving the record to write (contract §3, R4).
 ///
 /// Every tier is checked first (access, shape, size); if any check fails, the error names the
 /// tier and nothing is returned to write, so the store keeps the record as it was, version

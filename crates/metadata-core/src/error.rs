@@ -1,4 +1,4 @@
-//! Errors and their stable codes (SPEC 9).
+//! Errors and their stable codes (contract §9).
 
 use crate::access::{Access, Surface};
 use crate::tier::{ResourceKind, Tier};
@@ -122,7 +122,7 @@ impl MetadataError {
     }
 }
 
-/// The stable machine codes of SPEC 9.
+/// The stable machine codes of contract §9.
 pub mod codes {
     /// A tier over its size limit (R4.3).
     pub const EXCEEDS_ALLOWED_SIZE: &str = "form_param_exceeds_allowed_size";
@@ -148,7 +148,7 @@ pub mod codes {
     pub const OUTCOME_UNKNOWN: &str = "storage_outcome_unknown";
 }
 
-/// Every error the library returns (SPEC 9).
+/// Every error the library returns (contract §9).
 ///
 /// Match on variants, or answer API callers with [`Error::code`]:
 ///

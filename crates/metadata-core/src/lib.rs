@@ -21,7 +21,7 @@
 //! let done = complete_sign_up(&sign_up, UserId::new("user_1").unwrap(), &Change::new(), &limits, 2_000).unwrap();
 //! assert_eq!(done.user.unsafe_metadata.get("referrer"), Some(&json!("ad")));
 //!
-//! // The backend replaces a tier; the frontend may not (SPEC 2).
+//! // The backend replaces a tier; the frontend may not (contract §2).
 //! let change = Change::new().replace_json(Tier::Public, json!({"role": "admin"})).unwrap();
 //! let user = apply_change(&done.user, &change, Surface::Backend, &limits, 3_000).unwrap();
 //! assert_eq!(user.version, 2);

@@ -1,4 +1,4 @@
-//! Creating records, the copies of SPEC 5 and the cascades of R6.2, as pure plans: given the
+//! Creating records, the copies of contract §5 and the cascades of R6.2, as pure plans: given the
 //! records, the writes a store must make in one transaction.
 
 use crate::access::{FrontendPrincipal, Surface};

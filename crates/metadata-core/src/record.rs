@@ -1,4 +1,4 @@
-//! The five records, their keys and their wire format (SPEC 1, R3.5, SPEC 8).
+//! The five records, their keys and their wire format (contract §1, R3.5, contract §8).
 
 use crate::ids::{InvitationId, MembershipId, OrganizationId, SignUpId, UserId};
 use crate::metadata::Metadata;

@@ -1,9 +1,9 @@
-//! Tiers and resource kinds (SPEC 1).
+//! Tiers and resource kinds (contract §1).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// One metadata tier of a resource (SPEC 1, SPEC 2).
+/// One metadata tier of a resource (contract §1, contract §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
@@ -40,7 +40,7 @@ impl fmt::Display for Tier {
     }
 }
 
-/// The five kinds of resource that carry metadata (SPEC 1).
+/// The five kinds of resource that carry metadata (contract §1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
@@ -66,7 +66,7 @@ impl ResourceKind {
         ResourceKind::Invitation,
     ];
 
-    /// The tiers this kind has, as the table of SPEC 1 lists them.
+    /// The tiers this kind has, as the table of contract §1 lists them.
     pub const fn tiers(self) -> &'static [Tier] {
         match self {
             ResourceKind::User => &[Tier::Public, Tier::Private, Tier::Unsafe],

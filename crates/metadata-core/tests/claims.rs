@@ -1,4 +1,4 @@
-//! Session claims templates (SPEC 10).
+//! Session claims templates (contract §10).
 
 use metadata_core::claims::{ClaimsContext, ClaimsError, ClaimsTemplate, DEFAULT_CLAIMS_BUDGET};
 use metadata_core::*;

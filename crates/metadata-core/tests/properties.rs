@@ -1,4 +1,4 @@
-//! Properties of the pure rules, over generated JSON (SPEC 2, 3, 4).
+//! Properties of the pure rules, over generated JSON (contract §2, 3, 4).
 
 use metadata_core::*;
 use proptest::prelude::*;

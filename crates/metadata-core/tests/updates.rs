@@ -1,4 +1,4 @@
-//! Updates, versions, copies and typed metadata (SPEC 3, 5, 11).
+//! Updates, versions, copies and typed metadata (contract §3, 5, 11).
 
 use metadata_core::*;
 use serde_json::json;

@@ -1,4 +1,4 @@
-//! The wire format (SPEC 8).
+//! The wire format (contract §8).
 
 use metadata_core::*;
 use serde_json::json;

@@ -8,7 +8,7 @@
 //!   the other tiers and kinds) finds records by a metadata value (R7.2), a cursor at a time.
 //! - **Frontend routes** (`/v1/me`, `/v1/client/sign_ups`) act for the principal the host's
 //!   [`Authenticator`] names; they never answer with a private tier, and anything the
-//!   principal may not see is 404 (SPEC 2).
+//!   principal may not see is 404 (contract §2).
 //! - Responses are the records' wire JSON plus the fields the reference SDKs read that the
 //!   library does not own (empty, filled by the host's [`Hooks`]); errors are the reference
 //!   envelope `{"errors":[{"code","message","long_message","meta":{"param_name"}}]}`, axum's own

@@ -1,4 +1,4 @@
-//! The frontend routes over a real socket: the access matrix through HTTP (SPEC 2).
+//! The frontend routes over a real socket: the access matrix through HTTP (contract §2).
 
 mod common;
 

@@ -1,29 +1,12 @@
 //! A [`MetadataStore`] on PostgreSQL, for services that run on many machines sharing one
 //! database server.
 //!
-//! - `tokio-postgres` with a `deadpool-postgres` connection pool; each record is kept as its
-//!   exact compact JSON text, so it reads back byte for byte (R8.3), beside a `jsonb`
-//!   projection of its tiers that lookups read and index (R7.3); versioned migrations,
-//!   serialized across processes by an advisory lock.
-//! - Every commit is atomic: one statement when it writes one record, else one transaction; a
-//!   conditional replace is one `UPDATE … WHERE version = $n` statement, so machines racing on
-//!   one record cannot lose an update. `Require` steps lock the
-//!   rows they check (`FOR SHARE`), so a concurrent delete cannot orphan a new membership.
-//! - Connection loss gives a retryable [`StoreError::Backend`]; losing the connection while the
-//!   server may be committing gives [`StoreError::OutcomeUnknown`], which the caller resolves by
-//!   reading the record's version. The pool replaces broken connections by itself, and a read or
-//!   a BEGIN that meets one the server closed while it idled is tried again on another.
-//! - A change feed: every commit writes its events in its own transaction; positions are
-//!   given after commit, in an order that never skips a transaction that commits late and keeps
-//!   each record's versions in order; [`advance_cursor_in`] moves a consumer's cursor inside the
-//!   caller's own transaction; [`PostgresOptions::feed`] turns it off.
-//! - Called from a tokio runtime, the store runs on it, with no hop (connections it opens then
-//!   live on that runtime); called from any other executor, it runs on a small tokio runtime of
-//!   its own. A pooled connection is driven by the runtime that opened it, so use the store
-//!   from the runtime you connect it on: a connection opened inside a current-thread runtime
-//!   makes progress only while that runtime runs, and a call made from another executor or
-//!   thread meanwhile (say `futures::executor::block_on` beside an idle current-thread runtime)
-//!   waits for it.
+//! Each record is kept as its exact JSON text beside a `jsonb` projection that lookups read;
+//! every commit is atomic and a conditional replace is one statement, so instances racing on one
+//! record cannot lose an update; a connection lost while the server may be committing is
+//! [`StoreError::OutcomeUnknown`]; the change feed ([`PostgresOptions::feed`]) never skips a
+//! transaction that commits late. Use the store from the tokio runtime it was connected on. How
+//! it works, and why: `docs/architecture.md` in the repository.
 //!
 //! ```no_run
 //! use metadata_core::{Change, ResourceKind, Tier, UserId};

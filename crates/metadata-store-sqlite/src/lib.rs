@@ -1,35 +1,11 @@
 //! The embedded default [`MetadataStore`], on SQLite (bundled, no system library needed).
 //!
-//! - A file database in WAL mode, or an in-memory one.
-//! - A schema with versioned migrations (`PRAGMA user_version`); a file written by a newer
-//!   version of this library is refused with [`SqliteError::SchemaTooNew`].
-//! - No async runtime is required, and short SQLite calls run on the caller's thread, because
-//!   a hop to another thread costs more than they do: a read by key takes a pooled reader
-//!   connection (it blocks for one indexed `SELECT`: microseconds when cached, a disk read when
-//!   not); a write queues its transaction, and the caller that takes the write connection
-//!   commits every queued transaction, a group at a time (it blocks for as long as those groups
-//!   take to commit, an fsync each with `synchronous=FULL`). Listings run on reader threads and
-//!   long jobs (index declarations, checks) on a thread of their own. Reads never wait behind
-//!   writes; a panic in a job is caught.
-//! - Group commit: each write keeps its own all-or-nothing outcome (a savepoint in the group's
-//!   `BEGIN IMMEDIATE` transaction where it writes more than one statement; a single statement
-//!   is undone by SQLite itself) and is acknowledged after the group's `COMMIT`. An update is
-//!   one trip: when the writer knows the record (it wrote it last, and `PRAGMA data_version`
-//!   says no other connection has written since), the core's change is applied and the record
-//!   serialized on the caller's thread, and the group runs only a conditional `UPDATE`;
-//!   otherwise the read, the change and the write run in one job of the transaction. A busy
-//!   timeout lets several processes share one file.
-//! - Point reads remember parsed records ([`SqliteOptions::cache_bytes`]): a record seen in
-//!   its row since the database last changed is answered without reading the table (each read
-//!   first asks `PRAGMA data_version`, which changes when any other connection or process
-//!   commits); otherwise the row is read, and a text that did not change is not parsed again.
-//! - A 64 MiB page cache per connection by default ([`SqliteOptions::page_cache_bytes`]), taken
-//!   as pages are read, so point reads stay flat as a file grows to millions of records.
-//! - A change feed: every commit writes its events in the same savepoint as its records, at
-//!   gapless positions other processes see too; [`advance_cursor_in`] moves a consumer's cursor
-//!   inside the caller's own transaction; [`SqliteOptions::feed`] turns it off.
-//! - Lookups by metadata value (R7.2) use SQLite's JSON functions; [`SqliteStore::declare_index`]
-//!   adds an expression index for a path queried often.
+//! A file database in WAL mode (or an in-memory one), with no async runtime needed: reads by
+//! key run on the caller's thread, writes commit in groups, one fsync a group, and an update is
+//! one trip. Point reads remember parsed records while the database has not changed; the change
+//! feed ([`SqliteOptions::feed`]) is written in each commit's own transaction;
+//! [`SqliteStore::declare_index`] adds an expression index for a lookup path. How it works, and
+//! why: `docs/architecture.md` in the repository.
 //!
 //! ```
 //! use metadata_core::{Change, ResourceKind, Tier, User, UserId};

@@ -1,4 +1,4 @@
-//! Updates prepared on the caller's thread from the writer's copy of a record (SPEC 3, R3.5):
+//! Updates prepared on the caller's thread from the writer's copy of a record (contract §3, R3.5):
 //! a record deleted and created again while an update was being prepared is read again, so
 //! the update applies to the record as it now is, even when the new record has reached the
 //! version the prepared update expects.

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::future::Future;
 
-/// The backend surface of a [`MetadataService`] (SPEC 2: every tier, read and write).
+/// The backend surface of a [`MetadataService`] (contract §2: every tier, read and write).
 #[derive(Clone, Copy, Debug)]
 pub struct Backend<'a> {
     pub(crate) service: &'a MetadataService,
@@ -190,7 +190,7 @@ impl Backend<'_> {
             })
     }
 
-    /// Applies `change` to a user (SPEC 3).
+    /// Applies `change` to a user (contract §3).
     pub async fn update_user(&self, id: &UserId, change: Change) -> Result<User, Error> {
         self.service
             .update(&RecordKey::User(id.clone()), &change, Surface::Backend)

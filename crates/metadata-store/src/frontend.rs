@@ -1,4 +1,4 @@
-//! The frontend surface: code acting for one signed-in user or one sign-up attempt (SPEC 2).
+//! The frontend surface: code acting for one signed-in user or one sign-up attempt (contract §2).
 //!
 //! Everything it returns is a view without a private tier, by type (R2.3); everything it cannot
 //! see is *not found* (R2.2); the only writes it offers are to its own unsafe tier (R2.4).

@@ -11,7 +11,7 @@
 //!     // The backend writes any tier...
 //!     let change = Change::new().replace_json(Tier::Public, json!({"role": "admin"}))?;
 //!     metadata.backend().update_user(&user, change).await?;
-//!     // ...the frontend only its own unsafe tier (SPEC 2).
+//!     // ...the frontend only its own unsafe tier (contract §2).
 //!     let me = metadata.frontend(FrontendPrincipal::user(user));
 //!     let refused = me.update_own(Change::new().replace_json(Tier::Public, json!({}))?).await;
 //!     assert!(matches!(refused, Err(Error::AccessDenied { .. })));

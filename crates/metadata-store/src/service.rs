@@ -20,7 +20,7 @@ type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
 /// Reads and writes metadata through every rule, over any [`MetadataStore`].
 ///
 /// [`MetadataService::backend`] is the host's trusted surface; [`MetadataService::frontend`]
-/// acts for one signed-in user or sign-up attempt and can reach only what SPEC 2 lets it.
+/// acts for one signed-in user or sign-up attempt and can reach only what contract §2 lets it.
 /// Cloning is cheap; clones share the store.
 ///
 /// ```

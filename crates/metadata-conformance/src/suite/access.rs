@@ -1,4 +1,4 @@
-//! SPEC 2: who may do what.
+//! contract §2: who may do what.
 
 use super::*;
 

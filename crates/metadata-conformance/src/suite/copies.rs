@@ -1,4 +1,4 @@
-//! SPEC 5: copies between resources, atomically.
+//! contract §5: copies between resources, atomically.
 
 use super::*;
 

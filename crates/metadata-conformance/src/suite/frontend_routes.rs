@@ -1,4 +1,4 @@
-//! SPEC 2 as the frontend routes need it: each facade call a frontend HTTP route makes refuses
+//! contract §2 as the frontend routes need it: each facade call a frontend HTTP route makes refuses
 //! what that route must refuse, with the error the route answers, and writes nothing. The HTTP
 //! layer checks no access rule itself; these tests are where its answers are pinned.
 

@@ -1,4 +1,4 @@
-//! SPEC 7: reading and finding.
+//! contract §7: reading and finding.
 
 use super::*;
 

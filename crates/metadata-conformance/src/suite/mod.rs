@@ -1,6 +1,6 @@
-//! The conformance suite: one `pub async fn` per storage-touching rule of SPEC.md, each given a
+//! The conformance suite: one `pub async fn` per storage-touching rule of docs/contract.md, each given a
 //! fresh, empty store. A failure panics with the rule's number in the test's name. The tests
-//! live in one file per SPEC section and are all re-exported here.
+//! live in one file per contract section and are all re-exported here.
 
 use crate::fixtures::{merge, meta, replace, service};
 use metadata_core::*;

@@ -1,4 +1,4 @@
-//! SPEC 1 and 6: records, their tiers and their lifetimes.
+//! contract §1 and 6: records, their tiers and their lifetimes.
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! SPEC 11: typed metadata.
+//! contract §11: typed metadata.
 
 use super::*;
 

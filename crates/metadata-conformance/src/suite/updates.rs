@@ -1,4 +1,4 @@
-//! SPEC 3 and 4: replace, merge, atomic updates, versions and the size limit.
+//! contract §3 and 4: replace, merge, atomic updates, versions and the size limit.
 
 use super::*;
 

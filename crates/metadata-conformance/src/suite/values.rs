@@ -1,4 +1,4 @@
-//! SPEC 8.3 and 7.3: every store keeps exactly what it was given, and finds exactly what the
+//! contract §8.3 and 7.3: every store keeps exactly what it was given, and finds exactly what the
 //! core's reference selects, for values at the edges real data has.
 
 use super::*;

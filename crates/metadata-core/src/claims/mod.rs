@@ -1,4 +1,4 @@
-//! Session claims templates (SPEC 10): copy metadata into a session token, safely.
+//! Session claims templates (contract §10): copy metadata into a session token, safely.
 //!
 //! A template is compiled once, and rendered for each token against a user and, optionally, an
 //! organization and the user's membership of it. A template that names a private tier is refused

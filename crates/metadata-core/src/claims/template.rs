@@ -66,7 +66,7 @@ impl<'a> ClaimsContext<'a> {
     }
 }
 
-/// A compiled claims template (SPEC 10): parse once, render for every session token.
+/// A compiled claims template (contract §10): parse once, render for every session token.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClaimsTemplate {
     root: Vec<(String, Node)>,

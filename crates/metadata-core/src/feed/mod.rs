@@ -1,4 +1,4 @@
-//! The change feed's events (SPEC-adjacent: what a commit tells the outside world).
+//! The change feed's events (contract §12: what a commit tells the outside world).
 //!
 //! Every record a commit creates, updates or deletes yields one [`RecordChange`], derived here
 //! from the record before and after the write by [`RecordChange::of`]; a store writes it in the

@@ -54,7 +54,7 @@ impl ChangeEvent {
             Some(Record::User(u)) => Some(serde_json::to_value(UserView::from(u))?),
             Some(Record::Organization(o)) => Some(serde_json::to_value(OrganizationView::from(o))?),
             Some(Record::Membership(m)) => Some(serde_json::to_value(MembershipView::from(m))?),
-            // Sign-ups and invitations have no private tier (SPEC 1).
+            // Sign-ups and invitations have no private tier (contract §1).
             Some(other) => Some(serde_json::to_value(other)?),
         };
         Ok(Some(PublicChangeEvent {
