@@ -51,6 +51,7 @@ mod plan;
 mod query;
 mod record;
 mod record_json;
+mod resource;
 mod size;
 mod text;
 mod tier;

@@ -25,130 +25,30 @@
 
 mod error;
 mod feed;
+mod feed_store;
 mod lookup;
 mod migrate;
+mod options;
+mod single;
 mod sql;
 
 pub use error::PostgresError;
 pub use feed::advance_cursor_in;
 pub use migrate::SCHEMA_VERSION;
+pub use options::PostgresOptions;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use metadata_core::feed::{ChangeEvent, RecordChange};
+use metadata_core::feed::RecordChange;
 use metadata_core::{
     ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
 };
-use metadata_store::feed::{FeedError, FeedSignal, FeedStore};
+use metadata_store::feed::{FeedSignal, FeedStore};
 use metadata_store::{Applied, ApplyFn, MetadataStore, StoreError};
-use std::future::Future;
+use options::Background;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How to connect a [`PostgresStore`].
-#[derive(Clone, Debug)]
-pub struct PostgresOptions {
-    url: String,
-    schema: Option<String>,
-    max_connections: usize,
-    connect_timeout: Duration,
-    application_name: String,
-    feed: bool,
-}
-
-impl PostgresOptions {
-    /// Connects with a URL such as `postgres://user:password@host:5432/database`.
-    pub fn new(url: impl Into<String>) -> Self {
-        PostgresOptions {
-            url: url.into(),
-            schema: None,
-            max_connections: 16,
-            connect_timeout: Duration::from_secs(5),
-            application_name: "metadata-store".into(),
-            feed: true,
-        }
-    }
-
-    /// Whether every commit also writes its events to the change feed, in the same transaction
-    /// (on by default). With it off, the feed's calls are [`FeedError::Disabled`].
-    pub fn feed(mut self, on: bool) -> Self {
-        self.feed = on;
-        self
-    }
-
-    /// Keeps the tables in this schema (created if missing) instead of the search path's first.
-    pub fn schema(mut self, schema: impl Into<String>) -> Self {
-        self.schema = Some(schema.into());
-        self
-    }
-
-    /// The most connections the pool opens; at least 1.
-    pub fn max_connections(mut self, n: usize) -> Self {
-        self.max_connections = n.max(1);
-        self
-    }
-
-    /// How long to wait for a new connection.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// The `application_name` the connections report to the server.
-    pub fn application_name(mut self, name: impl Into<String>) -> Self {
-        self.application_name = name.into();
-        self
-    }
-}
-
-/// The store's own runtime, on a thread of its own: dropping the store ends it there, so the
-/// store can be dropped anywhere, inside another runtime too.
-struct Background {
-    handle: tokio::runtime::Handle,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-impl Background {
-    fn start() -> Result<Background, PostgresError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("metadata-postgres")
-            .enable_all()
-            .build()
-            .map_err(PostgresError::Runtime)?;
-        let handle = runtime.handle().clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name("metadata-postgres-runtime".into())
-            .spawn(move || {
-                runtime.block_on(async {
-                    let _ = stopped.await;
-                });
-            })
-            .map_err(PostgresError::Runtime)?;
-        Ok(Background {
-            handle,
-            _stop: stop,
-        })
-    }
-
-    /// Runs `f` on the caller's tokio runtime when there is one (no hop: the pool's
-    /// connections then live on that runtime, which must have its I/O and time drivers
-    /// enabled, as `#[tokio::main]` does), else on the store's own runtime.
-    async fn run<T: Send + 'static>(
-        &self,
-        f: impl Future<Output = Result<T, StoreError>> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return f.await;
-        }
-        self.handle
-            .spawn(f)
-            .await
-            .map_err(|_| StoreError::from(PostgresError::RuntimeGone))?
-    }
-}
 
 struct Inner {
     pool: Pool,
@@ -406,9 +306,9 @@ impl PostgresStore {
             .background
             .run(async move {
                 let client = get_client(&pool).await?;
-                sql::update_if_unchanged(&client, &prepared, &xmin, change.as_ref(), at)
+                single::update_if_unchanged(&client, &prepared, &xmin, change.as_ref(), at)
                     .await
-                    .map_err(sql::single_statement_failure)
+                    .map_err(single::single_statement_failure)
             })
             .await;
         if self.inner.feed && matches!(written, Ok(Some(_))) {
@@ -447,11 +347,11 @@ impl MetadataStore for PostgresStore {
                     let result = match prepared.as_slice() {
                         // Without a feed, one write is one statement; with it, a creation
                         // and its event are.
-                        [single] if !feed => sql::commit_single(&client, single, false, at)
+                        [single] if !feed => single::commit_single(&client, single, false, at)
                             .await
                             .map(|counts| (counts, false)),
-                        [single] if sql::single_statement_with_event(single) => {
-                            sql::commit_single(&client, single, true, at)
+                        [single] if single::single_statement_with_event(single) => {
+                            single::commit_single(&client, single, true, at)
                                 .await
                                 .map(|counts| (counts, true))
                         }
@@ -539,98 +439,5 @@ impl MetadataStore for PostgresStore {
 
     fn feed(&self) -> Option<&dyn FeedStore> {
         self.inner.feed.then_some(self as &dyn FeedStore)
-    }
-}
-
-#[async_trait]
-impl FeedStore for PostgresStore {
-    /// Gives positions to the committed events that have none (see the `feed` module), then
-    /// reads; a reader never waits on a transaction still open.
-    async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
-        self.feed_call(move |mut client| async move {
-            feed::sequence(&mut client).await?;
-            feed::read(&client, after, limit).await
-        })
-        .await
-    }
-
-    fn signal(&self) -> &FeedSignal {
-        &self.inner.signal
-    }
-
-    async fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError> {
-        let name = name.to_owned();
-        self.feed_call(move |client| async move { feed::cursor(&client, &name).await })
-            .await
-    }
-
-    async fn advance_cursor(
-        &self,
-        name: &str,
-        expected: Option<u64>,
-        to: u64,
-    ) -> Result<(), FeedError> {
-        let name = name.to_owned();
-        self.feed_call(move |client| async move {
-            feed::advance_cursor_in(&**client, &name, expected, to).await
-        })
-        .await
-    }
-
-    async fn remove_cursor(&self, name: &str) -> Result<bool, FeedError> {
-        let name = name.to_owned();
-        self.feed_call(move |client| async move { feed::remove_cursor(&client, &name).await })
-            .await
-    }
-
-    async fn prune(&self, committed_before: Millis, max_events: usize) -> Result<u64, FeedError> {
-        self.feed_call(move |mut client| async move {
-            feed::sequence(&mut client).await?;
-            Ok(feed::prune(&mut client, committed_before, max_events).await?)
-        })
-        .await
-    }
-
-    /// The position is the feed's head after sequencing, read before the records: the page
-    /// reflects every commit at or below it, and possibly later ones too (whose events a
-    /// re-syncing reader recognizes by their versions).
-    async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError> {
-        let prepared = sql::prepare_list(query);
-        let (rows, head) = self
-            .feed_call(move |mut client| async move {
-                feed::sequence(&mut client).await?;
-                let head = feed::head(&client).await?;
-                Ok((sql::list(&client, &prepared).await?, head))
-            })
-            .await?;
-        let items = rows
-            .iter()
-            .map(|(key, body)| sql::parse(query.kind, key, body))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((Page::from_overfetch(items, query.limit), head))
-    }
-}
-
-impl PostgresStore {
-    /// Runs a feed call with a pooled connection, on the caller's runtime when there is one.
-    async fn feed_call<T, F, Fut>(&self, f: F) -> Result<T, FeedError>
-    where
-        T: Send + 'static,
-        F: FnOnce(deadpool_postgres::Object) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<T, FeedError>> + Send + 'static,
-    {
-        if !self.inner.feed {
-            return Err(FeedError::Disabled);
-        }
-        let pool = self.inner.pool.clone();
-        let result = self
-            .inner
-            .background
-            .run(async move {
-                let client = get_client(&pool).await?;
-                Ok(f(client).await)
-            })
-            .await?;
-        result
     }
 }

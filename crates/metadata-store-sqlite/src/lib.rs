@@ -35,6 +35,7 @@ mod bridge;
 mod cache;
 mod error;
 mod feed;
+mod feed_store;
 mod options;
 mod readers;
 mod schema;
@@ -49,7 +50,6 @@ pub use schema::SCHEMA_VERSION;
 
 use async_trait::async_trait;
 use bridge::Worker;
-use metadata_core::feed::ChangeEvent;
 use metadata_core::{
     ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
 };
@@ -421,85 +421,5 @@ impl MetadataStore for SqliteStore {
 
     fn feed(&self) -> Option<&dyn FeedStore> {
         self.inner.feed.then_some(self as &dyn FeedStore)
-    }
-}
-
-#[async_trait]
-impl FeedStore for SqliteStore {
-    async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
-        if !self.inner.feed {
-            return Err(FeedError::Disabled);
-        }
-        self.point_read(|conn| feed::read(conn, after, limit))
-    }
-
-    fn signal(&self) -> &FeedSignal {
-        &self.inner.signal
-    }
-
-    async fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError> {
-        if !self.inner.feed {
-            return Err(FeedError::Disabled);
-        }
-        self.point_read(|conn| feed::cursor(conn, name))
-    }
-
-    async fn advance_cursor(
-        &self,
-        name: &str,
-        expected: Option<u64>,
-        to: u64,
-    ) -> Result<(), FeedError> {
-        if !self.inner.feed {
-            return Err(FeedError::Disabled);
-        }
-        let name = name.to_owned();
-        let result = self
-            .inner
-            .writer
-            .transact(move |conn| Ok(feed::advance_cursor_in(conn, &name, expected, to)))
-            .await?;
-        result
-    }
-
-    async fn remove_cursor(&self, name: &str) -> Result<bool, FeedError> {
-        let name = name.to_owned();
-        self.feed_job(move |conn| feed::remove_cursor(conn, &name))
-            .await
-    }
-
-    async fn prune(&self, committed_before: Millis, max_events: usize) -> Result<u64, FeedError> {
-        self.feed_job(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(SqliteError::from)?;
-            let pruned = feed::prune(&tx, committed_before, max_events)?;
-            tx.commit().map_err(SqliteError::from)?;
-            Ok(pruned)
-        })
-        .await
-    }
-
-    async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError> {
-        if !self.inner.feed {
-            return Err(FeedError::Disabled);
-        }
-        let prepared = sql::prepare_list(query);
-        let (rows, head) = self
-            .read(move |conn| {
-                let tx = conn.unchecked_transaction().map_err(SqliteError::from)?;
-                let head = feed::head(&tx)?;
-                let rows = sql::list(&tx, &prepared)?;
-                Ok((rows, head))
-            })
-            .await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for (key, body) in rows {
-            items.push(
-                self.parse(query.kind, key, body)
-                    .map_err(StoreError::from)?,
-            );
-        }
-        Ok((Page::from_overfetch(items, query.limit), head))
     }
 }

@@ -1,0 +1,115 @@
+//! The backend's listings and lookups by metadata value (R7.2).
+
+use super::*;
+
+impl Backend<'_> {
+    /// Lists records of kind `R` that `filter` selects, in storage-key order.
+    pub async fn list<R: Resource>(
+        &self,
+        filter: Filter,
+        page: PageRequest,
+    ) -> Result<Page<R>, Error> {
+        let query = ListQuery {
+            kind: R::KIND,
+            filter,
+            after: page.after,
+            limit: page.limit,
+        };
+        query.validate()?;
+        let page = self
+            .service
+            .store
+            .list(&query)
+            .await
+            .map_err(|e| e.into_error(None))?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for record in page.items {
+            let key = record.key();
+            items.push(
+                R::from_record(record)
+                    .ok_or_else(|| ServiceError::WrongKind { key }.into_error())?,
+            );
+        }
+        Ok(Page {
+            items,
+            next: page.next,
+        })
+    }
+
+    /// Finds records of kind `R` whose `tier` holds `value` at `path` (R7.2), for example users
+    /// whose public metadata has `role` equal to `"admin"`.
+    pub async fn find<R: Resource>(
+        &self,
+        tier: Tier,
+        path: &str,
+        value: impl Into<LookupValue>,
+        page: PageRequest,
+    ) -> Result<Page<R>, Error> {
+        let path = MetadataPath::parse(path)?;
+        self.list(
+            Filter::MetadataEquals {
+                tier,
+                path,
+                value: value.into(),
+            },
+            page,
+        )
+        .await
+    }
+
+    /// Finds users by a metadata value (R7.2).
+    pub async fn find_users(
+        &self,
+        tier: Tier,
+        path: &str,
+        value: impl Into<LookupValue>,
+        page: PageRequest,
+    ) -> Result<Page<User>, Error> {
+        self.find(tier, path, value, page).await
+    }
+
+    /// The memberships of an organization.
+    pub async fn memberships_of_organization(
+        &self,
+        organization: &OrganizationId,
+        page: PageRequest,
+    ) -> Result<Page<Membership>, Error> {
+        self.list(
+            Filter::MembershipsOfOrganization(organization.clone()),
+            page,
+        )
+        .await
+    }
+
+    /// The memberships of a user.
+    pub async fn memberships_of_user(
+        &self,
+        user: &UserId,
+        page: PageRequest,
+    ) -> Result<Page<Membership>, Error> {
+        self.list(Filter::MembershipsOfUser(user.clone()), page)
+            .await
+    }
+
+    /// The invitations of an organization.
+    pub async fn invitations_of_organization(
+        &self,
+        organization: &OrganizationId,
+        page: PageRequest,
+    ) -> Result<Page<Invitation>, Error> {
+        self.list(
+            Filter::InvitationsOfOrganization(organization.clone()),
+            page,
+        )
+        .await
+    }
+
+    /// Any record, whole.
+    pub async fn get_record(&self, key: &RecordKey) -> Result<Option<Record>, Error> {
+        self.service
+            .store
+            .get(key)
+            .await
+            .map_err(|e| e.into_error(None))
+    }
+}

@@ -1,0 +1,147 @@
+//! The backend's writes that plan from what they read: typed edits, the copies of contract §5
+//! (sign-up completion, invitation acceptance), revocation, and deletes with their cascades
+//! (R6.2).
+
+use super::*;
+
+impl Backend<'_> {
+    /// Reads one tier of a user as `T`, lets `edit` change it, and writes it back keeping every
+    /// key `T` does not know (R11.1). Retries if another writer got there first.
+    pub async fn edit_user_typed<T, F>(
+        &self,
+        id: &UserId,
+        tier: Tier,
+        mut edit: F,
+    ) -> Result<User, Error>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnMut(&mut T),
+    {
+        let s = self.service;
+        let key = RecordKey::User(id.clone());
+        let mut attempts = Attempts::new(&key);
+        while attempts.next() {
+            let user: User = s.load(&key).await?;
+            let current = user.tier(tier).ok_or(Error::UnsupportedTier {
+                kind: User::KIND,
+                tier,
+            })?;
+            let mut typed: T = current
+                .to_typed()
+                .map_err(|source| Error::Typed { tier, source })?;
+            edit(&mut typed);
+            let value = current
+                .with_typed(&typed, &s.limits)
+                .map_err(|e| e.for_tier(tier))?;
+            let change = Change::new()
+                .replace(tier, value)
+                .expect_version(user.version);
+            match s.update::<User>(&key, &change, Surface::Backend).await {
+                Err(Error::Conflict { .. }) => continue,
+                other => return other,
+            }
+        }
+        Err(attempts.gave_up())
+    }
+
+    /// Completes a sign-up as the new user `user` (R5.1): the user is created with the sign-up's
+    /// unsafe tier, and `change` may set its other tiers, atomically with marking the sign-up
+    /// complete. A sign-up completes once.
+    pub async fn complete_sign_up(
+        &self,
+        id: &SignUpId,
+        user: &UserId,
+        change: Change,
+    ) -> Result<User, Error> {
+        let s = self.service;
+        let key = RecordKey::SignUp(id.clone());
+        let mut attempts = Attempts::new(&key);
+        while attempts.next() {
+            let sign_up: SignUp = s.load(&key).await?;
+            let plan = complete_sign_up(&sign_up, user.clone(), &change, &s.limits, s.now())?;
+            match s.store.commit(&plan.writes(), plan.user.updated_at).await {
+                Ok(_) => return Ok(plan.user),
+                // The sign-up changed since it was read (its metadata, or another completion):
+                // plan again from the newer record, which refuses a second completion.
+                Err(crate::StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into_error(None)),
+            }
+        }
+        Err(attempts.gave_up())
+    }
+
+    /// Accepts an invitation for `user` (R5.2): the membership is created with the invitation's
+    /// public tier, atomically with marking the invitation accepted. The organization and the
+    /// user must exist.
+    pub async fn accept_invitation(
+        &self,
+        id: &InvitationId,
+        membership: &MembershipId,
+        user: &UserId,
+    ) -> Result<Membership, Error> {
+        let s = self.service;
+        let key = RecordKey::Invitation(id.clone());
+        let mut attempts = Attempts::new(&key);
+        while attempts.next() {
+            let inv: Invitation = s.load(&key).await?;
+            let plan =
+                accept_invitation(&inv, membership.clone(), user.clone(), &s.limits, s.now())?;
+            match s
+                .store
+                .commit(&plan.writes(), plan.membership.updated_at)
+                .await
+            {
+                Ok(_) => return Ok(plan.membership),
+                Err(crate::StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into_error(None)),
+            }
+        }
+        Err(attempts.gave_up())
+    }
+
+    /// Revokes a pending invitation.
+    pub async fn revoke_invitation(&self, id: &InvitationId) -> Result<Invitation, Error> {
+        let s = self.service;
+        let inv: Invitation = s.load(&RecordKey::Invitation(id.clone())).await?;
+        let revoked = revoke_invitation(&inv, s.now())?;
+        self.commit(&[update_write(&inv, revoked.clone())], revoked.updated_at)
+            .await?;
+        Ok(revoked)
+    }
+
+    async fn delete(&self, key: RecordKey) -> Result<bool, Error> {
+        let counts = self
+            .commit(&delete_writes(&key), self.service.now())
+            .await?;
+        Ok(counts.first().copied().unwrap_or(0) > 0)
+    }
+
+    /// Deletes a user, its metadata and its memberships (R6.2). Says whether it was there.
+    pub async fn delete_user(&self, id: &UserId) -> Result<bool, Error> {
+        self.delete(RecordKey::User(id.clone())).await
+    }
+
+    /// Deletes a sign-up attempt.
+    pub async fn delete_sign_up(&self, id: &SignUpId) -> Result<bool, Error> {
+        self.delete(RecordKey::SignUp(id.clone())).await
+    }
+
+    /// Deletes an organization, its memberships and its invitations (R6.2).
+    pub async fn delete_organization(&self, id: &OrganizationId) -> Result<bool, Error> {
+        self.delete(RecordKey::Organization(id.clone())).await
+    }
+
+    /// Deletes a membership.
+    pub async fn delete_membership(
+        &self,
+        organization: &OrganizationId,
+        user: &UserId,
+    ) -> Result<bool, Error> {
+        self.delete(membership_key(organization, user)).await
+    }
+
+    /// Deletes an invitation.
+    pub async fn delete_invitation(&self, id: &InvitationId) -> Result<bool, Error> {
+        self.delete(RecordKey::Invitation(id.clone())).await
+    }
+}
