@@ -5,7 +5,7 @@
 
 use crate::error::ApiError;
 use crate::extract::Params;
-use crate::request::{write_request, Body, MergeBody, ReplaceBody};
+use crate::request::{write_request, Body, ReplaceBody};
 use crate::{response, shapes, Shared};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use metadata_core::{FrontendPrincipal, RequestBody, SignUp, SignUpId, UserView};
+use metadata_core::{FrontendPrincipal, SignUp, SignUpId, UserView};
 use metadata_store::PageRequest;
 use serde_json::{json, Value};
 
@@ -21,8 +21,8 @@ type Result<T> = std::result::Result<T, ApiError>;
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
-        .route("/v1/me", get(get_me).patch(replace_me))
-        .route("/v1/me/metadata", axum::routing::patch(merge_me))
+        .route("/v1/me", get(get_me).patch(write_me::<false>))
+        .route("/v1/me/metadata", axum::routing::patch(write_me::<true>))
         .route("/v1/me/organization_memberships", get(my_memberships))
         .route("/v1/client/sign_ups", post(create_sign_up))
         .route(
@@ -69,40 +69,18 @@ async fn get_me(State(s): State<Shared>, Principal(p): Principal) -> Result<Resp
 }
 
 /// `PATCH /v1/me` with `unsafe_metadata`: replaces it, as the reference product's frontend
-/// `user.update` does; `PATCH /v1/me/metadata`: a JSON Merge Patch into it. The facade refuses
-/// any other tier (403) and a principal that is not a signed-in user (404).
-async fn write_me(
-    s: Shared,
-    p: FrontendPrincipal,
+/// `user.update` does; `PATCH /v1/me/metadata` (`MERGE`): a JSON Merge Patch into it. The
+/// facade refuses any other tier (403) and a principal that is not a signed-in user (404).
+async fn write_me<const MERGE: bool>(
+    State(s): State<Shared>,
+    Principal(p): Principal,
     headers: HeaderMap,
-    body: RequestBody,
+    Body(body): Body<MERGE>,
 ) -> Result<Response> {
     let (change, expected) = write_request(&headers, body)?;
-    let user = s
-        .service
-        .frontend(p)
-        .update_own_user(change)
-        .await
-        .map_err(|e| ApiError::from_error(&e, expected.is_some()))?;
+    let user = s.service.frontend(p).update_own_user(change).await;
+    let user = user.map_err(|e| ApiError::from_error(&e, expected.is_some()))?;
     Ok(user_view_response(&s, &user).await)
-}
-
-async fn replace_me(
-    State(s): State<Shared>,
-    Principal(p): Principal,
-    headers: HeaderMap,
-    Body(body): ReplaceBody,
-) -> Result<Response> {
-    write_me(s, p, headers, body).await
-}
-
-async fn merge_me(
-    State(s): State<Shared>,
-    Principal(p): Principal,
-    headers: HeaderMap,
-    Body(body): MergeBody,
-) -> Result<Response> {
-    write_me(s, p, headers, body).await
 }
 
 /// `GET /v1/me/organization_memberships`: the user's memberships, each with its

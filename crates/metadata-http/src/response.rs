@@ -39,6 +39,22 @@ pub(crate) fn record_bytes(body: Vec<u8>, version: Option<u64>) -> Response {
     response
 }
 
+/// A page of a lookup by metadata value: `{"data": [...], "next_cursor": ...}`.
+pub(crate) fn found(data: Vec<Value>, next: Option<metadata_core::Cursor>) -> Response {
+    json(
+        StatusCode::OK,
+        serde_json::json!({ "data": data, "next_cursor": next }),
+    )
+}
+
+/// A listing as the reference product answers it: `{"data": [...], "total_count": n}`.
+pub(crate) fn counted(data: Vec<Value>, total: usize) -> Response {
+    json(
+        StatusCode::OK,
+        serde_json::json!({ "data": data, "total_count": total }),
+    )
+}
+
 /// The reference product's answer to a delete.
 pub(crate) fn deleted(id: &str, object: &str) -> Response {
     json(

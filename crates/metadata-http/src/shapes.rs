@@ -237,6 +237,61 @@ pub(crate) async fn sign_up(hooks: &dyn Hooks, s: &SignUp) -> Map<String, Value>
     map
 }
 
+/// A kind of record the routes answer in a shape of its own (the record's wire JSON and the
+/// fields the host owns), so that a list of them is shaped in one place.
+pub(crate) trait Shape: Sync {
+    /// The record's response object.
+    fn shape(
+        &self,
+        hooks: &dyn Hooks,
+    ) -> impl std::future::Future<Output = Map<String, Value>> + Send;
+}
+
+impl Shape for User {
+    fn shape(
+        &self,
+        hooks: &dyn Hooks,
+    ) -> impl std::future::Future<Output = Map<String, Value>> + Send {
+        user(hooks, self)
+    }
+}
+
+impl Shape for Organization {
+    fn shape(
+        &self,
+        hooks: &dyn Hooks,
+    ) -> impl std::future::Future<Output = Map<String, Value>> + Send {
+        organization(hooks, self)
+    }
+}
+
+impl Shape for Invitation {
+    fn shape(
+        &self,
+        hooks: &dyn Hooks,
+    ) -> impl std::future::Future<Output = Map<String, Value>> + Send {
+        invitation(hooks, self)
+    }
+}
+
+impl Shape for SignUp {
+    fn shape(
+        &self,
+        hooks: &dyn Hooks,
+    ) -> impl std::future::Future<Output = Map<String, Value>> + Send {
+        sign_up(hooks, self)
+    }
+}
+
+/// Every record of a list, shaped.
+pub(crate) async fn all<R: Shape>(hooks: &dyn Hooks, records: &[R]) -> Vec<Value> {
+    let mut out = Vec::with_capacity(records.len());
+    for record in records {
+        out.push(Value::Object(record.shape(hooks).await));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,44 +42,18 @@ pub(super) async fn find_memberships(
             shapes::membership(s.hooks.as_ref(), m, &org).await,
         ));
     }
-    Ok(response::json(
-        StatusCode::OK,
-        json!({ "data": data, "next_cursor": found.next }),
-    ))
+    Ok(response::found(data, found.next))
 }
 
-pub(super) async fn find_invitations(
+/// `GET /v1/organization_invitations` and `GET /v1/sign_ups` with a metadata value to find:
+/// records the reference product cannot search, each in its own shape.
+pub(super) async fn find<R: Resource + shapes::Shape>(
     _: BackendKey,
     State(s): State<Shared>,
     QueryPairs(q): QueryPairs,
 ) -> Result<Response> {
     let (filter, page) = required_lookup(&q)?;
-    let found: Page<Invitation> = s.service.backend().list(filter, page).await?;
-    let mut data = Vec::new();
-    for inv in &found.items {
-        data.push(Value::Object(
-            shapes::invitation(s.hooks.as_ref(), inv).await,
-        ));
-    }
-    Ok(response::json(
-        StatusCode::OK,
-        json!({ "data": data, "next_cursor": found.next }),
-    ))
-}
-
-pub(super) async fn find_sign_ups(
-    _: BackendKey,
-    State(s): State<Shared>,
-    QueryPairs(q): QueryPairs,
-) -> Result<Response> {
-    let (filter, page) = required_lookup(&q)?;
-    let found: Page<SignUp> = s.service.backend().list(filter, page).await?;
-    let mut data = Vec::new();
-    for su in &found.items {
-        data.push(Value::Object(shapes::sign_up(s.hooks.as_ref(), su).await));
-    }
-    Ok(response::json(
-        StatusCode::OK,
-        json!({ "data": data, "next_cursor": found.next }),
-    ))
+    let found: Page<R> = s.service.backend().list(filter, page).await?;
+    let data = shapes::all(s.hooks.as_ref(), &found.items).await;
+    Ok(response::found(data, found.next))
 }

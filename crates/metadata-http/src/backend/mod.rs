@@ -34,11 +34,11 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/users/count", get(count_users))
         .route(
             "/v1/users/{id}",
-            get(get_user).patch(replace_user).delete(delete_user),
+            get(get_user).patch(write_user::<false>).delete(delete_user),
         )
         .route(
             "/v1/users/{id}/metadata",
-            axum::routing::patch(merge_user).put(replace_user),
+            axum::routing::patch(write_user::<true>).put(write_user::<false>),
         )
         .route(
             "/v1/organizations",
@@ -50,7 +50,7 @@ pub(crate) fn routes() -> Router<Shared> {
         )
         .route(
             "/v1/organizations/{id}/metadata",
-            axum::routing::patch(merge_organization).put(replace_organization),
+            axum::routing::patch(write_organization::<true>).put(write_organization::<false>),
         )
         .route(
             "/v1/organizations/{org}/memberships",
@@ -73,8 +73,8 @@ pub(crate) fn routes() -> Router<Shared> {
             post(revoke_invitation),
         )
         .route("/v1/organization_memberships", get(find_memberships))
-        .route("/v1/organization_invitations", get(find_invitations))
-        .route("/v1/sign_ups", get(find_sign_ups))
+        .route("/v1/organization_invitations", get(find::<Invitation>))
+        .route("/v1/sign_ups", get(find::<SignUp>))
         .route("/v1/sign_ups/{id}", get(get_sign_up))
 }
 
@@ -109,6 +109,22 @@ pub(super) fn body_id<T>(
 /// Maps a library error, with 412 for a conflict when the request sent `If-Match`.
 pub(super) fn fail(expected: Option<u64>) -> impl Fn(Error) -> ApiError {
     move |e| ApiError::from_error(&e, expected.is_some())
+}
+
+/// The records of one organization (its memberships or invitations) a page at a time by
+/// `limit` and `offset`, with their total: 404 unless the organization exists.
+pub(super) async fn of_organization<R: Resource>(
+    s: &Shared,
+    org: String,
+    q: &[(String, String)],
+    filter: fn(OrganizationId) -> Filter,
+) -> Result<(Organization, Vec<R>, usize)> {
+    let org = org_id(org)?;
+    let (limit, offset) = limit_offset(q)?;
+    let b = s.service.backend();
+    let organization = b.get_organization(&org).await?;
+    let (items, total) = offset_page::<R>(&b, filter(org), limit, offset).await?;
+    Ok((organization, items, total))
 }
 
 pub(super) fn not_found(kind: metadata_core::ResourceKind, id: &str) -> ApiError {

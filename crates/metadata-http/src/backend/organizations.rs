@@ -32,26 +32,13 @@ pub(super) async fn list_organizations(
     let hooks = s.hooks.as_ref();
     if let Some((filter, page)) = lookup(&q)? {
         let found: Page<Organization> = s.service.backend().list(filter, page).await?;
-        let mut data = Vec::new();
-        for o in &found.items {
-            data.push(Value::Object(shapes::organization(hooks, o).await));
-        }
-        return Ok(response::json(
-            StatusCode::OK,
-            json!({ "data": data, "next_cursor": found.next }),
-        ));
+        let data = shapes::all(hooks, &found.items).await;
+        return Ok(response::found(data, found.next));
     }
     let (limit, offset) = limit_offset(&q)?;
     let (orgs, total) =
         offset_page::<Organization>(&s.service.backend(), Filter::All, limit, offset).await?;
-    let mut data = Vec::new();
-    for o in &orgs {
-        data.push(Value::Object(shapes::organization(hooks, o).await));
-    }
-    Ok(response::json(
-        StatusCode::OK,
-        json!({ "data": data, "total_count": total }),
-    ))
+    Ok(response::counted(shapes::all(hooks, &orgs).await, total))
 }
 
 pub(super) async fn get_organization(
@@ -75,41 +62,19 @@ pub(super) async fn delete_organization(
     Ok(response::deleted(id.as_str(), "organization"))
 }
 
-pub(super) async fn write_organization(
-    s: Shared,
+/// `PATCH /v1/organizations/{id}/metadata` merges (`MERGE`), `PUT` replaces each tier given.
+pub(super) async fn write_organization<const MERGE: bool>(
+    _: BackendKey,
+    State(s): State<Shared>,
     headers: HeaderMap,
-    id: String,
-    body: RequestBody,
+    Params(id): Params<String>,
+    Body(body): Body<MERGE>,
 ) -> Result<Response> {
     let id = org_id(id)?;
     let (change, expected) = write_request(&headers, body)?;
-    let org = s
-        .service
-        .backend()
-        .update_organization(&id, change)
-        .await
-        .map_err(fail(expected))?;
-    Ok(org_response(&s, &org).await)
-}
-
-pub(super) async fn merge_organization(
-    _: BackendKey,
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Params(id): Params<String>,
-    Body(body): MergeBody,
-) -> Result<Response> {
-    write_organization(s, headers, id, body).await
-}
-
-pub(super) async fn replace_organization(
-    _: BackendKey,
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Params(id): Params<String>,
-    Body(body): ReplaceBody,
-) -> Result<Response> {
-    write_organization(s, headers, id, body).await
+    let b = s.service.backend();
+    let org = b.update_organization(&id, change).await;
+    Ok(org_response(&s, &org.map_err(fail(expected))?).await)
 }
 
 pub(super) async fn membership_response(s: &Shared, m: &Membership) -> Result<Response> {
@@ -147,23 +112,14 @@ pub(super) async fn list_memberships(
     Params(org): Params<String>,
     QueryPairs(q): QueryPairs,
 ) -> Result<Response> {
-    let org = org_id(org)?;
-    let (limit, offset) = limit_offset(&q)?;
-    let b = s.service.backend();
-    let organization = b.get_organization(&org).await?;
-    let (items, total) =
-        offset_page::<Membership>(&b, Filter::MembershipsOfOrganization(org), limit, offset)
-            .await?;
-    let mut data = Vec::new();
+    let (organization, items, total) =
+        of_organization::<Membership>(&s, org, &q, Filter::MembershipsOfOrganization).await?;
+    let mut data = Vec::with_capacity(items.len());
     for m in &items {
-        data.push(Value::Object(
-            shapes::membership(s.hooks.as_ref(), m, &organization).await,
-        ));
+        let shaped = shapes::membership(s.hooks.as_ref(), m, &organization).await;
+        data.push(Value::Object(shaped));
     }
-    Ok(response::json(
-        StatusCode::OK,
-        json!({ "data": data, "total_count": total }),
-    ))
+    Ok(response::counted(data, total))
 }
 
 pub(super) async fn delete_membership(
@@ -224,22 +180,11 @@ pub(super) async fn list_invitations(
     Params(org): Params<String>,
     QueryPairs(q): QueryPairs,
 ) -> Result<Response> {
-    let org = org_id(org)?;
-    let (limit, offset) = limit_offset(&q)?;
-    let b = s.service.backend();
-    b.get_organization(&org).await?;
-    let (items, total) =
-        offset_page::<Invitation>(&b, Filter::InvitationsOfOrganization(org), limit, offset)
-            .await?;
-    let mut data = Vec::new();
-    for inv in &items {
-        data.push(Value::Object(
-            shapes::invitation(s.hooks.as_ref(), inv).await,
-        ));
-    }
-    Ok(response::json(
-        StatusCode::OK,
-        json!({ "data": data, "total_count": total }),
+    let (_, items, total) =
+        of_organization::<Invitation>(&s, org, &q, Filter::InvitationsOfOrganization).await?;
+    Ok(response::counted(
+        shapes::all(s.hooks.as_ref(), &items).await,
+        total,
     ))
 }
 

@@ -10,14 +10,6 @@ pub(super) async fn user_response(s: &Shared, user: &User) -> Response {
     response::record(shapes::user(s.hooks.as_ref(), user).await)
 }
 
-pub(super) async fn users_json(s: &Shared, users: &[User]) -> Vec<Value> {
-    let mut out = Vec::with_capacity(users.len());
-    for u in users {
-        out.push(Value::Object(shapes::user(s.hooks.as_ref(), u).await));
-    }
-    out
-}
-
 pub(super) async fn create_user(
     _: BackendKey,
     State(s): State<Shared>,
@@ -42,17 +34,14 @@ pub(super) async fn list_users(
 ) -> Result<Response> {
     if let Some((filter, page)) = lookup(&q)? {
         let found: Page<User> = s.service.backend().list(filter, page).await?;
-        let data = users_json(&s, &found.items).await;
-        return Ok(response::json(
-            StatusCode::OK,
-            json!({ "data": data, "next_cursor": found.next }),
-        ));
+        let data = shapes::all(s.hooks.as_ref(), &found.items).await;
+        return Ok(response::found(data, found.next));
     }
     let (limit, offset) = limit_offset(&q)?;
     let (users, _) = offset_page::<User>(&s.service.backend(), Filter::All, limit, offset).await?;
     Ok(response::json(
         StatusCode::OK,
-        Value::Array(users_json(&s, &users).await),
+        Value::Array(shapes::all(s.hooks.as_ref(), &users).await),
     ))
 }
 
@@ -73,45 +62,22 @@ pub(super) async fn get_user(
     Ok(user_response(&s, &user).await)
 }
 
-pub(super) async fn write_user(
-    s: Shared,
+/// `PATCH /v1/users/{id}/metadata` merges (`MERGE`); `PUT /v1/users/{id}/metadata` and
+/// `PATCH /v1/users/{id}` (the reference product's updateUser) replace each tier given. Other
+/// body fields are the host's and are ignored here; a body that names no tier writes nothing
+/// and answers the user as it is.
+pub(super) async fn write_user<const MERGE: bool>(
+    _: BackendKey,
+    State(s): State<Shared>,
     headers: HeaderMap,
-    id: String,
-    body: RequestBody,
+    Params(id): Params<String>,
+    Body(body): Body<MERGE>,
 ) -> Result<Response> {
     let id = user_id(id)?;
-    // A body that names no tier writes nothing and answers the user as it is.
     let (change, expected) = write_request(&headers, body)?;
-    let user = s
-        .service
-        .backend()
-        .update_user(&id, change)
-        .await
-        .map_err(fail(expected))?;
+    let b = s.service.backend();
+    let user = b.update_user(&id, change).await.map_err(fail(expected))?;
     Ok(user_response(&s, &user).await)
-}
-
-pub(super) async fn merge_user(
-    _: BackendKey,
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Params(id): Params<String>,
-    Body(body): MergeBody,
-) -> Result<Response> {
-    write_user(s, headers, id, body).await
-}
-
-/// `PUT /v1/users/{id}/metadata`, and `PATCH /v1/users/{id}` (the reference product's
-/// updateUser): each tier given replaces the stored one; other fields are the host's and are
-/// ignored here.
-pub(super) async fn replace_user(
-    _: BackendKey,
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    Params(id): Params<String>,
-    Body(body): ReplaceBody,
-) -> Result<Response> {
-    write_user(s, headers, id, body).await
 }
 
 pub(super) async fn delete_user(
