@@ -36,8 +36,8 @@ use metadata_core::feed::{ChangeEvent, Operation, RecordChange};
 use metadata_core::{
     ListQuery, Millis, Page, Record, RecordKey, ResourceKind, Write, MEMBERSHIP_KEY_SEPARATOR,
 };
-use metadata_store::feed::{FeedError, FeedSignal, FeedStore};
-use metadata_store::{MetadataStore, StoreError};
+use metadata_store::feed::{FeedError, FeedResult, FeedSignal, FeedStore};
+use metadata_store::{MetadataStore, ReadFn, StoreError, StoreResult};
 use shards::Shards;
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -287,21 +287,16 @@ fn select(records: &Records, query: &ListQuery) -> Vec<Arc<Record>> {
 
 #[async_trait]
 impl MetadataStore for MemoryStore {
-    async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+    async fn get(&self, key: &RecordKey) -> StoreResult<Option<Record>> {
         Ok(self.index.get(key.kind(), key.storage_key_cow().as_ref()))
     }
 
-    fn read_now(
-        &self,
-        kind: ResourceKind,
-        storage_key: &str,
-        read: &mut dyn FnMut(Option<&Record>),
-    ) -> Option<Result<(), StoreError>> {
-        self.index.read(kind, storage_key, read);
+    fn read_now(&self, kind: ResourceKind, key: &str, read: ReadFn<'_>) -> Option<StoreResult<()>> {
+        self.index.read(kind, key, read);
         Some(Ok(()))
     }
 
-    async fn commit(&self, writes: &[Write], at: Millis) -> Result<Vec<u64>, StoreError> {
+    async fn commit(&self, writes: &[Write], at: Millis) -> StoreResult<Vec<u64>> {
         let mut state = self.write();
         let State { records, log } = &mut *state;
         let mut tx = Transaction {
@@ -349,7 +344,7 @@ impl MetadataStore for MemoryStore {
         Ok(counts)
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Page<Record>, StoreError> {
+    async fn list(&self, query: &ListQuery) -> StoreResult<Page<Record>> {
         let found = select(&self.read().records, query);
         let items = found.iter().map(|r| Record::clone(r)).collect();
         Ok(Page::from_overfetch(items, query.limit))
@@ -362,7 +357,7 @@ impl MetadataStore for MemoryStore {
 
 #[async_trait]
 impl FeedStore for MemoryStore {
-    async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
+    async fn changes(&self, after: u64, limit: usize) -> FeedResult<Vec<ChangeEvent>> {
         if !self.feed {
             return Err(FeedError::Disabled);
         }
@@ -373,28 +368,23 @@ impl FeedStore for MemoryStore {
         &self.signal
     }
 
-    async fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError> {
+    async fn cursor(&self, name: &str) -> FeedResult<Option<u64>> {
         self.log(|log| log.cursor(name))
     }
 
-    async fn advance_cursor(
-        &self,
-        name: &str,
-        expected: Option<u64>,
-        to: u64,
-    ) -> Result<(), FeedError> {
+    async fn advance_cursor(&self, name: &str, expected: Option<u64>, to: u64) -> FeedResult<()> {
         self.log(|log| log.advance(name, expected, to))
     }
 
-    async fn remove_cursor(&self, name: &str) -> Result<bool, FeedError> {
+    async fn remove_cursor(&self, name: &str) -> FeedResult<bool> {
         self.log(|log| log.remove(name))
     }
 
-    async fn prune(&self, committed_before: Millis, max_events: usize) -> Result<u64, FeedError> {
+    async fn prune(&self, committed_before: Millis, max_events: usize) -> FeedResult<u64> {
         self.log(|log| Ok(log.prune(committed_before, max_events)))
     }
 
-    async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError> {
+    async fn snapshot(&self, query: &ListQuery) -> FeedResult<(Page<Record>, u64)> {
         if !self.feed {
             return Err(FeedError::Disabled);
         }

@@ -5,14 +5,14 @@ use crate::{feed, get_client, sql, PostgresStore};
 use async_trait::async_trait;
 use metadata_core::feed::ChangeEvent;
 use metadata_core::{ListQuery, Millis, Page, Record};
-use metadata_store::feed::{FeedError, FeedSignal, FeedStore};
+use metadata_store::feed::{FeedError, FeedResult, FeedSignal, FeedStore};
 use std::future::Future;
 
 #[async_trait]
 impl FeedStore for PostgresStore {
     /// Gives positions to the committed events that have none (see the `feed` module), then
     /// reads; a reader never waits on a transaction still open.
-    async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
+    async fn changes(&self, after: u64, limit: usize) -> FeedResult<Vec<ChangeEvent>> {
         self.feed_call(move |mut client| async move {
             feed::sequence(&mut client).await?;
             feed::read(&client, after, limit).await
@@ -24,18 +24,13 @@ impl FeedStore for PostgresStore {
         &self.inner.signal
     }
 
-    async fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError> {
+    async fn cursor(&self, name: &str) -> FeedResult<Option<u64>> {
         let name = name.to_owned();
         self.feed_call(move |client| async move { feed::cursor(&client, &name).await })
             .await
     }
 
-    async fn advance_cursor(
-        &self,
-        name: &str,
-        expected: Option<u64>,
-        to: u64,
-    ) -> Result<(), FeedError> {
+    async fn advance_cursor(&self, name: &str, expected: Option<u64>, to: u64) -> FeedResult<()> {
         let name = name.to_owned();
         self.feed_call(move |client| async move {
             feed::advance_cursor_in(&**client, &name, expected, to).await
@@ -43,13 +38,13 @@ impl FeedStore for PostgresStore {
         .await
     }
 
-    async fn remove_cursor(&self, name: &str) -> Result<bool, FeedError> {
+    async fn remove_cursor(&self, name: &str) -> FeedResult<bool> {
         let name = name.to_owned();
         self.feed_call(move |client| async move { feed::remove_cursor(&client, &name).await })
             .await
     }
 
-    async fn prune(&self, committed_before: Millis, max_events: usize) -> Result<u64, FeedError> {
+    async fn prune(&self, committed_before: Millis, max_events: usize) -> FeedResult<u64> {
         self.feed_call(move |mut client| async move {
             feed::sequence(&mut client).await?;
             Ok(feed::prune(&mut client, committed_before, max_events).await?)
@@ -60,7 +55,7 @@ impl FeedStore for PostgresStore {
     /// The position is the feed's head after sequencing, read before the records: the page
     /// reflects every commit at or below it, and possibly later ones too (whose events a
     /// re-syncing reader recognizes by their versions).
-    async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError> {
+    async fn snapshot(&self, query: &ListQuery) -> FeedResult<(Page<Record>, u64)> {
         let prepared = sql::prepare_list(query);
         let (rows, head) = self
             .feed_call(move |mut client| async move {

@@ -44,7 +44,7 @@ use metadata_core::{
     ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
 };
 use metadata_store::feed::{FeedSignal, FeedStore};
-use metadata_store::{Applied, ApplyFn, MetadataStore, StoreError};
+use metadata_store::{Applied, ApplyFn, MetadataStore, StoreError, StoreResult};
 use options::Background;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -327,11 +327,11 @@ impl PostgresStore {
 
 #[async_trait]
 impl MetadataStore for PostgresStore {
-    async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+    async fn get(&self, key: &RecordKey) -> StoreResult<Option<Record>> {
         Ok(self.read_with_xmin(key).await?.map(|(_, record)| record))
     }
 
-    async fn commit(&self, writes: &[Write], at: Millis) -> Result<Vec<u64>, StoreError> {
+    async fn commit(&self, writes: &[Write], at: Millis) -> StoreResult<Vec<u64>> {
         let prepared = sql::prepare(writes, self.inner.feed);
         let pool = self.inner.pool.clone();
         let feed = self.inner.feed;
@@ -380,12 +380,7 @@ impl MetadataStore for PostgresStore {
     /// read or wrote and sent as an `UPDATE` conditional on its version and row version
     /// (`xmin`). If the row has moved on (another writer, or a record deleted and created
     /// again), or nothing is known, the record is read first: two round trips.
-    async fn update(
-        &self,
-        key: &RecordKey,
-        apply: ApplyFn,
-        at: Millis,
-    ) -> Result<Applied, StoreError> {
+    async fn update(&self, key: &RecordKey, apply: ApplyFn, at: Millis) -> StoreResult<Applied> {
         let known = self.inner.known.get(key.kind(), &key.storage_key());
         if let Some((xmin, current)) = known {
             // A refusal is only trusted from the stored record: read it below.
@@ -414,7 +409,7 @@ impl MetadataStore for PostgresStore {
         }
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Page<Record>, StoreError> {
+    async fn list(&self, query: &ListQuery) -> StoreResult<Page<Record>> {
         let prepared = sql::prepare_list(query);
         let pool = self.inner.pool.clone();
         let rows = self

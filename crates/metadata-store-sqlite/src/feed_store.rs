@@ -6,12 +6,12 @@ use crate::{feed, sql, SqliteStore};
 use async_trait::async_trait;
 use metadata_core::feed::ChangeEvent;
 use metadata_core::{ListQuery, Millis, Page, Record};
-use metadata_store::feed::{FeedError, FeedSignal, FeedStore};
+use metadata_store::feed::{FeedError, FeedResult, FeedSignal, FeedStore};
 use metadata_store::StoreError;
 
 #[async_trait]
 impl FeedStore for SqliteStore {
-    async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
+    async fn changes(&self, after: u64, limit: usize) -> FeedResult<Vec<ChangeEvent>> {
         if !self.inner.feed {
             return Err(FeedError::Disabled);
         }
@@ -22,19 +22,14 @@ impl FeedStore for SqliteStore {
         &self.inner.signal
     }
 
-    async fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError> {
+    async fn cursor(&self, name: &str) -> FeedResult<Option<u64>> {
         if !self.inner.feed {
             return Err(FeedError::Disabled);
         }
         self.point_read(|conn| feed::cursor(conn, name))
     }
 
-    async fn advance_cursor(
-        &self,
-        name: &str,
-        expected: Option<u64>,
-        to: u64,
-    ) -> Result<(), FeedError> {
+    async fn advance_cursor(&self, name: &str, expected: Option<u64>, to: u64) -> FeedResult<()> {
         if !self.inner.feed {
             return Err(FeedError::Disabled);
         }
@@ -47,13 +42,13 @@ impl FeedStore for SqliteStore {
         result
     }
 
-    async fn remove_cursor(&self, name: &str) -> Result<bool, FeedError> {
+    async fn remove_cursor(&self, name: &str) -> FeedResult<bool> {
         let name = name.to_owned();
         self.feed_job(move |conn| feed::remove_cursor(conn, &name))
             .await
     }
 
-    async fn prune(&self, committed_before: Millis, max_events: usize) -> Result<u64, FeedError> {
+    async fn prune(&self, committed_before: Millis, max_events: usize) -> FeedResult<u64> {
         self.feed_job(move |conn| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -65,7 +60,7 @@ impl FeedStore for SqliteStore {
         .await
     }
 
-    async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError> {
+    async fn snapshot(&self, query: &ListQuery) -> FeedResult<(Page<Record>, u64)> {
         if !self.inner.feed {
             return Err(FeedError::Disabled);
         }

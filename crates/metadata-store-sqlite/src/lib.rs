@@ -55,7 +55,7 @@ use metadata_core::{
 };
 use metadata_store::feed::{FeedError, FeedSignal, FeedStore};
 use metadata_store::{Applied, ApplyFn};
-use metadata_store::{MetadataStore, StoreError};
+use metadata_store::{MetadataStore, ReadFn, StoreError, StoreResult};
 use options::{open_connection, Location};
 use readers::ReaderPool;
 use rusqlite::Connection;
@@ -330,21 +330,16 @@ impl MetadataStore for SqliteStore {
     /// was seen in its row since the database last changed, one indexed `SELECT` (a few
     /// microseconds when the page is cached, one disk read when it is not) instead of waking a
     /// connection thread.
-    async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+    async fn get(&self, key: &RecordKey) -> StoreResult<Option<Record>> {
         Ok(self.inner.get(key.kind(), &key.storage_key_cow())?)
     }
 
     /// [`MetadataStore::get`] itself on a file database, whose point reads run on the calling
     /// thread with a pooled connection anyway: answering here spares the facade a boxed future.
     /// An in-memory database answers `None`: its one connection may be busy with a write.
-    fn read_now(
-        &self,
-        kind: ResourceKind,
-        storage_key: &str,
-        read: &mut dyn FnMut(Option<&Record>),
-    ) -> Option<Result<(), StoreError>> {
+    fn read_now(&self, kind: ResourceKind, key: &str, read: ReadFn<'_>) -> Option<StoreResult<()>> {
         self.inner.point_readers.as_ref()?;
-        Some(match self.inner.get(kind, storage_key) {
+        Some(match self.inner.get(kind, key) {
             Ok(found) => {
                 read(found.as_ref());
                 Ok(())
@@ -355,7 +350,7 @@ impl MetadataStore for SqliteStore {
 
     /// Commits on the writer thread, grouped with the commits queued at the same time (each in
     /// a savepoint of its own), acknowledged after the group's COMMIT.
-    async fn commit(&self, writes: &[Write], at: Millis) -> Result<Vec<u64>, StoreError> {
+    async fn commit(&self, writes: &[Write], at: Millis) -> StoreResult<Vec<u64>> {
         let prepared = Arc::new(metadata_store_sql::prepared::prepare(writes));
         let sent = prepared.clone();
         // The writes themselves go along only when their events are to be derived.
@@ -398,16 +393,11 @@ impl MetadataStore for SqliteStore {
 
     /// One trip: the conditional write of a change applied ahead to the writer's copy, or the
     /// read, the core's `apply` and the conditional write in one job of one transaction.
-    async fn update(
-        &self,
-        key: &RecordKey,
-        apply: ApplyFn,
-        at: Millis,
-    ) -> Result<Applied, StoreError> {
+    async fn update(&self, key: &RecordKey, apply: ApplyFn, at: Millis) -> StoreResult<Applied> {
         update::update(self, key, apply, at).await
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Page<Record>, StoreError> {
+    async fn list(&self, query: &ListQuery) -> StoreResult<Page<Record>> {
         let prepared = sql::prepare_list(query);
         let rows = self
             .read(move |conn| sql::list(conn, &prepared).map_err(StoreError::from))

@@ -2,6 +2,9 @@
 
 use metadata_core::{BoxError, Error, RecordKey};
 
+/// What a store's calls answer: the value, or a [`StoreError`].
+pub type StoreResult<T> = Result<T, StoreError>;
+
 /// What a [`crate::MetadataStore`] reports. The facade turns it into the library's
 /// [`metadata_core::Error`].
 #[derive(Debug, thiserror::Error)]

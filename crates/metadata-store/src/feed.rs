@@ -22,6 +22,9 @@ pub const MAX_CHANGES_PER_READ: usize = 10_000;
 /// The longest cursor name, in bytes.
 pub const MAX_CURSOR_NAME_LEN: usize = 200;
 
+/// What a feed call answers: the value, or a [`FeedError`].
+pub type FeedResult<T> = Result<T, FeedError>;
+
 /// Why a feed call failed. [`FeedError::code`] gives a stable code for each.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -96,14 +99,14 @@ pub trait FeedStore: Send + Sync {
     /// asks for 1..=[`MAX_CHANGES_PER_READ`]). Every commit writes its events in the same transaction
     /// as its records; a refused or failed commit writes none (R12.1, R12.2).
     /// [`FeedError::CursorExpired`] if events after `after` were pruned.
-    async fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError>;
+    async fn changes(&self, after: u64, limit: usize) -> FeedResult<Vec<ChangeEvent>>;
 
     /// The signal the store announces its commits on, for waiting without polling (commits
     /// made through this process only).
     fn signal(&self) -> &FeedSignal;
 
     /// Where the named cursor is, if it exists.
-    async fn cursor(&self, name: &str) -> Result<Option<u64>, FeedError>;
+    async fn cursor(&self, name: &str) -> FeedResult<Option<u64>>;
 
     /// Moves the named cursor to `to` if it is at `expected` (`None`: it does not exist yet,
     /// and is created): compare-and-set, so two instances of one consumer cannot both advance
@@ -116,13 +119,13 @@ pub trait FeedStore: Send + Sync {
     ) -> Result<(), FeedError>;
 
     /// Removes the named cursor, so pruning no longer waits for it; whether it existed.
-    async fn remove_cursor(&self, name: &str) -> Result<bool, FeedError>;
+    async fn remove_cursor(&self, name: &str) -> FeedResult<bool>;
 
     /// Prunes one batch of at most `max_events` of the oldest events: those committed before
     /// `committed_before` (ms since the epoch, on the clock commits are stamped with) and at or
     /// below every cursor, oldest first and without a hole (R12.5). Returns how many it
     /// deleted.
-    async fn prune(&self, committed_before: Millis, max_events: usize) -> Result<u64, FeedError>;
+    async fn prune(&self, committed_before: Millis, max_events: usize) -> FeedResult<u64>;
 
     /// One page of records and a feed position it reflects: every commit at or below that
     /// position is in the page (the memory and SQLite stores give exactly those; PostgreSQL's
@@ -130,7 +133,7 @@ pub trait FeedStore: Send + Sync {
     /// ([`FeedError::CursorExpired`]) re-syncs from snapshot pages and follows the feed on
     /// from the lowest of their positions, skipping an event whose version is at or below
     /// the version of the record it already holds.
-    async fn snapshot(&self, query: &ListQuery) -> Result<(Page<Record>, u64), FeedError>;
+    async fn snapshot(&self, query: &ListQuery) -> FeedResult<(Page<Record>, u64)>;
 }
 
 /// Checks a cursor name: 1 to [`MAX_CURSOR_NAME_LEN`] bytes, no control character. The facade

@@ -36,8 +36,8 @@ mod store;
 
 pub use backend::{Backend, PageRequest};
 pub use changes::{Batch, Consumer, Feed, PublicBatch};
-pub use error::{ServiceError, StoreError};
+pub use error::{ServiceError, StoreError, StoreResult};
 pub use feed::FeedStore;
 pub use frontend::{Frontend, OwnMembership, OwnRecord};
 pub use service::{MetadataService, MAX_UPDATE_ATTEMPTS};
-pub use store::{Applied, ApplyFn, MetadataStore};
+pub use store::{Applied, ApplyFn, MetadataStore, ReadFn};

@@ -1,7 +1,7 @@
 //! The [`MetadataStore`] trait: the record contract every storage backend fulfils. The change
 //! feed is a contract of its own, [`FeedStore`], which a store that keeps one hands out.
 
-use crate::error::StoreError;
+use crate::error::StoreResult;
 use crate::feed::FeedStore;
 use async_trait::async_trait;
 use metadata_core::{Error, ListQuery, Millis, Page, Record, RecordKey, ResourceKind, Write};
@@ -16,6 +16,10 @@ use std::sync::Arc;
 /// of its caches) lets a merge change the tier in place instead of copying it first. A store
 /// that must keep its copy passes a clone, which shares the tiers and costs no copy of them.
 pub type ApplyFn = Arc<dyn Fn(Record) -> Result<Record, Error> + Send + Sync>;
+
+/// The reader [`MetadataStore::read_now`] lends a stored record to (or `None`, when there is
+/// none).
+pub type ReadFn<'a> = &'a mut dyn FnMut(Option<&Record>);
 
 /// What [`MetadataStore::update`] did.
 #[derive(Debug)]
@@ -46,13 +50,13 @@ pub enum Applied {
 ///
 /// #[async_trait]
 /// impl MetadataStore for Empty {
-///     async fn get(&self, _key: &RecordKey) -> Result<Option<Record>, StoreError> {
+///     async fn get(&self, _key: &RecordKey) -> StoreResult<Option<Record>> {
 ///         Ok(None)
 ///     }
-///     async fn commit(&self, writes: &[Write], _at: Millis) -> Result<Vec<u64>, StoreError> {
+///     async fn commit(&self, writes: &[Write], _at: Millis) -> StoreResult<Vec<u64>> {
 ///         Err(StoreError::backend("empty", false, "read only"))
 ///     }
-///     async fn list(&self, _query: &ListQuery) -> Result<Page<Record>, StoreError> {
+///     async fn list(&self, _query: &ListQuery) -> StoreResult<Page<Record>> {
 ///         Ok(Page { items: vec![], next: None })
 ///     }
 /// }
@@ -60,13 +64,13 @@ pub enum Applied {
 #[async_trait]
 pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
     /// The record stored under `key`, if any.
-    async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError>;
+    async fn get(&self, key: &RecordKey) -> StoreResult<Option<Record>>;
 
     /// The one fast path: [`MetadataStore::get`] answered at once on the calling thread, the
     /// record lent to `read` instead of copied out, for a store whose point reads need no other
     /// thread (records in memory, or SQLite's reads on the caller's thread). The record is named
-    /// by its kind and [`RecordKey::storage_key`], so a caller holding only an id need not build
-    /// a key.
+    /// by its kind and its `key` ([`RecordKey::storage_key`]), so a caller holding only an id
+    /// need not build a [`RecordKey`].
     ///
     /// The rule: answer exactly what `get` would, or not at all. `read` is called once, with the
     /// record or `None`, and this returns `Some(Ok(()))`; a store that cannot answer at once
@@ -74,13 +78,8 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
     /// `Some(Err(..))`, `read` not called. It must not wait on another thread nor block the
     /// caller longer than `get` itself would. `read` may run under the store's lock: it must not
     /// call into the store. The default cannot answer at once.
-    fn read_now(
-        &self,
-        kind: ResourceKind,
-        storage_key: &str,
-        read: &mut dyn FnMut(Option<&Record>),
-    ) -> Option<Result<(), StoreError>> {
-        let _ = (kind, storage_key, read);
+    fn read_now(&self, kind: ResourceKind, key: &str, read: ReadFn<'_>) -> Option<StoreResult<()>> {
+        let _ = (kind, key, read);
         None
     }
 
@@ -98,26 +97,21 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
     ///
     /// A store that keeps a feed writes the commit's events in the same transaction, derived by
     /// [`metadata_core::feed::RecordChange::of_write`] (R12.1).
-    async fn commit(&self, writes: &[Write], at: Millis) -> Result<Vec<u64>, StoreError>;
+    async fn commit(&self, writes: &[Write], at: Millis) -> StoreResult<Vec<u64>>;
 
     /// One page of the records `query` selects, ordered by storage key, starting after its
     /// cursor: the query's [`ListQuery::matches`] defines which records belong.
-    async fn list(&self, query: &ListQuery) -> Result<Page<Record>, StoreError>;
+    async fn list(&self, query: &ListQuery) -> StoreResult<Page<Record>>;
 
     /// Reads the record under `key`, hands it to `apply`, and stores what `apply` returns in its
     /// place, conditional on the version read, at the time `at`: one atomic step.
     ///
     /// The default reads with [`MetadataStore::get`] and writes with one conditional
     /// [`Write::Update`] through [`MetadataStore::commit`]; a concurrent writer makes it fail
-    /// with [`StoreError::Conflict`], and the caller applies its change again. A store that can
+    /// with [`StoreError::Conflict`](crate::StoreError::Conflict), and the caller applies its change again. A store that can
     /// read, apply and write in one trip (one transaction on a connection it owns) overrides it;
     /// `apply` may then run on the store's thread, and may be called again if the store retries.
-    async fn update(
-        &self,
-        key: &RecordKey,
-        apply: ApplyFn,
-        at: Millis,
-    ) -> Result<Applied, StoreError> {
+    async fn update(&self, key: &RecordKey, apply: ApplyFn, at: Millis) -> StoreResult<Applied> {
         let Some(current) = self.get(key).await? else {
             return Ok(Applied::Missing);
         };
