@@ -39,6 +39,27 @@ pub trait Resource: Clone + fmt::Debug + PartialEq + Serialize + Send + Sync + '
     }
 }
 
+/// `tier` and `tier_mut` of a kind, from the fields that hold its tiers (R1.1: any other tier
+/// is `None`).
+macro_rules! tier_fields {
+    ($($tier:ident => $field:ident),+) => {
+        fn tier(&self, tier: Tier) -> Option<&Metadata> {
+            match tier {
+                $(Tier::$tier => Some(&self.$field),)+
+                #[allow(unreachable_patterns)]
+                _ => None,
+            }
+        }
+        fn tier_mut(&mut self, tier: Tier) -> Option<&mut Metadata> {
+            match tier {
+                $(Tier::$tier => Some(&mut self.$field),)+
+                #[allow(unreachable_patterns)]
+                _ => None,
+            }
+        }
+    };
+}
+
 macro_rules! resource_common {
     ($variant:ident) => {
         fn version(&self) -> u64 {
@@ -77,20 +98,7 @@ impl Resource for User {
     fn key(&self) -> RecordKey {
         RecordKey::User(self.id.clone())
     }
-    fn tier(&self, tier: Tier) -> Option<&Metadata> {
-        Some(match tier {
-            Tier::Public => &self.public_metadata,
-            Tier::Private => &self.private_metadata,
-            Tier::Unsafe => &self.unsafe_metadata,
-        })
-    }
-    fn tier_mut(&mut self, tier: Tier) -> Option<&mut Metadata> {
-        Some(match tier {
-            Tier::Public => &mut self.public_metadata,
-            Tier::Private => &mut self.private_metadata,
-            Tier::Unsafe => &mut self.unsafe_metadata,
-        })
-    }
+    tier_fields!(Public => public_metadata, Private => private_metadata, Unsafe => unsafe_metadata);
 }
 
 impl Resource for SignUp {
@@ -99,12 +107,7 @@ impl Resource for SignUp {
     fn key(&self) -> RecordKey {
         RecordKey::SignUp(self.id.clone())
     }
-    fn tier(&self, tier: Tier) -> Option<&Metadata> {
-        (tier == Tier::Unsafe).then_some(&self.unsafe_metadata)
-    }
-    fn tier_mut(&mut self, tier: Tier) -> Option<&mut Metadata> {
-        (tier == Tier::Unsafe).then_some(&mut self.unsafe_metadata)
-    }
+    tier_fields!(Unsafe => unsafe_metadata);
     fn frozen_status(&self) -> Option<&'static str> {
         (self.status == SignUpStatus::Complete).then_some("complete")
     }
@@ -116,20 +119,7 @@ impl Resource for Organization {
     fn key(&self) -> RecordKey {
         RecordKey::Organization(self.id.clone())
     }
-    fn tier(&self, tier: Tier) -> Option<&Metadata> {
-        match tier {
-            Tier::Public => Some(&self.public_metadata),
-            Tier::Private => Some(&self.private_metadata),
-            Tier::Unsafe => None,
-        }
-    }
-    fn tier_mut(&mut self, tier: Tier) -> Option<&mut Metadata> {
-        match tier {
-            Tier::Public => Some(&mut self.public_metadata),
-            Tier::Private => Some(&mut self.private_metadata),
-            Tier::Unsafe => None,
-        }
-    }
+    tier_fields!(Public => public_metadata, Private => private_metadata);
 }
 
 impl Resource for Membership {
@@ -141,20 +131,7 @@ impl Resource for Membership {
             user_id: self.user_id.clone(),
         }
     }
-    fn tier(&self, tier: Tier) -> Option<&Metadata> {
-        match tier {
-            Tier::Public => Some(&self.public_metadata),
-            Tier::Private => Some(&self.private_metadata),
-            Tier::Unsafe => None,
-        }
-    }
-    fn tier_mut(&mut self, tier: Tier) -> Option<&mut Metadata> {
-        match tier {
-            Tier::Public => Some(&mut self.public_metadata),
-            Tier::Private => Some(&mut self.private_metadata),
-            Tier::Unsafe => None,
-        }
-    }
+    tier_fields!(Public => public_metadata, Private => private_metadata);
 }
 
 impl Resource for Invitation {
@@ -163,12 +140,7 @@ impl Resource for Invitation {
     fn key(&self) -> RecordKey {
         RecordKey::Invitation(self.id.clone())
     }
-    fn tier(&self, tier: Tier) -> Option<&Metadata> {
-        (tier == Tier::Public).then_some(&self.public_metadata)
-    }
-    fn tier_mut(&mut self, tier: Tier) -> Option<&mut Metadata> {
-        (tier == Tier::Public).then_some(&mut self.public_metadata)
-    }
+    tier_fields!(Public => public_metadata);
     fn frozen_status(&self) -> Option<&'static str> {
         match self.status {
             InvitationStatus::Pending => None,

@@ -239,7 +239,11 @@ pub(crate) async fn sign_up(hooks: &dyn Hooks, s: &SignUp) -> Map<String, Value>
 
 /// A kind of record the routes answer in a shape of its own (the record's wire JSON and the
 /// fields the host owns), so that a list of them is shaped in one place.
-pub(crate) trait Shape: Sync {
+pub(crate) trait Shape: Serialize + Sync {
+    /// The default fields written after the record's own JSON when no hooks are set (see
+    /// [`plain`]); `None` for a kind always shaped through its map.
+    const PLAIN_DEFAULTS: Option<&'static LazyLock<String>> = None;
+
     /// The record's response object.
     fn shape(
         &self,
@@ -248,6 +252,7 @@ pub(crate) trait Shape: Sync {
 }
 
 impl Shape for User {
+    const PLAIN_DEFAULTS: Option<&'static LazyLock<String>> = Some(&USER_DEFAULTS_TEXT);
     fn shape(
         &self,
         hooks: &dyn Hooks,
@@ -257,6 +262,7 @@ impl Shape for User {
 }
 
 impl Shape for Organization {
+    const PLAIN_DEFAULTS: Option<&'static LazyLock<String>> = Some(&ORGANIZATION_DEFAULTS_TEXT);
     fn shape(
         &self,
         hooks: &dyn Hooks,

@@ -22,35 +22,37 @@ type Result<T> = std::result::Result<T, ApiError>;
 
 mod lookups;
 mod organizations;
-mod users;
+mod top_level;
 
 use lookups::*;
 use organizations::*;
-use users::*;
+use top_level::*;
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
-        .route("/v1/users", post(create_user).get(list_users))
+        .route("/v1/users", post(create::<User>).get(list::<User>))
         .route("/v1/users/count", get(count_users))
         .route(
             "/v1/users/{id}",
-            get(get_user).patch(write_user::<false>).delete(delete_user),
+            get(read::<User>)
+                .patch(write::<User, false>)
+                .delete(remove::<User>),
         )
         .route(
             "/v1/users/{id}/metadata",
-            axum::routing::patch(write_user::<true>).put(write_user::<false>),
+            axum::routing::patch(write::<User, true>).put(write::<User, false>),
         )
         .route(
             "/v1/organizations",
-            post(create_organization).get(list_organizations),
+            post(create::<Organization>).get(list::<Organization>),
         )
         .route(
             "/v1/organizations/{id}",
-            get(get_organization).delete(delete_organization),
+            get(read::<Organization>).delete(remove::<Organization>),
         )
         .route(
             "/v1/organizations/{id}/metadata",
-            axum::routing::patch(write_organization::<true>).put(write_organization::<false>),
+            axum::routing::patch(write::<Organization, true>).put(write::<Organization, false>),
         )
         .route(
             "/v1/organizations/{org}/memberships",
@@ -76,6 +78,16 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/organization_invitations", get(find::<Invitation>))
         .route("/v1/sign_ups", get(find::<SignUp>))
         .route("/v1/sign_ups/{id}", get(get_sign_up))
+}
+
+/// One whole record (a user or an organization): written straight from its text and the
+/// default fields when no hooks are set, else through the hooks' map.
+pub(super) async fn whole<R: Resource + shapes::Shape>(s: &Shared, record: &R) -> Response {
+    if let (true, Some(defaults)) = (s.plain, R::PLAIN_DEFAULTS) {
+        let body = shapes::plain(record, defaults);
+        return response::record_bytes(body, Some(record.version()));
+    }
+    response::record(record.shape(s.hooks.as_ref()).await)
 }
 
 /// An id from a path: one that cannot be valid names no record.

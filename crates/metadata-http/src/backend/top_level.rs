@@ -1,0 +1,205 @@
+//! `/v1/users` and `/v1/organizations`: the kinds with routes of their own at the top level,
+//! created, listed, read, written and deleted the same way.
+
+use super::*;
+use metadata_store::Backend;
+use std::future::Future;
+
+/// A kind with routes of its own at the top level.
+pub(super) trait TopLevel: Resource + shapes::Shape {
+    /// Its id type.
+    type Id: Send + Sync;
+    /// The prefix of a new id, as the reference product writes it (`user_...`, `org_...`).
+    const ID_PREFIX: &'static str;
+    /// Parses an id.
+    fn id(text: String) -> std::result::Result<Self::Id, metadata_core::IdError>;
+    /// Creates one through the facade.
+    fn create<'a>(
+        backend: &'a Backend<'a>,
+        id: &'a Self::Id,
+        change: metadata_core::Change,
+    ) -> impl Future<Output = std::result::Result<Self, Error>> + Send + 'a;
+    /// Reads one through the facade.
+    fn get<'a>(
+        backend: &'a Backend<'a>,
+        id: &'a Self::Id,
+    ) -> impl Future<Output = std::result::Result<Self, Error>> + Send + 'a;
+    /// Applies a change through the facade.
+    fn update<'a>(
+        backend: &'a Backend<'a>,
+        id: &'a Self::Id,
+        change: metadata_core::Change,
+    ) -> impl Future<Output = std::result::Result<Self, Error>> + Send + 'a;
+    /// Deletes one through the facade; whether it was there.
+    fn delete<'a>(
+        backend: &'a Backend<'a>,
+        id: &'a Self::Id,
+    ) -> impl Future<Output = std::result::Result<bool, Error>> + Send + 'a;
+    /// The id as text.
+    fn id_text(id: &Self::Id) -> &str;
+    /// A page listed by `limit` and `offset`, as the reference product answers it.
+    fn listing(data: Vec<Value>, total: usize) -> Response;
+}
+
+impl TopLevel for User {
+    type Id = UserId;
+    const ID_PREFIX: &'static str = "user";
+    fn id(text: String) -> std::result::Result<UserId, metadata_core::IdError> {
+        UserId::new(text)
+    }
+    fn create<'a>(
+        backend: &'a Backend<'a>,
+        id: &'a UserId,
+        change: metadata_core::Change,
+    ) -> impl Future<Output = std::result::Result<User, Error>> + Send + 'a {
+        backend.create_user(id, change)
+    }
+    fn get<'a>(
+        backend: &'a Backend<'a>,
+        id: &'a UserId,
+    ) -> impl Future<Output = std::result::Result<User, Error>> + Send + 'a {
+        backend.get_user(id)
+    }
+    fn update<'a>(
+        backend: &'a Backend<'a>,
+        id: &'a UserId,
+        change: metadata_core::Change,
+    ) -> impl Future<Output = std::result::Result<User, Error>> + Send + 'a {
+        backend.update_user(id, change)
+    }
+    fn delete<'a>(
+        backend: &'a Backend<'a>,
+        id: &'a UserId,
+    ) -> impl Future<Output = std::result::Result<bool, Error>> + Send + 'a {
+        backend.delete_user(id)
+    }
+    fn id_text(id: &UserId) -> &str {
+        id.as_str()
+    }
+    /// The reference product's `GET /v1/users` answers with a plain array.
+    fn listing(data: Vec<Value>, _: usize) -> Response {
+        response::json(StatusCode::OK, Value::Array(data))
+    }
+}
+
+impl TopLevel for Organization {
+    type Id = OrganizationId;
+    const ID_PREFIX: &'static str = "org";
+    fn id(text: String) -> std::result::Result<OrganizationId, metadata_core::IdError> {
+        OrganizationId::new(text)
+    }
+    fn create<'a>(
+        backend: &'a Backend<'a>,
+        id: &'a OrganizationId,
+        change: metadata_core::Change,
+    ) -> impl Future<Output = std::result::Result<Organization, Error>> + Send + 'a {
+        backend.create_organization(id, change)
+    }
+    fn get<'a>(
+        backend: &'a Backend<'a>,
+        id: &'a OrganizationId,
+    ) -> impl Future<Output = std::result::Result<Organization, Error>> + Send + 'a {
+        backend.get_organization(id)
+    }
+    fn update<'a>(
+        backend: &'a Backend<'a>,
+        id: &'a OrganizationId,
+        change: metadata_core::Change,
+    ) -> impl Future<Output = std::result::Result<Organization, Error>> + Send + 'a {
+        backend.update_organization(id, change)
+    }
+    fn delete<'a>(
+        backend: &'a Backend<'a>,
+        id: &'a OrganizationId,
+    ) -> impl Future<Output = std::result::Result<bool, Error>> + Send + 'a {
+        backend.delete_organization(id)
+    }
+    fn id_text(id: &OrganizationId) -> &str {
+        id.as_str()
+    }
+    fn listing(data: Vec<Value>, total: usize) -> Response {
+        response::counted(data, total)
+    }
+}
+
+/// `POST /v1/users`, `POST /v1/organizations`: the id from the body, or a new one.
+pub(super) async fn create<R: TopLevel>(
+    _: BackendKey,
+    State(s): State<Shared>,
+    Body(body): ReplaceBody,
+) -> Result<Response> {
+    let id = body_id(&body, R::ID_PREFIX, R::id)?;
+    let backend = s.service.backend();
+    let record = R::create(&backend, &id, body.into_change()).await?;
+    Ok(whole(&s, &record).await)
+}
+
+/// `GET /v1/users`, `GET /v1/organizations`: by `limit` and `offset` as the reference product
+/// answers; with a metadata lookup such as `public_metadata.role=admin`, a page of what it
+/// finds, `{"data": [...], "next_cursor": ...}`.
+pub(super) async fn list<R: TopLevel>(
+    _: BackendKey,
+    State(s): State<Shared>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response> {
+    let (b, hooks) = (s.service.backend(), s.hooks.as_ref());
+    if let Some((filter, page)) = lookup(&q)? {
+        let found: Page<R> = b.list(filter, page).await?;
+        let data = shapes::all(hooks, &found.items).await;
+        return Ok(response::found(data, found.next));
+    }
+    let (limit, offset) = limit_offset(&q)?;
+    let (items, total) = offset_page::<R>(&b, Filter::All, limit, offset).await?;
+    Ok(R::listing(shapes::all(hooks, &items).await, total))
+}
+
+/// `GET /v1/users/count`.
+pub(super) async fn count_users(_: BackendKey, State(s): State<Shared>) -> Result<Response> {
+    let (_, total) = offset_page::<User>(&s.service.backend(), Filter::All, 0, 0).await?;
+    Ok(response::json(
+        StatusCode::OK,
+        json!({ "object": "total_count", "total_count": total }),
+    ))
+}
+
+/// `GET /v1/users/{id}`, `GET /v1/organizations/{id}`.
+pub(super) async fn read<R: TopLevel>(
+    _: BackendKey,
+    State(s): State<Shared>,
+    Params(text): Params<String>,
+) -> Result<Response> {
+    let (backend, id) = (s.service.backend(), id(R::id, text)?);
+    let record = R::get(&backend, &id).await?;
+    Ok(whole(&s, &record).await)
+}
+
+/// `PATCH .../metadata` merges (`MERGE`); `PUT .../metadata` and `PATCH /v1/users/{id}` (the
+/// reference product's updateUser) replace each tier given. Other body fields are the host's
+/// and are ignored here; a body that names no tier writes nothing and answers the record as it
+/// is.
+pub(super) async fn write<R: TopLevel, const MERGE: bool>(
+    _: BackendKey,
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Params(text): Params<String>,
+    Body(body): Body<MERGE>,
+) -> Result<Response> {
+    let (backend, id) = (s.service.backend(), id(R::id, text)?);
+    let (change, expected) = write_request(&headers, body)?;
+    let record = R::update(&backend, &id, change).await;
+    Ok(whole(&s, &record.map_err(fail(expected))?).await)
+}
+
+/// `DELETE /v1/users/{id}` (with the user's memberships), `DELETE /v1/organizations/{id}`
+/// (with its memberships and invitations).
+pub(super) async fn remove<R: TopLevel>(
+    _: BackendKey,
+    State(s): State<Shared>,
+    Params(text): Params<String>,
+) -> Result<Response> {
+    let (backend, id) = (s.service.backend(), id(R::id, text)?);
+    if !R::delete(&backend, &id).await? {
+        return Err(not_found(R::KIND, R::id_text(&id)));
+    }
+    Ok(response::deleted(R::id_text(&id), R::KIND.object_name()))
+}
