@@ -170,14 +170,7 @@ pub async fn r2_3_r2_4_frontend_writes_only_its_own_unsafe_tier(store: Arc<dyn M
         .update_own_unsafe(meta(json!({})), Some(1))
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::Conflict {
-            expected: 1,
-            actual: 3,
-            ..
-        }
-    ));
+    assert!(is_conflict(&err, 1, 3), "{err:?}");
     let after = b.get_user(&uid("alice")).await.unwrap();
     assert_eq!(after.public_metadata, before.public_metadata);
     assert_eq!(after.private_metadata, before.private_metadata);
@@ -189,13 +182,7 @@ pub async fn r2_3_r2_4_frontend_writes_only_its_own_unsafe_tier(store: Arc<dyn M
         .update_own_user(replace(Tier::Unsafe, json!({"x": 1})))
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::NotFound {
-            kind: ResourceKind::User,
-            ..
-        }
-    ));
+    assert!(is_not_found(&err, ResourceKind::User), "{err:?}");
     assert_eq!(b.get_sign_up(&sua).await.unwrap(), open);
     // A frontend whose user does not exist finds nothing to write.
     let ghost = m.frontend(FrontendPrincipal::user(uid("ghost")));

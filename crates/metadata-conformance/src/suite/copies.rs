@@ -19,13 +19,7 @@ pub async fn r5_1_sign_up_completion_copies_once_and_atomically(store: Arc<dyn M
         .complete_sign_up(&sua, &uid("taken"), Change::new())
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::AlreadyExists {
-            kind: ResourceKind::User,
-            ..
-        }
-    ));
+    assert!(is_already_existing(&err, ResourceKind::User), "{err:?}");
     let open = b.get_sign_up(&sua).await.unwrap();
     assert_eq!(open.status, SignUpStatus::MissingRequirements);
     assert_eq!(open.created_user_id, None);
@@ -102,13 +96,7 @@ pub async fn r5_2_invitation_acceptance_copies_and_is_atomic(store: Arc<dyn Meta
         .accept_invitation(&inv_id, &mem, &uid("ghost"))
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::NotFound {
-            kind: ResourceKind::User,
-            ..
-        }
-    ));
+    assert!(is_not_found(&err, ResourceKind::User), "{err:?}");
     assert_eq!(
         b.get_invitation(&inv_id).await.unwrap().status,
         InvitationStatus::Pending
@@ -147,13 +135,10 @@ pub async fn r5_2_invitation_acceptance_copies_and_is_atomic(store: Arc<dyn Meta
         .accept_invitation(&inv2, &MembershipId::new("mem_2").unwrap(), &uid("u1"))
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::AlreadyExists {
-            kind: ResourceKind::Membership,
-            ..
-        }
-    ));
+    assert!(
+        is_already_existing(&err, ResourceKind::Membership),
+        "{err:?}"
+    );
     assert_eq!(
         b.get_invitation(&inv2).await.unwrap().status,
         InvitationStatus::Pending

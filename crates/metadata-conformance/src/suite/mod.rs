@@ -36,3 +36,18 @@ fn uid(s: &str) -> UserId {
 fn oid(s: &str) -> OrganizationId {
     OrganizationId::new(s).unwrap()
 }
+
+/// Whether `err` says a record of `kind` is not found.
+fn is_not_found(err: &Error, kind: ResourceKind) -> bool {
+    matches!(err, Error::NotFound { kind: k, .. } if *k == kind)
+}
+
+/// Whether `err` says a record of `kind` already exists.
+fn is_already_existing(err: &Error, kind: ResourceKind) -> bool {
+    matches!(err, Error::AlreadyExists { kind: k, .. } if *k == kind)
+}
+
+/// Whether `err` is a version conflict: `expected`, but the record is at `actual`.
+fn is_conflict(err: &Error, expected: u64, actual: u64) -> bool {
+    matches!(err, Error::Conflict { expected: e, actual: a, .. } if (*e, *a) == (expected, actual))
+}

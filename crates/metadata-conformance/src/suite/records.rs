@@ -20,26 +20,14 @@ pub async fn r1_2_r6_1_create_read_and_collide(store: Arc<dyn MetadataStore>) {
         .create_user(&uid("user_1"), Change::new())
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::AlreadyExists {
-            kind: ResourceKind::User,
-            ..
-        }
-    ));
+    assert!(is_already_existing(&err, ResourceKind::User), "{err:?}");
     assert_eq!(
         b.get_user(&uid("user_1")).await.unwrap(),
         created,
         "a collision changes nothing"
     );
     let err = b.get_user(&uid("nobody")).await.unwrap_err();
-    assert!(matches!(
-        err,
-        Error::NotFound {
-            kind: ResourceKind::User,
-            ..
-        }
-    ));
+    assert!(is_not_found(&err, ResourceKind::User), "{err:?}");
     assert_eq!(err.code(), "resource_not_found");
     let org = b
         .create_organization(&oid("org_1"), Change::new())
@@ -97,13 +85,7 @@ pub async fn r6_1_memberships_need_their_organization_and_user(store: Arc<dyn Me
         .create_membership(&mem, &oid("nope"), &uid("u"), Change::new())
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::NotFound {
-            kind: ResourceKind::Organization,
-            ..
-        }
-    ));
+    assert!(is_not_found(&err, ResourceKind::Organization), "{err:?}");
     b.create_organization(&oid("org"), Change::new())
         .await
         .unwrap();
@@ -111,13 +93,7 @@ pub async fn r6_1_memberships_need_their_organization_and_user(store: Arc<dyn Me
         .create_membership(&mem, &oid("org"), &uid("nope"), Change::new())
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::NotFound {
-            kind: ResourceKind::User,
-            ..
-        }
-    ));
+    assert!(is_not_found(&err, ResourceKind::User), "{err:?}");
     let err = b
         .create_invitation(
             &InvitationId::new("i").unwrap(),
@@ -127,13 +103,7 @@ pub async fn r6_1_memberships_need_their_organization_and_user(store: Arc<dyn Me
         )
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::NotFound {
-            kind: ResourceKind::Organization,
-            ..
-        }
-    ));
+    assert!(is_not_found(&err, ResourceKind::Organization), "{err:?}");
     let created = b
         .create_membership(
             &mem,

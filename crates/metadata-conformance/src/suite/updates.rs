@@ -105,11 +105,10 @@ pub async fn r3_5_stale_expected_version_conflicts(store: Arc<dyn MetadataStore>
         )
         .await
         .unwrap_err();
+    assert!(is_conflict(&err, 1, 2), "{err:?}");
     assert!(matches!(
         err,
         Error::Conflict {
-            expected: 1,
-            actual: 2,
             kind: ResourceKind::User,
             ..
         }

@@ -37,86 +37,83 @@ pub(super) trait TopLevel: Resource + shapes::Shape {
     ) -> impl Future<Output = std::result::Result<bool, Error>> + Send + 'a;
     /// The id as text.
     fn id_text(id: &Self::Id) -> &str;
-    /// A page listed by `limit` and `offset`, as the reference product answers it.
+}
+
+/// A [`TopLevel`] impl from the facade's calls for the kind.
+macro_rules! top_level {
+    ($kind:ty, $id:ty, $prefix:literal, $create:ident, $get:ident, $update:ident, $delete:ident) => {
+        impl TopLevel for $kind {
+            type Id = $id;
+            const ID_PREFIX: &'static str = $prefix;
+            fn id(text: String) -> std::result::Result<$id, metadata_core::IdError> {
+                <$id>::new(text)
+            }
+            fn create<'a>(
+                backend: &'a Backend<'a>,
+                id: &'a $id,
+                change: metadata_core::Change,
+            ) -> impl Future<Output = std::result::Result<$kind, Error>> + Send + 'a {
+                backend.$create(id, change)
+            }
+            fn get<'a>(
+                backend: &'a Backend<'a>,
+                id: &'a $id,
+            ) -> impl Future<Output = std::result::Result<$kind, Error>> + Send + 'a {
+                backend.$get(id)
+            }
+            fn update<'a>(
+                backend: &'a Backend<'a>,
+                id: &'a $id,
+                change: metadata_core::Change,
+            ) -> impl Future<Output = std::result::Result<$kind, Error>> + Send + 'a {
+                backend.$update(id, change)
+            }
+            fn delete<'a>(
+                backend: &'a Backend<'a>,
+                id: &'a $id,
+            ) -> impl Future<Output = std::result::Result<bool, Error>> + Send + 'a {
+                backend.$delete(id)
+            }
+            fn id_text(id: &$id) -> &str {
+                id.as_str()
+            }
+        }
+    };
+}
+
+top_level!(
+    User,
+    UserId,
+    "user",
+    create_user,
+    get_user,
+    update_user,
+    delete_user
+);
+top_level!(
+    Organization,
+    OrganizationId,
+    "org",
+    create_organization,
+    get_organization,
+    update_organization,
+    delete_organization
+);
+
+/// How a kind's page listed by `limit` and `offset` is answered, as the reference product does.
+pub(super) trait Listing {
+    /// The response for `data`, of `total` records in all.
     fn listing(data: Vec<Value>, total: usize) -> Response;
 }
 
-impl TopLevel for User {
-    type Id = UserId;
-    const ID_PREFIX: &'static str = "user";
-    fn id(text: String) -> std::result::Result<UserId, metadata_core::IdError> {
-        UserId::new(text)
-    }
-    fn create<'a>(
-        backend: &'a Backend<'a>,
-        id: &'a UserId,
-        change: metadata_core::Change,
-    ) -> impl Future<Output = std::result::Result<User, Error>> + Send + 'a {
-        backend.create_user(id, change)
-    }
-    fn get<'a>(
-        backend: &'a Backend<'a>,
-        id: &'a UserId,
-    ) -> impl Future<Output = std::result::Result<User, Error>> + Send + 'a {
-        backend.get_user(id)
-    }
-    fn update<'a>(
-        backend: &'a Backend<'a>,
-        id: &'a UserId,
-        change: metadata_core::Change,
-    ) -> impl Future<Output = std::result::Result<User, Error>> + Send + 'a {
-        backend.update_user(id, change)
-    }
-    fn delete<'a>(
-        backend: &'a Backend<'a>,
-        id: &'a UserId,
-    ) -> impl Future<Output = std::result::Result<bool, Error>> + Send + 'a {
-        backend.delete_user(id)
-    }
-    fn id_text(id: &UserId) -> &str {
-        id.as_str()
-    }
+impl Listing for User {
     /// The reference product's `GET /v1/users` answers with a plain array.
     fn listing(data: Vec<Value>, _: usize) -> Response {
         response::json(StatusCode::OK, Value::Array(data))
     }
 }
 
-impl TopLevel for Organization {
-    type Id = OrganizationId;
-    const ID_PREFIX: &'static str = "org";
-    fn id(text: String) -> std::result::Result<OrganizationId, metadata_core::IdError> {
-        OrganizationId::new(text)
-    }
-    fn create<'a>(
-        backend: &'a Backend<'a>,
-        id: &'a OrganizationId,
-        change: metadata_core::Change,
-    ) -> impl Future<Output = std::result::Result<Organization, Error>> + Send + 'a {
-        backend.create_organization(id, change)
-    }
-    fn get<'a>(
-        backend: &'a Backend<'a>,
-        id: &'a OrganizationId,
-    ) -> impl Future<Output = std::result::Result<Organization, Error>> + Send + 'a {
-        backend.get_organization(id)
-    }
-    fn update<'a>(
-        backend: &'a Backend<'a>,
-        id: &'a OrganizationId,
-        change: metadata_core::Change,
-    ) -> impl Future<Output = std::result::Result<Organization, Error>> + Send + 'a {
-        backend.update_organization(id, change)
-    }
-    fn delete<'a>(
-        backend: &'a Backend<'a>,
-        id: &'a OrganizationId,
-    ) -> impl Future<Output = std::result::Result<bool, Error>> + Send + 'a {
-        backend.delete_organization(id)
-    }
-    fn id_text(id: &OrganizationId) -> &str {
-        id.as_str()
-    }
+impl Listing for Organization {
     fn listing(data: Vec<Value>, total: usize) -> Response {
         response::counted(data, total)
     }
@@ -137,7 +134,7 @@ pub(super) async fn create<R: TopLevel>(
 /// `GET /v1/users`, `GET /v1/organizations`: by `limit` and `offset` as the reference product
 /// answers; with a metadata lookup such as `public_metadata.role=admin`, a page of what it
 /// finds, `{"data": [...], "next_cursor": ...}`.
-pub(super) async fn list<R: TopLevel>(
+pub(super) async fn list<R: TopLevel + Listing>(
     _: BackendKey,
     State(s): State<Shared>,
     QueryPairs(q): QueryPairs,
