@@ -50,7 +50,7 @@ pub(crate) async fn commit_single(
 /// Whether `write` can be committed with its event as one statement (a creation: its event is
 /// known before it runs).
 pub(crate) fn single_statement_with_event(write: &PgWrite) -> bool {
-    matches!(write.write, PreparedWrite::Create { .. }) && write.original.is_some()
+    matches!(write.write, PreparedWrite::Create(_)) && write.original.is_some()
 }
 
 /// A creation and its event, in one statement.
@@ -59,16 +59,8 @@ async fn create_with_event(
     pg_write: &PgWrite,
     at: Millis,
 ) -> Result<u64, StoreError> {
-    let (
-        PreparedWrite::Create {
-            key,
-            version,
-            organization_id,
-            user_id,
-            body,
-        },
-        Some(Write::Create(record)),
-    ) = (&pg_write.write, &pg_write.original)
+    let (PreparedWrite::Create(row), Some(Write::Create(record))) =
+        (&pg_write.write, &pg_write.original)
     else {
         return Err(StoreError::backend(
             "postgres",
@@ -94,13 +86,14 @@ async fn create_with_event(
         )
         .await
         .map_err(pg)?;
+    let (kind, key, version) = row.key_columns();
     let params: [&(dyn ToSql + Sync); 9] = [
-        &key.kind().object_name(),
-        &key.storage_key(),
-        &(*version as i64),
-        organization_id,
-        user_id,
-        body,
+        &kind,
+        &key,
+        &version,
+        &row.organization_id,
+        &row.user_id,
+        &row.body,
         &pg_write.lookup,
         &at,
         &tiers,
@@ -109,7 +102,9 @@ async fn create_with_event(
     if inserted == 1 {
         Ok(1)
     } else {
-        Err(StoreError::AlreadyExists { key: key.clone() })
+        Err(StoreError::AlreadyExists {
+            key: row.key.clone(),
+        })
     }
 }
 

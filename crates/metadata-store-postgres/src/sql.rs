@@ -101,8 +101,8 @@ async fn run_with_changes<C: GenericClient>(
     changes: &mut Vec<RecordChange>,
 ) -> Result<u64, StoreError> {
     let (n, before, text) = match &pg_write.write {
-        PreparedWrite::Create { body, .. } => {
-            (run(tx, pg_write).await?, Vec::new(), Some(body.clone()))
+        PreparedWrite::Create(row) => {
+            (run(tx, pg_write).await?, Vec::new(), Some(row.body.clone()))
         }
         PreparedWrite::Update { key, body, .. } => {
             let stmt = tx
@@ -167,13 +167,8 @@ pub(crate) async fn run<C: GenericClient>(tx: &C, pg_write: &PgWrite) -> Result<
             Some(_) => Ok(1),
             None => Err(StoreError::NotFound { key: key.clone() }),
         },
-        PreparedWrite::Create {
-            key,
-            version,
-            organization_id,
-            user_id,
-            body,
-        } => {
+        PreparedWrite::Create(row) => {
+            let (kind, key, version) = row.key_columns();
             let stmt = tx
                 .prepare_cached(
                     "INSERT INTO records (kind, key, version, organization_id, user_id, body, lookup)
@@ -185,12 +180,12 @@ pub(crate) async fn run<C: GenericClient>(tx: &C, pg_write: &PgWrite) -> Result<
                 .execute(
                     &stmt,
                     &[
-                        &key.kind().object_name(),
-                        &key.storage_key(),
-                        &(*version as i64),
-                        organization_id,
-                        user_id,
-                        body,
+                        &kind,
+                        &key,
+                        &version,
+                        &row.organization_id,
+                        &row.user_id,
+                        &row.body,
                         lookup,
                     ],
                 )
@@ -199,7 +194,9 @@ pub(crate) async fn run<C: GenericClient>(tx: &C, pg_write: &PgWrite) -> Result<
             if inserted == 1 {
                 Ok(1)
             } else {
-                Err(StoreError::AlreadyExists { key: key.clone() })
+                Err(StoreError::AlreadyExists {
+                    key: row.key.clone(),
+                })
             }
         }
         PreparedWrite::Update {
@@ -356,6 +353,17 @@ pub(crate) struct PreparedList {
     extra: Option<String>,
 }
 
+impl PreparedList {
+    /// The statement's parameters, in order.
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.kind, &self.after, &self.limit];
+        if let Some(extra) = &self.extra {
+            params.push(extra);
+        }
+        params
+    }
+}
+
 /// Builds the SQL of a listing; only constants and the checked JSON path are in the text, so an
 /// expression index on the same path matches it.
 pub(crate) fn prepare_list(query: &ListQuery) -> PreparedList {
@@ -390,19 +398,7 @@ pub(crate) async fn list(
     query: &PreparedList,
 ) -> Result<Vec<(String, String)>, StoreError> {
     let stmt = client.prepare_cached(&query.sql).await.map_err(pg)?;
-    let rows = match &query.extra {
-        Some(extra) => {
-            client
-                .query(&stmt, &[&query.kind, &query.after, &query.limit, extra])
-                .await
-        }
-        None => {
-            client
-                .query(&stmt, &[&query.kind, &query.after, &query.limit])
-                .await
-        }
-    }
-    .map_err(pg)?;
+    let rows = client.query(&stmt, &query.params()).await.map_err(pg)?;
     Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
@@ -412,19 +408,7 @@ pub(crate) async fn explain(
     query: &PreparedList,
 ) -> Result<Vec<String>, StoreError> {
     let sql = format!("EXPLAIN {}", query.sql);
-    let rows = match &query.extra {
-        Some(extra) => {
-            client
-                .query(&sql, &[&query.kind, &query.after, &query.limit, extra])
-                .await
-        }
-        None => {
-            client
-                .query(&sql, &[&query.kind, &query.after, &query.limit])
-                .await
-        }
-    }
-    .map_err(pg)?;
+    let rows = client.query(&sql, &query.params()).await.map_err(pg)?;
     Ok(rows.into_iter().map(|r| r.get(0)).collect())
 }
 

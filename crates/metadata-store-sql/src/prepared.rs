@@ -23,24 +23,39 @@ impl ParentColumn {
     }
 }
 
+/// A record to insert, serialized: the columns of its row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRow {
+    /// The record's key.
+    pub key: RecordKey,
+    /// Its version.
+    pub version: u64,
+    /// Its organization, for cascades.
+    pub organization_id: Option<String>,
+    /// Its user, for cascades.
+    pub user_id: Option<String>,
+    /// Its wire JSON.
+    pub body: String,
+}
+
+impl NewRow {
+    /// The row's kind, key and version columns, as SQL stores write them.
+    pub fn key_columns(&self) -> (&'static str, String, i64) {
+        (
+            self.key.kind().object_name(),
+            self.key.storage_key(),
+            self.version as i64,
+        )
+    }
+}
+
 /// A [`Write`] with its record serialized.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PreparedWrite {
     /// See [`Write::Require`].
     Require(RecordKey),
     /// See [`Write::Create`].
-    Create {
-        /// The record's key.
-        key: RecordKey,
-        /// Its version.
-        version: u64,
-        /// Its organization, for cascades.
-        organization_id: Option<String>,
-        /// Its user, for cascades.
-        user_id: Option<String>,
-        /// Its wire JSON.
-        body: String,
-    },
+    Create(NewRow),
     /// See [`Write::Update`].
     Update {
         /// The record's key.
@@ -71,13 +86,13 @@ pub fn prepare(writes: &[Write]) -> Vec<PreparedWrite> {
         .iter()
         .map(|w| match w {
             Write::Require(key) => PreparedWrite::Require(key.clone()),
-            Write::Create(record) => PreparedWrite::Create {
+            Write::Create(record) => PreparedWrite::Create(NewRow {
                 key: record.key(),
                 version: record.version(),
                 organization_id: record.organization_id().map(|o| o.to_string()),
                 user_id: record.user_id().map(|u| u.to_string()),
                 body: record.to_json(),
-            },
+            }),
             Write::Update {
                 record,
                 expected_version,

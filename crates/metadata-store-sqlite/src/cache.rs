@@ -12,7 +12,7 @@
 
 use metadata_core::Write;
 use metadata_core::{Record, ResourceKind};
-use metadata_store_sql::prepared::PreparedWrite;
+use metadata_store_sql::prepared::{NewRow, PreparedWrite};
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
@@ -165,7 +165,7 @@ impl ParsedCache {
     pub(crate) fn committed(&self, writes: &[Write], prepared: &[PreparedWrite]) {
         for (write, prepared) in writes.iter().zip(prepared) {
             match (write, prepared) {
-                (Write::Create(record), PreparedWrite::Create { key, body, .. })
+                (Write::Create(record), PreparedWrite::Create(NewRow { key, body, .. }))
                 | (Write::Update { record, .. }, PreparedWrite::Update { key, body, .. }) => {
                     self.put(
                         key.kind(),

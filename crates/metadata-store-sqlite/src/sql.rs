@@ -52,7 +52,7 @@ fn run_with_changes(
     changes: &mut Vec<RecordChange>,
 ) -> Result<u64, StoreError> {
     let (n, before, text) = match write {
-        PreparedWrite::Create { body, .. } => (run(conn, write)?, Vec::new(), Some(body.clone())),
+        PreparedWrite::Create(row) => (run(conn, write)?, Vec::new(), Some(row.body.clone())),
         PreparedWrite::Update { key, body, .. } => {
             let before = get(conn, key.kind(), &key.storage_key())?
                 .map(|text| parse(key.kind(), &key.storage_key(), &text))
@@ -101,13 +101,8 @@ fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
             Some(_) => Ok(1),
             None => Err(StoreError::NotFound { key: key.clone() }),
         },
-        PreparedWrite::Create {
-            key,
-            version,
-            organization_id,
-            user_id,
-            body,
-        } => {
+        PreparedWrite::Create(row) => {
+            let (kind, key, version) = row.key_columns();
             let inserted = conn
                 .prepare_cached(
                     "INSERT INTO records (kind, key, version, organization_id, user_id, body)
@@ -115,17 +110,19 @@ fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
                 )
                 .map_err(SqliteError::from)?
                 .execute(params![
-                    key.kind().object_name(),
-                    key.storage_key(),
-                    *version as i64,
-                    organization_id,
-                    user_id,
-                    body
+                    kind,
+                    key,
+                    version,
+                    row.organization_id,
+                    row.user_id,
+                    row.body
                 ]);
             match inserted {
                 Ok(_) => Ok(1),
                 Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
-                    Err(StoreError::AlreadyExists { key: key.clone() })
+                    Err(StoreError::AlreadyExists {
+                        key: row.key.clone(),
+                    })
                 }
                 Err(e) => Err(SqliteError::from(e).into()),
             }
