@@ -7,7 +7,7 @@ use metadata_core::{
     Filter, ListQuery, MetadataPath, Millis, Record, RecordKey, ResourceKind, Tier, Write,
 };
 use metadata_store::StoreError;
-use metadata_store_sql::prepared::{lookup_index_name, PreparedWrite};
+use metadata_store_sql::prepared::{lookup_index_name, DeleteTarget, PreparedWrite};
 use tokio_postgres::types::ToSql;
 
 /// The `#>` path of `path` inside `tier` of a record's lookup projection, as a SQL literal.
@@ -86,11 +86,31 @@ pub(crate) fn prepare(writes: &[Write], feed: bool) -> Vec<PgWrite> {
         .collect()
 }
 
-/// The records a `DELETE ... RETURNING key, body` removed.
-fn deleted(rows: Vec<tokio_postgres::Row>, kind: ResourceKind) -> Result<Vec<Record>, StoreError> {
-    rows.iter()
-        .map(|row| parse(kind, row.get(0), row.get(1)))
-        .collect()
+/// Runs a delete (one record, or a cascade). With `removed`, the records it removed are parsed
+/// into it, for their events; without, they are only counted.
+async fn delete<C: GenericClient>(
+    tx: &C,
+    target: DeleteTarget<'_>,
+    removed: Option<&mut Vec<Record>>,
+) -> Result<u64, StoreError> {
+    let returning = if removed.is_some() {
+        " RETURNING key, body"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "DELETE FROM records WHERE kind = $1 AND {} = $2{returning}",
+        target.column
+    );
+    let stmt = tx.prepare_cached(&sql).await.map_err(pg)?;
+    let binds: [&(dyn ToSql + Sync); 2] = [&target.kind.object_name(), &target.value];
+    let Some(removed) = removed else {
+        return tx.execute(&stmt, &binds).await.map_err(pg);
+    };
+    for row in tx.query(&stmt, &binds).await.map_err(pg)? {
+        removed.push(parse(target.kind, row.get(0), row.get(1))?);
+    }
+    Ok(removed.len() as u64)
 }
 
 /// Runs one write inside a transaction, adding the events of what it did to `changes`,
@@ -119,35 +139,11 @@ async fn run_with_changes<C: GenericClient>(
             let n = run(tx, pg_write).await?;
             (n, before.into_iter().collect(), Some(body.clone()))
         }
-        PreparedWrite::Delete(key) => {
-            let stmt = tx
-                .prepare_cached(
-                    "DELETE FROM records WHERE kind = $1 AND key = $2 RETURNING key, body",
-                )
-                .await
-                .map_err(pg)?;
-            let rows = tx
-                .query(&stmt, &[&key.kind().object_name(), &key.storage_key()])
-                .await
-                .map_err(pg)?;
-            let removed = deleted(rows, key.kind())?;
-            (removed.len() as u64, removed, None)
-        }
-        PreparedWrite::DeleteChildren {
-            kind,
-            column,
-            value,
-        } => {
-            let sql = format!(
-                "DELETE FROM records WHERE kind = $1 AND {} = $2 RETURNING key, body",
-                column.name()
-            );
-            let stmt = tx.prepare_cached(&sql).await.map_err(pg)?;
-            let rows = tx
-                .query(&stmt, &[&kind.object_name(), value])
-                .await
-                .map_err(pg)?;
-            let removed = deleted(rows, *kind)?;
+        PreparedWrite::Delete(_) | PreparedWrite::DeleteChildren { .. } => {
+            let mut removed = Vec::new();
+            if let Some(target) = pg_write.write.delete_target() {
+                delete(tx, target, Some(&mut removed)).await?;
+            }
             (removed.len() as u64, removed, None)
         }
         PreparedWrite::Require(_) => (run(tx, pg_write).await?, Vec::new(), None),
@@ -231,28 +227,11 @@ pub(crate) async fn run<C: GenericClient>(tx: &C, pg_write: &PgWrite) -> Result<
                 None => Err(StoreError::NotFound { key: key.clone() }),
             }
         }
-        PreparedWrite::Delete(key) => {
-            let stmt = tx
-                .prepare_cached("DELETE FROM records WHERE kind = $1 AND key = $2")
-                .await
-                .map_err(pg)?;
-            tx.execute(&stmt, &[&key.kind().object_name(), &key.storage_key()])
-                .await
-                .map_err(pg)
-        }
-        PreparedWrite::DeleteChildren {
-            kind,
-            column,
-            value,
-        } => {
-            let sql = format!(
-                "DELETE FROM records WHERE kind = $1 AND {} = $2",
-                column.name()
-            );
-            let stmt = tx.prepare_cached(&sql).await.map_err(pg)?;
-            tx.execute(&stmt, &[&kind.object_name(), value])
-                .await
-                .map_err(pg)
+        PreparedWrite::Delete(_) | PreparedWrite::DeleteChildren { .. } => {
+            match pg_write.write.delete_target() {
+                Some(target) => delete(tx, target, None).await,
+                None => Ok(0),
+            }
         }
     }
 }

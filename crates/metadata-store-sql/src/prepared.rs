@@ -80,6 +80,41 @@ pub enum PreparedWrite {
     },
 }
 
+/// What a delete removes: the records of `kind` whose `column` holds `value`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeleteTarget<'a> {
+    /// The kind of the records.
+    pub kind: ResourceKind,
+    /// The column compared: `key` for one record, the parent's column for a cascade.
+    pub column: &'static str,
+    /// The value it must hold.
+    pub value: std::borrow::Cow<'a, str>,
+}
+
+impl PreparedWrite {
+    /// For a delete (one record, or a cascade of R6.2), the records it removes; `None` for the
+    /// other writes. Both SQL stores build their one `DELETE` statement from it.
+    pub fn delete_target(&self) -> Option<DeleteTarget<'_>> {
+        match self {
+            PreparedWrite::Delete(key) => Some(DeleteTarget {
+                kind: key.kind(),
+                column: "key",
+                value: key.storage_key_cow(),
+            }),
+            PreparedWrite::DeleteChildren {
+                kind,
+                column,
+                value,
+            } => Some(DeleteTarget {
+                kind: *kind,
+                column: column.name(),
+                value: std::borrow::Cow::Borrowed(value),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// Serializes the records of `writes`.
 pub fn prepare(writes: &[Write]) -> Vec<PreparedWrite> {
     writes

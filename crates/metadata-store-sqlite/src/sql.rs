@@ -7,7 +7,7 @@ use metadata_core::{
     Filter, ListQuery, LookupValue, MetadataPath, Record, RecordKey, ResourceKind, Tier, Write,
 };
 use metadata_store::StoreError;
-use metadata_store_sql::prepared::PreparedWrite;
+use metadata_store_sql::prepared::{DeleteTarget, PreparedWrite};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension};
 
@@ -33,14 +33,33 @@ fn version_of(conn: &Connection, key: &RecordKey) -> Result<Option<u64>, SqliteE
         .map(|v| v as u64))
 }
 
-/// The records a `DELETE ... RETURNING key, body` removed.
-fn deleted(rows: rusqlite::Rows<'_>, kind: ResourceKind) -> Result<Vec<Record>, StoreError> {
-    let mut removed = Vec::new();
+/// Runs a delete (one record, or a cascade). With `removed`, the records it removed are parsed
+/// into it, for their events; without, they are only counted.
+fn delete(
+    conn: &Connection,
+    target: DeleteTarget<'_>,
+    removed: Option<&mut Vec<Record>>,
+) -> Result<u64, StoreError> {
+    let returning = if removed.is_some() {
+        " RETURNING key, body"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "DELETE FROM records WHERE kind = ?1 AND {} = ?2{returning}",
+        target.column
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(SqliteError::from)?;
+    let binds = params![target.kind.object_name(), target.value];
+    let Some(removed) = removed else {
+        return Ok(stmt.execute(binds).map_err(SqliteError::from)? as u64);
+    };
+    let rows = stmt.query(binds).map_err(SqliteError::from)?;
     for row in rows.mapped(|r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))) {
         let (key, body) = row.map_err(SqliteError::from)?;
-        removed.push(parse(kind, &key, &body)?);
+        removed.push(parse(target.kind, &key, &body)?);
     }
-    Ok(removed)
+    Ok(removed.len() as u64)
 }
 
 /// Runs one write and adds the events of what it did to `changes`, derived by the core
@@ -60,32 +79,11 @@ fn run_with_changes(
             let n = run(conn, write)?;
             (n, before.into_iter().collect(), Some(body.clone()))
         }
-        PreparedWrite::Delete(key) => {
-            let mut stmt = conn
-                .prepare_cached(
-                    "DELETE FROM records WHERE kind = ?1 AND key = ?2 RETURNING key, body",
-                )
-                .map_err(SqliteError::from)?;
-            let rows = stmt
-                .query(params![key.kind().object_name(), key.storage_key()])
-                .map_err(SqliteError::from)?;
-            let removed = deleted(rows, key.kind())?;
-            (removed.len() as u64, removed, None)
-        }
-        PreparedWrite::DeleteChildren {
-            kind,
-            column,
-            value,
-        } => {
-            let sql = format!(
-                "DELETE FROM records WHERE kind = ?1 AND {} = ?2 RETURNING key, body",
-                column.name()
-            );
-            let mut stmt = conn.prepare_cached(&sql).map_err(SqliteError::from)?;
-            let rows = stmt
-                .query(params![kind.object_name(), value])
-                .map_err(SqliteError::from)?;
-            let removed = deleted(rows, *kind)?;
+        PreparedWrite::Delete(_) | PreparedWrite::DeleteChildren { .. } => {
+            let mut removed = Vec::new();
+            if let Some(target) = write.delete_target() {
+                delete(conn, target, Some(&mut removed))?;
+            }
             (removed.len() as u64, removed, None)
         }
         PreparedWrite::Require(_) => (run(conn, write)?, Vec::new(), None),
@@ -155,25 +153,11 @@ fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
                 None => Err(StoreError::NotFound { key: key.clone() }),
             }
         }
-        PreparedWrite::Delete(key) => Ok(conn
-            .prepare_cached("DELETE FROM records WHERE kind = ?1 AND key = ?2")
-            .map_err(SqliteError::from)?
-            .execute(params![key.kind().object_name(), key.storage_key()])
-            .map_err(SqliteError::from)? as u64),
-        PreparedWrite::DeleteChildren {
-            kind,
-            column,
-            value,
-        } => {
-            let sql = format!(
-                "DELETE FROM records WHERE kind = ?1 AND {} = ?2",
-                column.name()
-            );
-            Ok(conn
-                .prepare_cached(&sql)
-                .map_err(SqliteError::from)?
-                .execute(params![kind.object_name(), value])
-                .map_err(SqliteError::from)? as u64)
+        PreparedWrite::Delete(_) | PreparedWrite::DeleteChildren { .. } => {
+            match write.delete_target() {
+                Some(target) => delete(conn, target, None),
+                None => Ok(0),
+            }
         }
     }
 }
