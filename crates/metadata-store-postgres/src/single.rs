@@ -86,18 +86,9 @@ async fn create_with_event(
         )
         .await
         .map_err(pg)?;
-    let (kind, key, version) = row.key_columns();
-    let params: [&(dyn ToSql + Sync); 9] = [
-        &kind,
-        &key,
-        &version,
-        &row.organization_id,
-        &row.user_id,
-        &row.body,
-        &pg_write.lookup,
-        &at,
-        &tiers,
-    ];
+    let columns = row.key_columns();
+    let mut params = crate::sql::insert_params(&columns, row, &pg_write.lookup).to_vec();
+    params.extend([&at as &(dyn ToSql + Sync), &tiers]);
     let inserted: i64 = client.query_one(&stmt, &params).await.map_err(pg)?.get(0);
     if inserted == 1 {
         Ok(1)

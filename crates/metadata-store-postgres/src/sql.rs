@@ -7,7 +7,7 @@ use metadata_core::{
     Filter, ListQuery, MetadataPath, Millis, Record, RecordKey, ResourceKind, Tier, Write,
 };
 use metadata_store::StoreError;
-use metadata_store_sql::prepared::{lookup_index_name, DeleteTarget, PreparedWrite};
+use metadata_store_sql::prepared::{lookup_index_name, DeleteTarget, NewRow, PreparedWrite};
 use tokio_postgres::types::ToSql;
 
 /// The `#>` path of `path` inside `tier` of a record's lookup projection, as a SQL literal.
@@ -84,6 +84,25 @@ pub(crate) fn prepare(writes: &[Write], feed: bool) -> Vec<PgWrite> {
             }
         })
         .collect()
+}
+
+/// The parameters `$1` to `$7` of a row's `INSERT` (kind, key, version, organization, user,
+/// body, lookup projection), as every statement that inserts a record binds them.
+pub(crate) fn insert_params<'a>(
+    columns: &'a (&'static str, String, i64),
+    row: &'a NewRow,
+    lookup: &'a Option<String>,
+) -> [&'a (dyn ToSql + Sync); 7] {
+    let (kind, key, version) = columns;
+    [
+        kind,
+        key,
+        version,
+        &row.organization_id,
+        &row.user_id,
+        &row.body,
+        lookup,
+    ]
 }
 
 /// Runs a delete (one record, or a cascade). With `removed`, the records it removed are parsed
@@ -164,7 +183,7 @@ pub(crate) async fn run<C: GenericClient>(tx: &C, pg_write: &PgWrite) -> Result<
             None => Err(StoreError::NotFound { key: key.clone() }),
         },
         PreparedWrite::Create(row) => {
-            let (kind, key, version) = row.key_columns();
+            let columns = row.key_columns();
             let stmt = tx
                 .prepare_cached(
                     "INSERT INTO records (kind, key, version, organization_id, user_id, body, lookup)
@@ -173,18 +192,7 @@ pub(crate) async fn run<C: GenericClient>(tx: &C, pg_write: &PgWrite) -> Result<
                 .await
                 .map_err(pg)?;
             let inserted = tx
-                .execute(
-                    &stmt,
-                    &[
-                        &kind,
-                        &key,
-                        &version,
-                        &row.organization_id,
-                        &row.user_id,
-                        &row.body,
-                        lookup,
-                    ],
-                )
+                .execute(&stmt, &insert_params(&columns, row, lookup))
                 .await
                 .map_err(pg)?;
             if inserted == 1 {

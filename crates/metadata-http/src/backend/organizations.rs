@@ -23,12 +23,9 @@ pub(super) async fn create_membership(
     let user = UserId::new(body.required_string("user_id")?)
         .map_err(|e| ApiError::from(Error::InvalidId(e)).param("user_id"))?;
     let id = body_id(&body, "orgmem", MembershipId::new)?;
-    let m = s
-        .service
-        .backend()
-        .create_membership(&id, &org, &user, body.into_change())
-        .await?;
-    membership_response(&s, &m).await
+    let b = s.service.backend();
+    let m = b.create_membership(&id, &org, &user, body.into_change());
+    membership_response(&s, &m.await?).await
 }
 
 pub(super) async fn list_memberships(
@@ -71,13 +68,9 @@ pub(super) async fn merge_membership(
 ) -> Result<Response> {
     let (org, user) = (org_id(org)?, user_id(user)?);
     let (change, expected) = write_request(&headers, body)?;
-    let m = s
-        .service
-        .backend()
-        .update_membership(&org, &user, change)
-        .await
-        .map_err(fail(expected))?;
-    membership_response(&s, &m).await
+    let b = s.service.backend();
+    let m = b.update_membership(&org, &user, change).await;
+    membership_response(&s, &m.map_err(fail(expected))?).await
 }
 
 pub(super) async fn create_invitation(

@@ -58,33 +58,17 @@ fn connect(url: &str, schema: &str) -> PostgresStore {
 /// Drops every test schema left by earlier runs of this binary.
 fn drop_old_schemas(url: &str) {
     let store = connect(url, "mt_cleanup");
-    let mut config: tokio_postgres::Config = url.parse().unwrap();
-    config.application_name("metadata-test-cleanup");
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
-            tokio::spawn(conn);
-            let rows = client
-                .query(
-                    "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mt\\_%'",
-                    &[],
-                )
-                .await
-                .unwrap();
-            for row in rows {
-                let name: String = row.get(0);
-                client
-                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
-                    .await
-                    .unwrap();
-            }
-        });
+    let old = run_sql(
+        url,
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mt\\_%'",
+    );
+    for name in old {
+        run_sql(url, &format!("DROP SCHEMA IF EXISTS {name} CASCADE"));
+    }
     drop(store);
 }
 
+/// Runs `sql` on a connection of its own and answers the first column of each row.
 fn run_sql(url: &str, sql: &str) -> Vec<String> {
     let config: tokio_postgres::Config = url.parse().unwrap();
     tokio::runtime::Builder::new_current_thread()
