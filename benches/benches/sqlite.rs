@@ -4,7 +4,7 @@
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use metadata_benches::{raw_sqlite, scratch_dir, tier_of_size};
+use metadata_benches::{insert_raw_users, raw_sqlite, scratch_dir, tier_of_size};
 use metadata_core::{Change, Metadata, Tier, UserId};
 use metadata_store::MetadataService;
 use metadata_store_sqlite::{SqliteOptions, SqliteStore};
@@ -195,30 +195,10 @@ const USERS: usize = 100_000;
 fn many_users() -> (SqliteStore, SqliteStore, Connection) {
     let dir = fresh_scratch_dir("sqlite_get_random");
     let tier = Metadata::from_value(tier_of_size(200)).unwrap();
-    let limits = metadata_core::Limits::default();
     for name in ["project.db", "raw.db"] {
         drop(SqliteStore::open_file(dir.join(name)).unwrap());
         let mut conn = Connection::open(dir.join(name)).unwrap();
-        let tx = conn.transaction().unwrap();
-        {
-            let mut insert = tx
-                .prepare(
-                    "INSERT INTO records (kind, key, version, body) VALUES ('user', ?1, 1, ?2)",
-                )
-                .unwrap();
-            for i in 0..USERS {
-                let id = UserId::new(format!("user_{i:06}")).unwrap();
-                let change = Change::new().replace(Tier::Public, tier.clone());
-                let user = metadata_core::create_user(id, &change, &limits, 1).unwrap();
-                insert
-                    .execute(params![
-                        user.id.as_str(),
-                        serde_json::to_string(&user).unwrap()
-                    ])
-                    .unwrap();
-            }
-        }
-        tx.commit().unwrap();
+        insert_raw_users(&mut conn, (0..USERS).map(|i| format!("user_{i:06}")), &tier);
     }
     let raw = raw_sqlite(&dir.join("raw.db"));
     let project = dir.join("project.db");

@@ -9,8 +9,8 @@
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use metadata_benches::{raw_sqlite, scratch_dir, tier_of_size};
-use metadata_core::{create_user, Change, Limits, Metadata, Tier, UserId};
+use metadata_benches::{insert_raw_users, raw_sqlite, scratch_dir, tier_of_size};
+use metadata_core::{Metadata, UserId};
 use metadata_store::MetadataService;
 use metadata_store_sqlite::{SqliteOptions, SqliteStore};
 use rusqlite::{params, Connection};
@@ -30,28 +30,9 @@ fn fixture(users: usize) -> std::path::PathBuf {
     let mut conn = Connection::open(&path).unwrap();
     conn.pragma_update(None, "synchronous", "OFF").unwrap();
     let tier = Metadata::from_value(tier_of_size(200)).unwrap();
-    let limits = Limits::default();
     for chunk in (0..users).collect::<Vec<_>>().chunks(100_000) {
-        let tx = conn.transaction().unwrap();
-        {
-            let mut insert = tx
-                .prepare(
-                    "INSERT INTO records (kind, key, version, body) VALUES ('user', ?1, 1, ?2)",
-                )
-                .unwrap();
-            for &i in chunk {
-                let id = UserId::new(format!("user_{i:08}")).unwrap();
-                let change = Change::new().replace(Tier::Public, tier.clone());
-                let user = create_user(id, &change, &limits, 1).unwrap();
-                insert
-                    .execute(params![
-                        user.id.as_str(),
-                        serde_json::to_string(&user).unwrap()
-                    ])
-                    .unwrap();
-            }
-        }
-        tx.commit().unwrap();
+        let ids = chunk.iter().map(|i| format!("user_{i:08}"));
+        insert_raw_users(&mut conn, ids, &tier);
     }
     drop(conn);
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);

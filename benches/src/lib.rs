@@ -102,3 +102,30 @@ pub fn raw_sqlite(path: &std::path::Path) -> rusqlite::Connection {
     raw.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     raw
 }
+
+/// Writes `ids` as users whose public tier is `tier` straight into the `records` table of a
+/// store's file, in one transaction through `conn`: a fixture of many users built without the
+/// facade, each row what the store itself would write.
+pub fn insert_raw_users(
+    conn: &mut rusqlite::Connection,
+    ids: impl IntoIterator<Item = String>,
+    tier: &metadata_core::Metadata,
+) {
+    use metadata_core::{create_user, Change, Limits, Tier, UserId};
+    let tx = conn.transaction().unwrap();
+    {
+        let mut insert = tx
+            .prepare("INSERT INTO records (kind, key, version, body) VALUES ('user', ?1, 1, ?2)")
+            .unwrap();
+        let change = Change::new().replace(Tier::Public, tier.clone());
+        for id in ids {
+            let user =
+                create_user(UserId::new(id).unwrap(), &change, &Limits::default(), 1).unwrap();
+            let body = serde_json::to_string(&user).unwrap();
+            insert
+                .execute(rusqlite::params![user.id.as_str(), body])
+                .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+}

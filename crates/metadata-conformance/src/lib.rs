@@ -167,3 +167,13 @@ macro_rules! conformance_tests {
         )*
     };
 }
+
+/// The message of a caught panic (`""` if it carried neither a `String` nor a `&str`), for
+/// test binaries with their own harness that report each test's failure.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}

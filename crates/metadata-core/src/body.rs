@@ -126,13 +126,9 @@ fn parse_object(body: &[u8], limits: &Limits) -> Result<Map<String, Value>, Erro
     if body.is_empty() {
         return Ok(Map::new());
     }
+    // Room for every tier of a record and a few other fields.
     let input_limit = limits.max_input_bytes().saturating_mul(3);
-    if body.len() > input_limit {
-        return Err(invalid(MetadataError::InputTooLarge {
-            len: body.len(),
-            limit: input_limit,
-        }));
-    }
+    Limits::check_input(body.len(), input_limit).map_err(invalid)?;
     // The body is one level above the tiers, so it may nest one level deeper.
     let refusal = Refusal::default();
     let mut de = serde_json::Deserializer::from_slice(body);

@@ -62,4 +62,12 @@ impl Limits {
     pub const fn max_input_bytes(&self) -> usize {
         self.tier_bytes.saturating_mul(8)
     }
+
+    /// Refuses input of `len` bytes over `limit` before it is read (R4.4).
+    pub(crate) fn check_input(len: usize, limit: usize) -> Result<(), crate::MetadataError> {
+        if len > limit {
+            return Err(crate::MetadataError::InputTooLarge { len, limit });
+        }
+        Ok(())
+    }
 }

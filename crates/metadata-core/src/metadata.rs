@@ -83,12 +83,7 @@ impl Metadata {
     /// Parses a tier from JSON bytes under `limits`. Input longer than
     /// [`Limits::max_input_bytes`] is refused before it is parsed.
     pub fn from_slice_with(bytes: &[u8], limits: &Limits) -> Result<Self, MetadataError> {
-        if bytes.len() > limits.max_input_bytes() {
-            return Err(MetadataError::InputTooLarge {
-                len: bytes.len(),
-                limit: limits.max_input_bytes(),
-            });
-        }
+        Limits::check_input(bytes.len(), limits.max_input_bytes())?;
         let (map, size) = parse_object(bytes, limits.max_depth())?;
         Self::checked(map, size, limits)
     }
@@ -379,12 +374,7 @@ impl Patch {
     /// longer than [`Limits::max_input_bytes`]. Its own size is not limited (a patch may delete
     /// more than it adds); the merged result is.
     pub fn from_slice_with(bytes: &[u8], limits: &Limits) -> Result<Self, MetadataError> {
-        if bytes.len() > limits.max_input_bytes() {
-            return Err(MetadataError::InputTooLarge {
-                len: bytes.len(),
-                limit: limits.max_input_bytes(),
-            });
-        }
+        Limits::check_input(bytes.len(), limits.max_input_bytes())?;
         let (map, _) = parse_object(bytes, limits.max_depth())?;
         Ok(Patch { map })
     }

@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::Shared;
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
-use metadata_core::codes;
+use metadata_core::{codes, OrganizationId};
 use serde::de::DeserializeOwned;
 
 /// Proof that the request carried one of the backend's secret keys.
@@ -31,6 +31,21 @@ impl<T: DeserializeOwned + Send> FromRequestParts<Shared> for Params<T> {
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(t)| Params(t))
+            .map_err(|_| ApiError::no_route())
+    }
+}
+
+/// The organization a path names as its only parameter (`/v1/organizations/{org}/...`); an
+/// id that cannot be valid names no route.
+pub(crate) struct OrgPath(pub(crate) OrganizationId);
+
+impl FromRequestParts<Shared> for OrgPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        let Params(text) = Params::<String>::from_request_parts(parts, state).await?;
+        OrganizationId::new(text)
+            .map(OrgPath)
             .map_err(|_| ApiError::no_route())
     }
 }

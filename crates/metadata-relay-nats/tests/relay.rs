@@ -330,11 +330,7 @@ fn main() {
                 passed += 1;
             }
             Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
+                let msg = metadata_conformance::panic_message(panic.as_ref());
                 println!("test {name} ... FAILED: {msg}");
                 failed += 1;
             }

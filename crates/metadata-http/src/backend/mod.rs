@@ -2,7 +2,7 @@
 //! invitations, sign-ups, and lookups by metadata value, one file each.
 
 use crate::error::ApiError;
-use crate::extract::{BackendKey, Params, QueryPairs};
+use crate::extract::{BackendKey, OrgPath, Params, QueryPairs};
 use crate::ids::new_id;
 use crate::paging::{limit_offset, lookup, offset_page};
 use crate::request::{write_request, Body, MergeBody, ReplaceBody};
@@ -56,7 +56,7 @@ pub(crate) fn routes() -> Router<Shared> {
         )
         .route(
             "/v1/organizations/{org}/memberships",
-            post(create_membership).get(list_memberships),
+            post(create_membership).get(list_of_organization::<Membership>),
         )
         .route(
             "/v1/organizations/{org}/memberships/{user}",
@@ -68,7 +68,7 @@ pub(crate) fn routes() -> Router<Shared> {
         )
         .route(
             "/v1/organizations/{org}/invitations",
-            post(create_invitation).get(list_invitations),
+            post(create_invitation).get(list_of_organization::<Invitation>),
         )
         .route(
             "/v1/organizations/{org}/invitations/{id}/revoke",
@@ -123,20 +123,58 @@ pub(super) fn fail(expected: Option<u64>) -> impl Fn(Error) -> ApiError {
     move |e| ApiError::from_error(&e, expected.is_some())
 }
 
-/// The records of one organization (its memberships or invitations) a page at a time by
-/// `limit` and `offset`, with their total: 404 unless the organization exists.
-pub(super) async fn of_organization<R: Resource>(
-    s: &Shared,
-    org: String,
-    q: &[(String, String)],
-    filter: fn(OrganizationId) -> Filter,
-) -> Result<(Organization, Vec<R>, usize)> {
-    let org = org_id(org)?;
-    let (limit, offset) = limit_offset(q)?;
+/// The records listed under an organization: its memberships and its invitations.
+pub(super) trait OfOrganization: Resource + Sync {
+    /// The filter that selects them.
+    const FILTER: fn(OrganizationId) -> Filter;
+    /// One of them in its response shape, under its organization.
+    fn shape_under(
+        &self,
+        hooks: &dyn shapes::Hooks,
+        organization: &Organization,
+    ) -> impl std::future::Future<Output = serde_json::Map<String, Value>> + Send;
+}
+
+impl OfOrganization for Membership {
+    const FILTER: fn(OrganizationId) -> Filter = Filter::MembershipsOfOrganization;
+    fn shape_under(
+        &self,
+        hooks: &dyn shapes::Hooks,
+        organization: &Organization,
+    ) -> impl std::future::Future<Output = serde_json::Map<String, Value>> + Send {
+        shapes::membership(hooks, self, organization)
+    }
+}
+
+impl OfOrganization for Invitation {
+    const FILTER: fn(OrganizationId) -> Filter = Filter::InvitationsOfOrganization;
+    fn shape_under(
+        &self,
+        hooks: &dyn shapes::Hooks,
+        _: &Organization,
+    ) -> impl std::future::Future<Output = serde_json::Map<String, Value>> + Send {
+        shapes::invitation(hooks, self)
+    }
+}
+
+/// `GET /v1/organizations/{org}/memberships` and `.../invitations`: a page by `limit` and
+/// `offset`, with the total; 404 unless the organization exists.
+pub(super) async fn list_of_organization<R: OfOrganization>(
+    _: BackendKey,
+    State(s): State<Shared>,
+    OrgPath(org): OrgPath,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response> {
+    let (limit, offset) = limit_offset(&q)?;
     let b = s.service.backend();
     let organization = b.get_organization(&org).await?;
-    let (items, total) = offset_page::<R>(&b, filter(org), limit, offset).await?;
-    Ok((organization, items, total))
+    let (items, total) = offset_page::<R>(&b, R::FILTER(org), limit, offset).await?;
+    let mut data = Vec::with_capacity(items.len());
+    for item in &items {
+        let shaped = item.shape_under(s.hooks.as_ref(), &organization).await;
+        data.push(Value::Object(shaped));
+    }
+    Ok(response::counted(data, total))
 }
 
 pub(super) fn not_found(kind: metadata_core::ResourceKind, id: &str) -> ApiError {

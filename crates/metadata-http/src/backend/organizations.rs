@@ -16,32 +16,15 @@ pub(super) async fn membership_response(s: &Shared, m: &Membership) -> Result<Re
 pub(super) async fn create_membership(
     _: BackendKey,
     State(s): State<Shared>,
-    Params(org): Params<String>,
+    OrgPath(org): OrgPath,
     Body(body): ReplaceBody,
 ) -> Result<Response> {
-    let org = org_id(org)?;
     let user = UserId::new(body.required_string("user_id")?)
         .map_err(|e| ApiError::from(Error::InvalidId(e)).param("user_id"))?;
     let id = body_id(&body, "orgmem", MembershipId::new)?;
     let b = s.service.backend();
     let m = b.create_membership(&id, &org, &user, body.into_change());
     membership_response(&s, &m.await?).await
-}
-
-pub(super) async fn list_memberships(
-    _: BackendKey,
-    State(s): State<Shared>,
-    Params(org): Params<String>,
-    QueryPairs(q): QueryPairs,
-) -> Result<Response> {
-    let (organization, items, total) =
-        of_organization::<Membership>(&s, org, &q, Filter::MembershipsOfOrganization).await?;
-    let mut data = Vec::with_capacity(items.len());
-    for m in &items {
-        let shaped = shapes::membership(s.hooks.as_ref(), m, &organization).await;
-        data.push(Value::Object(shaped));
-    }
-    Ok(response::counted(data, total))
 }
 
 pub(super) async fn delete_membership(
@@ -76,10 +59,9 @@ pub(super) async fn merge_membership(
 pub(super) async fn create_invitation(
     _: BackendKey,
     State(s): State<Shared>,
-    Params(org): Params<String>,
+    OrgPath(org): OrgPath,
     Body(body): ReplaceBody,
 ) -> Result<Response> {
-    let org = org_id(org)?;
     let email = body.required_string("email_address")?.to_owned();
     let id = body_id(&body, "orginv", InvitationId::new)?;
     let inv = s
@@ -89,20 +71,6 @@ pub(super) async fn create_invitation(
         .await?;
     Ok(response::record(
         shapes::invitation(s.hooks.as_ref(), &inv).await,
-    ))
-}
-
-pub(super) async fn list_invitations(
-    _: BackendKey,
-    State(s): State<Shared>,
-    Params(org): Params<String>,
-    QueryPairs(q): QueryPairs,
-) -> Result<Response> {
-    let (_, items, total) =
-        of_organization::<Invitation>(&s, org, &q, Filter::InvitationsOfOrganization).await?;
-    Ok(response::counted(
-        shapes::all(s.hooks.as_ref(), &items).await,
-        total,
     ))
 }
 

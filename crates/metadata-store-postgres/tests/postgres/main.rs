@@ -187,11 +187,7 @@ impl Report {
             }
             Err(panic) => {
                 self.failed += 1;
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
+                let msg = metadata_conformance::panic_message(panic.as_ref());
                 println!("test {name} ... FAILED: {msg}");
             }
         }
