@@ -39,10 +39,16 @@ pub enum Applied {
 /// [`Write`]s atomically: all of them or none, isolated from every other commit, with each
 /// `Update` conditional on the stored version (see [`Write`] for what each step must check).
 ///
+/// **The escape hatch.** This trait (and [`FeedStore`]) is the implementer's contract, not a
+/// way in: calling a store's methods directly skips every rule (access, shape, size, versions,
+/// cursor names). A [`crate::MetadataService`] never hands out its store; a host that keeps its
+/// own handle to one uses it only where no rule applies (tests, a benchmark of the store
+/// itself, a tool that copies records wholesale).
+///
 /// ```
 /// use async_trait::async_trait;
 /// use metadata_core::{ListQuery, Millis, Page, Record, RecordKey, Write};
-/// use metadata_store::{MetadataStore, StoreError};
+/// use metadata_store::{MetadataStore, StoreError, StoreResult};
 ///
 /// /// A store that holds nothing and refuses every write.
 /// #[derive(Debug)]
