@@ -125,6 +125,25 @@ fn key_of(key: &RecordKey) -> Key {
     (key.kind(), key.storage_key())
 }
 
+/// The memory log's side of [`RecordChange::of_write`]: each event paired with the record the
+/// write stored (none for a deletion), whose text is written when the event is read.
+struct WithStored<'a> {
+    changes: &'a mut Vec<log::Change>,
+    stored: &'a Option<Arc<Record>>,
+}
+
+impl Extend<RecordChange> for WithStored<'_> {
+    fn extend<I: IntoIterator<Item = RecordChange>>(&mut self, events: I) {
+        for change in events {
+            let stored = match change.operation {
+                Operation::Deleted => None,
+                _ => self.stored.clone(),
+            };
+            self.changes.push((change, stored));
+        }
+    }
+}
+
 /// Applies writes in order, remembering what each replaced so a failure can undo them all.
 struct Transaction<'a> {
     records: &'a mut Records,
@@ -143,15 +162,18 @@ impl Transaction<'_> {
     }
 
     /// Stores `record` under `key` (or removes what is there), remembering what it replaced
-    /// for a rollback; returns that, for the write's events.
-    fn put(&mut self, key: Key, record: Option<Arc<Record>>) -> Option<Arc<Record>> {
+    /// for a rollback and, when the store keeps a feed, in `before` for the write's events (a
+    /// store without one copies and allocates nothing for them).
+    fn put(&mut self, key: Key, record: Option<Arc<Record>>, before: &mut Vec<Arc<Record>>) {
         let map = &mut self.records[slot(key.0)];
         let old = match record {
             Some(r) => map.insert(key.1.clone(), r),
             None => map.remove(&key.1),
         };
-        self.undo.push((key, old.clone()));
-        old
+        if self.changes.is_some() {
+            before.extend(old.clone());
+        }
+        self.undo.push((key, old));
     }
 
     fn delete_where(
@@ -169,7 +191,7 @@ impl Transaction<'_> {
             .map(|(k, _)| (kind, k.clone()))
             .collect();
         for key in &doomed {
-            removed.extend(self.put(key.clone(), None));
+            self.put(key.clone(), None, removed);
         }
         doomed.len() as u64
     }
@@ -182,17 +204,17 @@ impl Transaction<'_> {
         let mut after = None;
         let n = self.run(write, &mut before, &mut after)?;
         if let Some(changes) = &mut self.changes {
-            let mut derived = Vec::new();
-            RecordChange::of_write(write, before.iter().map(|r| &**r), None, &mut derived);
-            changes.extend(derived.into_iter().map(|c| {
-                let stored = (c.operation != Operation::Deleted).then(|| after.clone());
-                (c, stored.flatten())
-            }));
+            let mut out = WithStored {
+                changes,
+                stored: &after,
+            };
+            RecordChange::of_write(write, before.iter().map(|r| &**r), None, &mut out);
         }
         Ok(n)
     }
 
-    /// Runs one write; `before` gets what it replaced or removed, `after` what it stored.
+    /// Runs one write; `before` gets what it replaced or removed (when the store keeps a feed,
+    /// which needs it), `after` what it stored.
     fn run(
         &mut self,
         write: &Write,
@@ -210,7 +232,7 @@ impl Transaction<'_> {
                     return Err(StoreError::AlreadyExists { key });
                 }
                 let stored = after.insert(Arc::new(record.clone())).clone();
-                self.put(key_of(&key), Some(stored));
+                self.put(key_of(&key), Some(stored), before);
                 Ok(1)
             }
             Write::Update {
@@ -228,14 +250,14 @@ impl Transaction<'_> {
                     }
                     Some(_) => {
                         let stored = after.insert(Arc::new(record.clone())).clone();
-                        before.extend(self.put(key_of(&key), Some(stored)));
+                        self.put(key_of(&key), Some(stored), before);
                         Ok(1)
                     }
                 }
             }
             Write::Delete(key) => {
                 if self.contains(key) {
-                    before.extend(self.put(key_of(key), None));
+                    self.put(key_of(key), None, before);
                     Ok(1)
                 } else {
                     Ok(0)

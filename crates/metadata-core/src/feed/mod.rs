@@ -116,7 +116,7 @@ impl RecordChange {
         write: &Write,
         before: impl IntoIterator<Item = &'a Record>,
         text: Option<String>,
-        out: &mut Vec<RecordChange>,
+        out: &mut impl Extend<RecordChange>,
     ) {
         let mut before = before.into_iter();
         match write {
