@@ -150,58 +150,89 @@ pub(crate) fn protected_tiers(model: &Model) -> Vec<(String, Option<Metadata>, O
 /// Applies `ops` to a fresh model and to `store` through the facade, comparing the outcome of
 /// every step and the whole state after it, and checking that no frontend operation returns a
 /// private tier or changes a public or private one. Returns the first difference found.
-pub async fn run_case(store: Arc<dyn MetadataStore>, ops: &[Op]) -> Result<(), String> {
+/// How much of the store a model check compares after each step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compare {
+    /// Everything after every step: the whole state (listed, as values and as text), every
+    /// record's point reads, the step's events. Its cost grows with all that was written
+    /// before; for the property tests, whose cases are short.
+    EveryStep,
+    /// After each step only what it could have touched (the records the model wrote or removed,
+    /// their point reads, the events it appended), and everything at the end of the case: a
+    /// step costs what it wrote, for the fuzzer's long cases.
+    TouchedThenAll,
+}
+
+/// Runs one operation sequence against a fresh `store` and the model, compared as `compare`
+/// says; the first difference is the error.
+pub async fn run_case(
+    store: Arc<dyn MetadataStore>,
+    ops: &[Op],
+    compare: Compare,
+) -> Result<(), String> {
     let service = MetadataService::from_arc(store.clone())
         .with_limits(model_limits())
         .with_clock(|| NOW);
     let mut model = Model::default();
     let mut feed_position = 0;
     for (step, op) in ops.iter().enumerate() {
-        let records_before = model.records();
+        let at = |e: String| format!("step {step} {op:?}: {e}");
         let frontend = matches!(op, Op::FrontendGet(..) | Op::FrontendUpdate(..));
         let protected_before = frontend.then(|| protected_tiers(&model));
+        let records_before = (compare == Compare::EveryStep).then(|| model.records());
         let expected = model.apply(op);
         let actual = apply_to_service(&service, op).await;
         if expected != actual {
-            return Err(format!(
-                "step {step} {op:?}: model {expected:?}, store {actual:?}"
-            ));
+            return Err(at(format!("model {expected:?}, store {actual:?}")));
         }
         if let Some(before) = protected_before {
             if let Ok(value) = &actual {
                 if value.get("private_metadata").is_some() {
-                    return Err(format!(
-                        "step {step} {op:?}: the frontend was shown a private tier"
-                    ));
+                    return Err(at("the frontend was shown a private tier".into()));
                 }
             }
             if protected_tiers(&model) != before {
-                return Err(format!(
-                    "step {step} {op:?}: the frontend changed a public or private tier"
-                ));
+                return Err(at("the frontend changed a public or private tier".into()));
             }
         }
-        let mut model_records = model.records();
-        model_records.sort_by_key(|r| (r.kind(), r.key().storage_key()));
-        let stored = store_records(store.as_ref()).await;
-        // Compared as values and as text: `-0.0 == 0.0` as a value, not as text (R8.3).
-        let text = |records: &[Record]| records.iter().map(Record::to_json).collect::<Vec<_>>();
-        if model_records != stored || text(&model_records) != text(&stored) {
-            return Err(format!(
-                "step {step} {op:?}: states differ:\nmodel {model_records:?}\nstore {stored:?}"
-            ));
-        }
-        check_point_reads(store.as_ref(), &records_before, &model_records)
+        let (touched_before, touched_now) = model.take_touched();
+        let (before, now) = match records_before {
+            Some(before) => {
+                compare_states(store.as_ref(), &model).await.map_err(at)?;
+                (before, model.records())
+            }
+            None => (touched_before, touched_now),
+        };
+        check_point_reads(store.as_ref(), &before, &now)
             .await
-            .map_err(|e| format!("step {step} {op:?}: {e}"))?;
-        feed_position = check_feed(
-            store.as_ref(),
-            feed_position,
-            &records_before,
-            &model_records,
-        )
-        .await
-        .map_err(|e| format!("step {step} {op:?}: {e}"))?;
+            .map_err(at)?;
+        feed_position = check_feed(store.as_ref(), feed_position, &before, &now)
+            .await
+            .map_err(at)?;
+    }
+    if compare == Compare::TouchedThenAll {
+        let at_end = |e: String| format!("after the last step: {e}");
+        compare_states(store.as_ref(), &model)
+            .await
+            .map_err(at_end)?;
+        check_point_reads(store.as_ref(), &[], &model.records())
+            .await
+            .map_err(at_end)?;
+    }
+    Ok(())
+}
+
+/// The whole state, listed from the store, against the model's: as values and as text
+/// (`-0.0 == 0.0` as a value, not as text, R8.3).
+async fn compare_states(store: &dyn MetadataStore, model: &Model) -> Result<(), String> {
+    let mut model_records = model.records();
+    model_records.sort_by_key(|r| (r.kind(), r.key().storage_key()));
+    let stored = store_records(store).await;
+    let text = |records: &[Record]| records.iter().map(Record::to_json).collect::<Vec<_>>();
+    if model_records != stored || text(&model_records) != text(&stored) {
+        return Err(format!(
+            "states differ:\nmodel {model_records:?}\nstore {stored:?}"
+        ));
     }
     Ok(())
 }
@@ -320,7 +351,7 @@ pub fn check_with(
         let store = make();
         let mut outcome = Ok(());
         run(Box::pin(async {
-            outcome = run_case(store, &ops).await;
+            outcome = run_case(store, &ops, Compare::EveryStep).await;
         }));
         outcome.map_err(proptest::test_runner::TestCaseError::fail)
     });

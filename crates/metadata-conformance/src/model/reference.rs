@@ -29,6 +29,9 @@ pub(crate) type Key = (ResourceKind, String);
 #[derive(Clone, Debug, Default)]
 pub struct Model {
     pub(crate) records: BTreeMap<Key, Record>,
+    /// The records the commits since the last [`Model::take_touched`] wrote or removed, each
+    /// with what it was before the first of them.
+    touched: BTreeMap<Key, Option<Record>>,
 }
 
 pub(crate) fn mkey(key: &RecordKey) -> Key {
@@ -118,8 +121,48 @@ impl Model {
             };
             counts.push(n);
         }
+        self.note_touched(writes, &next);
         self.records = next;
         Ok(counts)
+    }
+
+    /// Remembers the records `writes` change, going from the current records to `next`.
+    fn note_touched(&mut self, writes: &[Write], next: &BTreeMap<Key, Record>) {
+        let mut keys: Vec<Key> = Vec::new();
+        let mut cascades = false;
+        for write in writes {
+            match write {
+                Write::Require(_) => {}
+                Write::Create(record) | Write::Update { record, .. } => {
+                    keys.push(mkey(&record.key()))
+                }
+                Write::Delete(key) => keys.push(mkey(key)),
+                _ => cascades = true,
+            }
+        }
+        if cascades {
+            keys.extend(
+                self.records
+                    .keys()
+                    .filter(|k| !next.contains_key(*k))
+                    .cloned(),
+            );
+        }
+        for key in keys {
+            let before = self.records.get(&key).cloned();
+            self.touched.entry(key).or_insert(before);
+        }
+    }
+
+    /// The records written or removed since the last call, each as it was before and as it
+    /// is now: what a step could have changed.
+    pub(crate) fn take_touched(&mut self) -> (Vec<Record>, Vec<Record>) {
+        let touched = std::mem::take(&mut self.touched);
+        let now = touched
+            .keys()
+            .filter_map(|k| self.records.get(k).cloned())
+            .collect();
+        (touched.into_values().flatten().collect(), now)
     }
 
     pub(crate) fn create(
