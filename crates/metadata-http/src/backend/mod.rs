@@ -1,5 +1,6 @@
-//! The backend routes, behind a secret key: users, organizations with their memberships and
-//! invitations, sign-ups, and lookups by metadata value, one file each.
+//! The backend routes, behind a secret key: users and organizations (`top_level`), the
+//! memberships and invitations of an organization (`organizations`), sign-ups and lookups by
+//! metadata value (`lookups`).
 
 use crate::error::ApiError;
 use crate::extract::{BackendKey, OrgPath, Params, QueryPairs};
@@ -121,60 +122,6 @@ pub(super) fn body_id<T>(
 /// Maps a library error, with 412 for a conflict when the request sent `If-Match`.
 pub(super) fn fail(expected: Option<u64>) -> impl Fn(Error) -> ApiError {
     move |e| ApiError::from_error(&e, expected.is_some())
-}
-
-/// The records listed under an organization: its memberships and its invitations.
-pub(super) trait OfOrganization: Resource + Sync {
-    /// The filter that selects them.
-    const FILTER: fn(OrganizationId) -> Filter;
-    /// One of them in its response shape, under its organization.
-    fn shape_under(
-        &self,
-        hooks: &dyn shapes::Hooks,
-        organization: &Organization,
-    ) -> impl std::future::Future<Output = serde_json::Map<String, Value>> + Send;
-}
-
-impl OfOrganization for Membership {
-    const FILTER: fn(OrganizationId) -> Filter = Filter::MembershipsOfOrganization;
-    fn shape_under(
-        &self,
-        hooks: &dyn shapes::Hooks,
-        organization: &Organization,
-    ) -> impl std::future::Future<Output = serde_json::Map<String, Value>> + Send {
-        shapes::membership(hooks, self, organization)
-    }
-}
-
-impl OfOrganization for Invitation {
-    const FILTER: fn(OrganizationId) -> Filter = Filter::InvitationsOfOrganization;
-    fn shape_under(
-        &self,
-        hooks: &dyn shapes::Hooks,
-        _: &Organization,
-    ) -> impl std::future::Future<Output = serde_json::Map<String, Value>> + Send {
-        shapes::invitation(hooks, self)
-    }
-}
-
-/// `GET /v1/organizations/{org}/memberships` and `.../invitations`: a page by `limit` and
-/// `offset`, with the total; 404 unless the organization exists.
-pub(super) async fn list_of_organization<R: OfOrganization>(
-    _: BackendKey,
-    State(s): State<Shared>,
-    OrgPath(org): OrgPath,
-    QueryPairs(q): QueryPairs,
-) -> Result<Response> {
-    let (limit, offset) = limit_offset(&q)?;
-    let b = s.service.backend();
-    let organization = b.get_organization(&org).await?;
-    let (items, total) = offset_page::<R>(&b, R::FILTER(org), limit, offset).await?;
-    let mut data = Vec::with_capacity(items.len());
-    for item in &items {
-        let shaped = item.shape_under(s.hooks.as_ref(), &organization).await;
-        data.push(Value::Object(shaped));
-    }
-    Ok(response::counted(data, total))
 }
 
 pub(super) fn not_found(kind: metadata_core::ResourceKind, id: &str) -> ApiError {

@@ -91,3 +91,57 @@ pub(super) async fn revoke_invitation(
         shapes::invitation(s.hooks.as_ref(), &revoked).await,
     ))
 }
+
+/// The records listed under an organization: its memberships and its invitations.
+pub(super) trait OfOrganization: Resource + Sync {
+    /// The filter that selects them.
+    const FILTER: fn(OrganizationId) -> Filter;
+    /// One of them in its response shape, under its organization.
+    fn shape_under(
+        &self,
+        hooks: &dyn shapes::Hooks,
+        organization: &Organization,
+    ) -> impl std::future::Future<Output = serde_json::Map<String, Value>> + Send;
+}
+
+impl OfOrganization for Membership {
+    const FILTER: fn(OrganizationId) -> Filter = Filter::MembershipsOfOrganization;
+    fn shape_under(
+        &self,
+        hooks: &dyn shapes::Hooks,
+        organization: &Organization,
+    ) -> impl std::future::Future<Output = serde_json::Map<String, Value>> + Send {
+        shapes::membership(hooks, self, organization)
+    }
+}
+
+impl OfOrganization for Invitation {
+    const FILTER: fn(OrganizationId) -> Filter = Filter::InvitationsOfOrganization;
+    fn shape_under(
+        &self,
+        hooks: &dyn shapes::Hooks,
+        _: &Organization,
+    ) -> impl std::future::Future<Output = serde_json::Map<String, Value>> + Send {
+        shapes::invitation(hooks, self)
+    }
+}
+
+/// `GET /v1/organizations/{org}/memberships` and `.../invitations`: a page by `limit` and
+/// `offset`, with the total; 404 unless the organization exists.
+pub(super) async fn list_of_organization<R: OfOrganization>(
+    _: BackendKey,
+    State(s): State<Shared>,
+    OrgPath(org): OrgPath,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response> {
+    let (limit, offset) = limit_offset(&q)?;
+    let b = s.service.backend();
+    let organization = b.get_organization(&org).await?;
+    let (items, total) = offset_page::<R>(&b, R::FILTER(org), limit, offset).await?;
+    let mut data = Vec::with_capacity(items.len());
+    for item in &items {
+        let shaped = item.shape_under(s.hooks.as_ref(), &organization).await;
+        data.push(Value::Object(shaped));
+    }
+    Ok(response::counted(data, total))
+}
