@@ -1,7 +1,9 @@
 //! The frontend surface: code acting for one signed-in user or one sign-up attempt (contract §2).
 //!
 //! Everything it returns is a view without a private tier, by type (R2.3); everything it cannot
-//! see is *not found* (R2.2); the only writes it offers are to its own unsafe tier (R2.4).
+//! see is *not found* (R2.2); the only writes it offers are to its own unsafe tier, and the
+//! creation of its own sign-up attempt with that tier (R2.4). Every frontend HTTP route calls
+//! this surface and checks no rule itself.
 
 use crate::backend::{membership_key, PageRequest};
 use crate::service::{not_found, MetadataService};
