@@ -75,6 +75,13 @@ impl RequestBody {
         Ok(RequestBody { change, fields })
     }
 
+    /// The longest body accepted under `limits`, in bytes: room for every tier of a record and
+    /// a few other fields (three times [`Limits::max_input_bytes`]). A longer one is refused
+    /// unread (R4.4); an HTTP server can refuse it before reading it off the socket.
+    pub fn max_len(limits: &Limits) -> usize {
+        limits.max_input_bytes().saturating_mul(3)
+    }
+
     /// The change the body's tiers make (empty if it names none).
     pub fn change(&self) -> &Change {
         &self.change
@@ -126,9 +133,7 @@ fn parse_object(body: &[u8], limits: &Limits) -> Result<Map<String, Value>, Erro
     if body.is_empty() {
         return Ok(Map::new());
     }
-    // Room for every tier of a record and a few other fields.
-    let input_limit = limits.max_input_bytes().saturating_mul(3);
-    Limits::check_input(body.len(), input_limit).map_err(invalid)?;
+    Limits::check_input(body.len(), RequestBody::max_len(limits)).map_err(invalid)?;
     // The body is one level above the tiers, so it may nest one level deeper.
     let refusal = Refusal::default();
     let mut de = serde_json::Deserializer::from_slice(body);

@@ -85,7 +85,7 @@ impl MetadataHttp {
     /// Serves `service`. Until a secret key is added every backend call is 401, and until an
     /// authenticator is set every frontend call is 401.
     pub fn new(service: MetadataService) -> Self {
-        let body_limit = request::body_limits(service.limits()).max_input_bytes();
+        let body_limit = metadata_core::RequestBody::max_len(service.limits());
         MetadataHttp {
             shared: Shared {
                 service,

@@ -6,7 +6,7 @@ use crate::Shared;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap, StatusCode};
-use metadata_core::{codes, BodyMode, Change, Limits, LookupValue, RequestBody};
+use metadata_core::{codes, BodyMode, Change, LookupValue, RequestBody};
 use serde_json::Value;
 
 /// A request body, read by the core's one body parser ([`RequestBody::parse`]) under the
@@ -20,14 +20,6 @@ pub(crate) struct Body<const MERGE: bool>(pub(crate) RequestBody);
 pub(crate) type ReplaceBody = Body<false>;
 /// A body whose tiers are JSON Merge Patches (R3.2).
 pub(crate) type MergeBody = Body<true>;
-
-/// The limits a body is read under: room for every tier of a record and a few other fields,
-/// and one level deeper than a tier.
-pub(crate) fn body_limits(limits: &Limits) -> Limits {
-    limits
-        .with_tier_bytes(limits.tier_bytes().saturating_mul(3))
-        .with_max_depth(limits.max_depth() + 1)
-}
 
 impl<const MERGE: bool> FromRequest<Shared> for Body<MERGE> {
     type Rejection = ApiError;

@@ -176,6 +176,15 @@ impl Transaction<'_> {
         self.undo.push((key, old));
     }
 
+    /// `record`, about to be stored, kept in `after` for the write's events when the store
+    /// keeps a feed.
+    fn to_store(&self, record: Arc<Record>, after: &mut Option<Arc<Record>>) -> Arc<Record> {
+        if self.changes.is_some() {
+            *after = Some(record.clone());
+        }
+        record
+    }
+
     fn delete_where(
         &mut self,
         kind: ResourceKind,
@@ -231,7 +240,7 @@ impl Transaction<'_> {
                 if self.contains(&key) {
                     return Err(StoreError::AlreadyExists { key });
                 }
-                let stored = after.insert(Arc::new(record.clone())).clone();
+                let stored = self.to_store(Arc::new(record.clone()), after);
                 self.put(key_of(&key), Some(stored), before);
                 Ok(1)
             }
@@ -249,7 +258,7 @@ impl Transaction<'_> {
                         })
                     }
                     Some(_) => {
-                        let stored = after.insert(Arc::new(record.clone())).clone();
+                        let stored = self.to_store(Arc::new(record.clone()), after);
                         self.put(key_of(&key), Some(stored), before);
                         Ok(1)
                     }

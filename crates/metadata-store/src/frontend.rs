@@ -175,17 +175,9 @@ impl Frontend<'_> {
             FrontendPrincipal::User { .. } => {
                 Ok(OwnRecord::User(self.update_own_user(change).await?))
             }
-            FrontendPrincipal::SignUp { sign_up_id } => {
-                let sign_up: SignUp = self
-                    .service
-                    .update(
-                        &RecordKey::SignUp(sign_up_id.clone()),
-                        &change,
-                        Surface::Frontend,
-                    )
-                    .await?;
-                Ok(OwnRecord::SignUp(sign_up))
-            }
+            FrontendPrincipal::SignUp { sign_up_id } => Ok(OwnRecord::SignUp(
+                self.update_sign_up(sign_up_id, change).await?,
+            )),
         }
     }
 
