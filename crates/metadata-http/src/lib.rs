@@ -41,6 +41,7 @@ mod paging;
 mod request;
 mod response;
 mod shapes;
+mod trace;
 
 pub use auth::Authenticator;
 pub use error::{http_codes, ApiError};
@@ -127,6 +128,10 @@ impl MetadataHttp {
     }
 
     fn finish(&self, router: Router<Shared>) -> Router {
+        trace::layers(self.routes(router))
+    }
+
+    fn routes(&self, router: Router<Shared>) -> Router {
         router
             .fallback(|| async { ApiError::no_route() })
             .method_not_allowed_fallback(|| async {

@@ -318,6 +318,10 @@ fn select(records: &Records, query: &ListQuery) -> Vec<Arc<Record>> {
 
 #[async_trait]
 impl MetadataStore for MemoryStore {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
     async fn get(&self, key: &RecordKey) -> StoreResult<Option<Record>> {
         Ok(self.index.get(key.kind(), key.storage_key_cow().as_ref()))
     }

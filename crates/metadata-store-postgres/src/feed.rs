@@ -18,6 +18,7 @@ use metadata_core::feed::{ChangeEvent, Operation, RecordChange};
 use metadata_core::{Millis, ResourceKind};
 use metadata_store::feed::FeedError;
 use metadata_store::StoreError;
+use tracing::Instrument;
 
 /// Schema 3: the events, the consumers' cursors, and the feed's head and prune mark.
 pub(crate) const SCHEMA_3: &str = "CREATE TABLE metadata_changes (
@@ -134,15 +135,17 @@ pub(crate) async fn sequence(client: &mut deadpool_postgres::Object) -> Result<(
     {
         return Ok(());
     }
-    let tx = client.transaction().await.map_err(pg)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK])
-        .await
-        .map_err(pg)?;
-    // A statement of its own, so its snapshot is taken after the lock: it sees every position
-    // the previous holder gave.
-    let stmt = tx
-        .prepare_cached(
-            "WITH waiting AS (
+    let sequenced = tracing::debug_span!("metadata.postgres.sequence");
+    async move {
+        let tx = client.transaction().await.map_err(pg)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK])
+            .await
+            .map_err(pg)?;
+        // A statement of its own, so its snapshot is taken after the lock: it sees every position
+        // the previous holder gave.
+        let stmt = tx
+            .prepare_cached(
+                "WITH waiting AS (
                  SELECT seq, max(seq) OVER (PARTITION BY xid) AS last
                  FROM metadata_changes WHERE position IS NULL
              ), numbered AS (
@@ -155,12 +158,16 @@ pub(crate) async fn sequence(client: &mut deadpool_postgres::Object) -> Result<(
              )
              UPDATE metadata_changes c SET position = head.head + numbered.n
              FROM numbered, head WHERE c.seq = numbered.seq AND c.position IS NULL",
-        )
-        .await
-        .map_err(pg)?;
-    tx.execute(&stmt, &[]).await.map_err(pg)?;
-    tx.commit().await.map_err(pg)?;
-    Ok(())
+            )
+            .await
+            .map_err(pg)?;
+        let given = tx.execute(&stmt, &[]).await.map_err(pg)?;
+        tx.commit().await.map_err(pg)?;
+        metrics::histogram!("metadata_postgres_sequenced_events").record(given as f64);
+        Ok(())
+    }
+    .instrument(sequenced)
+    .await
 }
 
 fn bad(what: &str) -> StoreError {

@@ -7,6 +7,7 @@ use metadata_core::feed::ChangeEvent;
 use metadata_core::{ListQuery, Millis, Page, Record};
 use metadata_store::feed::{FeedError, FeedResult, FeedSignal, FeedStore};
 use std::future::Future;
+use tracing::Instrument;
 
 #[async_trait]
 impl FeedStore for PostgresStore {
@@ -45,10 +46,12 @@ impl FeedStore for PostgresStore {
     }
 
     async fn prune(&self, committed_before: Millis, max_events: usize) -> FeedResult<u64> {
+        let span = tracing::debug_span!("metadata.postgres.prune", committed_before, max_events);
         self.feed_call(move |mut client| async move {
             feed::sequence(&mut client).await?;
             Ok(feed::prune(&mut client, committed_before, max_events).await?)
         })
+        .instrument(span)
         .await
     }
 

@@ -327,6 +327,10 @@ impl PostgresStore {
 
 #[async_trait]
 impl MetadataStore for PostgresStore {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
     async fn get(&self, key: &RecordKey) -> StoreResult<Option<Record>> {
         Ok(self.read_with_xmin(key).await?.map(|(_, record)| record))
     }

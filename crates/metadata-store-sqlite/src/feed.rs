@@ -236,6 +236,8 @@ pub(crate) fn prune(
     committed_before: Millis,
     max_events: usize,
 ) -> Result<u64, SqliteError> {
+    let _span =
+        tracing::debug_span!("metadata.sqlite.prune", committed_before, max_events).entered();
     let from = pruned_through(conn)?;
     let lowest: Option<i64> =
         conn.query_row("SELECT min(position) FROM change_cursors", [], |r| r.get(0))?;

@@ -146,8 +146,14 @@ impl Inner {
                     None => PointRead::Row(sql::get(conn, kind, storage_key)?, epoch),
                 })
             })? {
-                PointRead::Current(record) => return Ok(Some(record)),
-                PointRead::Row(body, epoch) => (body, Some(epoch)),
+                PointRead::Current(record) => {
+                    metrics::counter!("metadata_sqlite_cache_hits_total").increment(1);
+                    return Ok(Some(record));
+                }
+                PointRead::Row(body, epoch) => {
+                    metrics::counter!("metadata_sqlite_cache_misses_total").increment(1);
+                    (body, Some(epoch))
+                }
             },
             None => (
                 self.writer
@@ -325,6 +331,10 @@ impl SqliteStore {
 
 #[async_trait]
 impl MetadataStore for SqliteStore {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
     /// A point read by key. On a file database it runs on the calling thread, on a pooled
     /// reader connection: it blocks the caller for `PRAGMA data_version` and, unless the record
     /// was seen in its row since the database last changed, one indexed `SELECT` (a few

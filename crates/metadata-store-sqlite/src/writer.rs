@@ -97,6 +97,8 @@ fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 fn run_group(conn: &mut Connection, group: Vec<Queued>, counters: &Counters) {
+    let _span = tracing::debug_span!("metadata.sqlite.group_commit", size = group.len()).entered();
+    metrics::histogram!("metadata_sqlite_group_commit_size").record(group.len() as f64);
     counters.groups.fetch_add(1, Ordering::Relaxed);
     counters
         .transactions

@@ -7,6 +7,7 @@ use metadata_core::feed::{ChangeEvent, ClaimsScope, PublicChangeEvent};
 use metadata_core::{ListQuery, Page, Record};
 use std::collections::BTreeSet;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// The change feed of a [`MetadataService`]'s store, from [`MetadataService::feed`].
 ///
@@ -129,14 +130,28 @@ impl<'a> Feed<'a> {
         let age = max_age.as_millis().min(i64::MAX as u128) as i64;
         let cutoff = self.service.now().saturating_sub(age);
         let store = self.store()?;
+        let span = tracing::debug_span!(
+            "metadata.feed.prune",
+            cutoff,
+            pruned = tracing::field::Empty
+        );
         let mut total = 0;
-        loop {
-            let pruned = store.prune(cutoff, batch.max(1)).await?;
-            total += pruned;
-            if pruned < batch.max(1) as u64 {
-                return Ok(total);
+        let pruned = async {
+            loop {
+                let pruned = store.prune(cutoff, batch.max(1)).await?;
+                total += pruned;
+                if pruned < batch.max(1) as u64 {
+                    return Ok(total);
+                }
             }
         }
+        .instrument(span.clone())
+        .await;
+        span.record("pruned", total);
+        if self.service.metrics {
+            metrics::counter!("metadata_feed_pruned_total").increment(total);
+        }
+        pruned
     }
 
     /// One page of records and the feed position it is consistent with (see
@@ -177,6 +192,7 @@ impl<'a> Consumer<'a> {
     /// The next events after its cursor, at most `limit`.
     pub async fn next(&self, limit: usize) -> Result<Batch, FeedError> {
         let from = self.position().await?;
+        crate::observe::cursor_lag(self.feed.service, &self.name, from.unwrap_or(0));
         let events = self.feed.read(from.unwrap_or(0), limit).await?;
         let to = events
             .last()
@@ -193,7 +209,9 @@ impl<'a> Consumer<'a> {
         }
         self.store()?
             .advance_cursor(&self.name, batch.from, batch.to)
-            .await
+            .await?;
+        crate::observe::cursor_lag(self.feed.service, &self.name, batch.to);
+        Ok(())
     }
 
     /// Moves the cursor forward to `position` if it is behind it, never back, whichever other
@@ -211,6 +229,10 @@ impl<'a> Consumer<'a> {
             attempts += 1;
             match store.advance_cursor(&self.name, current, position).await {
                 Err(FeedError::CursorMoved { .. }) if attempts < crate::MAX_UPDATE_ATTEMPTS => {}
+                Ok(()) => {
+                    crate::observe::cursor_lag(self.feed.service, &self.name, position);
+                    return Ok(());
+                }
                 other => return other,
             }
         }

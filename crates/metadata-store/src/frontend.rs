@@ -6,6 +6,7 @@
 //! this surface and checks no rule itself.
 
 use crate::backend::{membership_key, PageRequest};
+use crate::observe::{observed, Op};
 use crate::service::{not_found, MetadataService};
 use metadata_core::{
     create_own_sign_up, frontend_sees, Change, Error, Facts, FrontendPrincipal, Invitation,
@@ -88,23 +89,37 @@ impl Frontend<'_> {
 
     /// Loads a record and checks that the principal may see it; anything else is not found.
     async fn visible<R: Resource>(&self, key: RecordKey) -> Result<R, Error> {
-        let record: R = self.service.load(&key).await?;
-        let record = record.into_record();
-        let organization = match &record {
-            Record::Organization(o) => Some(&o.id),
-            Record::Membership(m) => Some(&m.organization_id),
-            _ => None,
-        };
-        let facts = Facts {
-            is_member: match organization {
-                Some(org) => self.is_member(org).await?,
-                None => false,
+        let op = Op::start(
+            self.service,
+            "get",
+            Surface::Frontend,
+            key.kind(),
+            &key.storage_key_cow(),
+        );
+        observed(
+            op,
+            async {
+                let record: R = self.service.load(&key).await?;
+                let record = record.into_record();
+                let organization = match &record {
+                    Record::Organization(o) => Some(&o.id),
+                    Record::Membership(m) => Some(&m.organization_id),
+                    _ => None,
+                };
+                let facts = Facts {
+                    is_member: match organization {
+                        Some(org) => self.is_member(org).await?,
+                        None => false,
+                    },
+                };
+                if !frontend_sees(&self.principal, &record, facts) {
+                    return Err(not_found(&key));
+                }
+                R::from_record(record).ok_or_else(|| not_found(&key))
             },
-        };
-        if !frontend_sees(&self.principal, &record, facts) {
-            return Err(not_found(&key));
-        }
-        R::from_record(record).ok_or_else(|| not_found(&key))
+            |r: &R| Some(r.version()),
+        )
+        .await
     }
 
     /// A user: only the signed-in user itself (R2.2).
@@ -208,7 +223,9 @@ impl Frontend<'_> {
     pub async fn create_own_sign_up(&self, change: Change) -> Result<SignUp, Error> {
         let s = self.service;
         let sign_up = create_own_sign_up(&self.principal, &change, &s.limits, s.now())?;
-        s.backend().create(sign_up, vec![]).await
+        s.backend()
+            .create_via(sign_up, vec![], Surface::Frontend)
+            .await
     }
 
     /// One page of the signed-in user's memberships, each with its organization, as a member

@@ -31,6 +31,7 @@ mod error;
 pub mod feed;
 mod frontend;
 mod load;
+pub mod observe;
 mod service;
 mod store;
 

@@ -5,8 +5,9 @@
 //! gets a boxed future, polled from then on.
 
 use crate::error::{ServiceError, StoreError};
+use crate::observe::Op;
 use crate::service::{not_found, MetadataService};
-use metadata_core::{Error, Record, RecordKey, Resource, ResourceKind};
+use metadata_core::{Error, Record, RecordKey, Resource, ResourceKind, Surface};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -23,6 +24,7 @@ pub(crate) struct LoadId<'a, R, K> {
     id: &'a str,
     key: K,
     later: Option<Later<'a>>,
+    op: Option<Op<'a>>,
     resource: PhantomData<fn() -> R>,
 }
 
@@ -34,6 +36,7 @@ impl<'a, R, K> LoadId<'a, R, K> {
         key: K,
     ) -> Self {
         LoadId {
+            op: Some(Op::start(service, "get", Surface::Backend, kind, id)),
             service,
             kind,
             id,
@@ -53,6 +56,26 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        let answer = this.answer(cx);
+        if let Poll::Ready(answer) = &answer {
+            if let Some(op) = this.op.take() {
+                op.finish(answer, |r| Some(r.version()));
+            }
+        }
+        answer
+    }
+}
+
+impl<R, K> LoadId<'_, R, K>
+where
+    R: Resource,
+    K: Fn() -> RecordKey + Unpin,
+{
+    /// The answer, at once where the store can give it.
+    #[inline(always)]
+    fn answer(&mut self, cx: &mut Context<'_>) -> Poll<Result<R, Error>> {
+        let this = self;
+        let _entered = this.op.as_ref().map(|op| op.span().enter());
         if this.later.is_none() {
             // The common path: a point read from memory costs little more than copying the
             // record, so the `R` is built from the lent record where it lands (its tiers
@@ -89,13 +112,7 @@ where
             Poll::Pending => Poll::Pending,
         }
     }
-}
 
-impl<R, K> LoadId<'_, R, K>
-where
-    R: Resource,
-    K: Fn() -> RecordKey + Unpin,
-{
     /// The store's answer as an `R`, or the error it is.
     #[inline(always)]
     fn convert(&self, found: Result<Option<Record>, StoreError>) -> Result<R, Error> {

@@ -3,6 +3,7 @@
 use crate::backend::Backend;
 use crate::error::{ServiceError, StoreError};
 use crate::frontend::Frontend;
+use crate::observe::{self, observed, Op};
 use crate::store::{Applied, ApplyFn, MetadataStore};
 use metadata_core::{
     apply_change_owned, unchanged, Change, Error, FrontendPrincipal, Limits, Millis, Record,
@@ -40,6 +41,10 @@ pub struct MetadataService {
     pub(crate) store: Arc<dyn MetadataStore>,
     pub(crate) limits: Limits,
     clock: Clock,
+    /// The store's [`MetadataStore::name`], read once.
+    pub(crate) store_name: &'static str,
+    /// Whether operations are recorded through the `metrics` facade.
+    pub(crate) metrics: bool,
 }
 
 impl fmt::Debug for MetadataService {
@@ -47,6 +52,7 @@ impl fmt::Debug for MetadataService {
         f.debug_struct("MetadataService")
             .field("store", &self.store)
             .field("limits", &self.limits)
+            .field("metrics", &self.metrics)
             .finish_non_exhaustive()
     }
 }
@@ -60,9 +66,11 @@ impl MetadataService {
     /// A service over a shared store.
     pub fn from_arc(store: Arc<dyn MetadataStore>) -> Self {
         MetadataService {
+            store_name: store.name(),
             store,
             limits: Limits::default(),
             clock: Arc::new(system_clock),
+            metrics: false,
         }
     }
 
@@ -77,6 +85,23 @@ impl MetadataService {
     /// cut-off of [`crate::Feed::prune`] (for tests and replays).
     pub fn with_clock(mut self, clock: impl Fn() -> Millis + Send + Sync + 'static) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Records every operation through the `metrics` facade (to the exporter the host
+    /// installs): counts by operation, surface, kind and outcome, latency histograms, retries,
+    /// the feed's head and each consumer's lag. Off by default, so a host that exports no metrics
+    /// pays nothing for them; spans are always emitted at `DEBUG` (see the crate's `observe`
+    /// docs: no metadata value is ever in a span, an event or a metric).
+    ///
+    /// ```
+    /// # use metadata_store::*;
+    /// # fn demo(store: std::sync::Arc<dyn MetadataStore>) {
+    /// let metadata = MetadataService::from_arc(store).with_metrics(true);
+    /// # }
+    /// ```
+    pub fn with_metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
         self
     }
 
@@ -167,6 +192,19 @@ impl MetadataService {
         change: &Change,
         surface: Surface,
     ) -> Result<R, Error> {
+        let op = Op::start(self, "update", surface, key.kind(), &key.storage_key_cow());
+        observed(op, self.update_unobserved(key, change, surface), |r: &R| {
+            Some(r.version())
+        })
+        .await
+    }
+
+    async fn update_unobserved<R: Resource>(
+        &self,
+        key: &RecordKey,
+        change: &Change,
+        surface: Surface,
+    ) -> Result<R, Error> {
         if change.is_empty() {
             return unchanged(self.load(key).await?, change);
         }
@@ -180,7 +218,7 @@ impl MetadataService {
                 apply_change_owned(current, &change, surface, &limits, now).map(R::into_record)
             })
         };
-        let mut attempts = Attempts::new(key);
+        let mut attempts = Attempts::new(self, key);
         while attempts.next() {
             match self.store.update(key, apply.clone(), now).await {
                 Ok(Applied::Stored(record)) => {
@@ -202,25 +240,34 @@ impl MetadataService {
 /// [`ServiceError::KeptChanging`]. Every write that re-plans after a race counts through it.
 ///
 /// ```text
-/// let mut attempts = Attempts::new(&key);
+/// let mut attempts = Attempts::new(service, &key);
 /// while attempts.next() {
 ///     // read, plan, write; `continue` on a lost race, `return` otherwise
 /// }
 /// Err(attempts.gave_up())
 /// ```
 pub(crate) struct Attempts<'k> {
+    service: &'k MetadataService,
     key: &'k RecordKey,
     made: usize,
 }
 
 impl<'k> Attempts<'k> {
-    pub(crate) fn new(key: &'k RecordKey) -> Self {
-        Attempts { key, made: 0 }
+    pub(crate) fn new(service: &'k MetadataService, key: &'k RecordKey) -> Self {
+        Attempts {
+            service,
+            key,
+            made: 0,
+        }
     }
 
-    /// Whether another attempt may be made (and counts it).
+    /// Whether another attempt may be made (and counts it; every attempt after the first is a
+    /// retry, observed as one).
     pub(crate) fn next(&mut self) -> bool {
         self.made += 1;
+        if self.made > 1 {
+            observe::retried(self.service, self.key.kind(), self.made);
+        }
         self.made <= MAX_UPDATE_ATTEMPTS
     }
 

@@ -69,6 +69,12 @@ pub enum Applied {
 /// ```
 #[async_trait]
 pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
+    /// A short name for the store (`memory`, `sqlite`, `postgres`), for the `store` field of
+    /// the facade's spans. The default is `custom`.
+    fn name(&self) -> &'static str {
+        "custom"
+    }
+
     /// The record stored under `key`, if any.
     async fn get(&self, key: &RecordKey) -> StoreResult<Option<Record>>;
 

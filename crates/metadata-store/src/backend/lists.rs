@@ -9,31 +9,39 @@ impl Backend<'_> {
         filter: Filter,
         page: PageRequest,
     ) -> Result<Page<R>, Error> {
-        let query = ListQuery {
-            kind: R::KIND,
-            filter,
-            after: page.after,
-            limit: page.limit,
-        };
-        query.validate()?;
-        let page = self
-            .service
-            .store
-            .list(&query)
-            .await
-            .map_err(|e| e.into_error(None))?;
-        let mut items = Vec::with_capacity(page.items.len());
-        for record in page.items {
-            let key = record.key();
-            items.push(
-                R::from_record(record)
-                    .ok_or_else(|| ServiceError::WrongKind { key }.into_error())?,
-            );
-        }
-        Ok(Page {
-            items,
-            next: page.next,
-        })
+        let op = Op::start(self.service, "list", Surface::Backend, R::KIND, "");
+        observed(
+            op,
+            async {
+                let query = ListQuery {
+                    kind: R::KIND,
+                    filter,
+                    after: page.after,
+                    limit: page.limit,
+                };
+                query.validate()?;
+                let page = self
+                    .service
+                    .store
+                    .list(&query)
+                    .await
+                    .map_err(|e| e.into_error(None))?;
+                let mut items = Vec::with_capacity(page.items.len());
+                for record in page.items {
+                    let key = record.key();
+                    items.push(
+                        R::from_record(record)
+                            .ok_or_else(|| ServiceError::WrongKind { key }.into_error())?,
+                    );
+                }
+                Ok(Page {
+                    items,
+                    next: page.next,
+                })
+            },
+            |_| None,
+        )
+        .await
     }
 
     /// Finds records of kind `R` whose `tier` holds `value` at `path` (R7.2), for example users

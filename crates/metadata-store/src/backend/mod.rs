@@ -5,6 +5,7 @@ mod lists;
 mod plans;
 
 use crate::error::ServiceError;
+use crate::observe::{observed, Op};
 use crate::service::{Attempts, MetadataService};
 use metadata_core::{
     accept_invitation, complete_sign_up, create_invitation, create_membership, create_organization,
@@ -63,12 +64,29 @@ impl Backend<'_> {
         record: R,
         requires: Vec<RecordKey>,
     ) -> Result<R, Error> {
+        self.create_via(record, requires, Surface::Backend).await
+    }
+
+    /// Creates `record` for the surface `via`, once every key of `requires` exists.
+    pub(crate) async fn create_via<R: Resource>(
+        &self,
+        record: R,
+        requires: Vec<RecordKey>,
+        via: Surface,
+    ) -> Result<R, Error> {
         let mut writes: Vec<Write> = requires.into_iter().map(Write::Require).collect();
         let created = record.clone().into_record();
+        let op = Op::start(
+            self.service,
+            "create",
+            via,
+            R::KIND,
+            &created.key().storage_key_cow(),
+        );
         let at = created.updated_at();
         writes.push(Write::Create(created));
-        self.commit(&writes, at).await?;
-        Ok(record)
+        let committed = async { self.commit(&writes, at).await.map(|_| record) };
+        observed(op, committed, |r| Some(r.version())).await
     }
 
     /// Creates a user with the tiers `change` sets (R6.1); importing existing users included.

@@ -17,31 +17,45 @@ impl Backend<'_> {
         T: Serialize + DeserializeOwned,
         F: FnMut(&mut T),
     {
-        let s = self.service;
-        let key = RecordKey::User(id.clone());
-        let mut attempts = Attempts::new(&key);
-        while attempts.next() {
-            let user: User = s.load(&key).await?;
-            let current = user.tier(tier).ok_or(Error::UnsupportedTier {
-                kind: User::KIND,
-                tier,
-            })?;
-            let mut typed: T = current
-                .to_typed()
-                .map_err(|source| Error::Typed { tier, source })?;
-            edit(&mut typed);
-            let value = current
-                .with_typed(&typed, &s.limits)
-                .map_err(|e| e.for_tier(tier))?;
-            let change = Change::new()
-                .replace(tier, value)
-                .expect_version(user.version);
-            match s.update::<User>(&key, &change, Surface::Backend).await {
-                Err(Error::Conflict { .. }) => continue,
-                other => return other,
-            }
-        }
-        Err(attempts.gave_up())
+        let op = Op::start(
+            self.service,
+            "edit_user_typed",
+            Surface::Backend,
+            ResourceKind::User,
+            id.as_str(),
+        );
+        observed(
+            op,
+            async {
+                let s = self.service;
+                let key = RecordKey::User(id.clone());
+                let mut attempts = Attempts::new(s, &key);
+                while attempts.next() {
+                    let user: User = s.load(&key).await?;
+                    let current = user.tier(tier).ok_or(Error::UnsupportedTier {
+                        kind: User::KIND,
+                        tier,
+                    })?;
+                    let mut typed: T = current
+                        .to_typed()
+                        .map_err(|source| Error::Typed { tier, source })?;
+                    edit(&mut typed);
+                    let value = current
+                        .with_typed(&typed, &s.limits)
+                        .map_err(|e| e.for_tier(tier))?;
+                    let change = Change::new()
+                        .replace(tier, value)
+                        .expect_version(user.version);
+                    match s.update::<User>(&key, &change, Surface::Backend).await {
+                        Err(Error::Conflict { .. }) => continue,
+                        other => return other,
+                    }
+                }
+                Err(attempts.gave_up())
+            },
+            |u: &User| Some(u.version),
+        )
+        .await
     }
 
     /// Completes a sign-up as the new user `user` (R5.1): the user is created with the sign-up's
@@ -53,21 +67,36 @@ impl Backend<'_> {
         user: &UserId,
         change: Change,
     ) -> Result<User, Error> {
-        let s = self.service;
-        let key = RecordKey::SignUp(id.clone());
-        let mut attempts = Attempts::new(&key);
-        while attempts.next() {
-            let sign_up: SignUp = s.load(&key).await?;
-            let plan = complete_sign_up(&sign_up, user.clone(), &change, &s.limits, s.now())?;
-            match s.store.commit(&plan.writes(), plan.user.updated_at).await {
-                Ok(_) => return Ok(plan.user),
-                // The sign-up changed since it was read (its metadata, or another completion):
-                // plan again from the newer record, which refuses a second completion.
-                Err(crate::StoreError::Conflict { .. }) => continue,
-                Err(e) => return Err(e.into_error(None)),
-            }
-        }
-        Err(attempts.gave_up())
+        let op = Op::start(
+            self.service,
+            "complete_sign_up",
+            Surface::Backend,
+            ResourceKind::SignUp,
+            id.as_str(),
+        );
+        observed(
+            op,
+            async {
+                let s = self.service;
+                let key = RecordKey::SignUp(id.clone());
+                let mut attempts = Attempts::new(s, &key);
+                while attempts.next() {
+                    let sign_up: SignUp = s.load(&key).await?;
+                    let plan =
+                        complete_sign_up(&sign_up, user.clone(), &change, &s.limits, s.now())?;
+                    match s.store.commit(&plan.writes(), plan.user.updated_at).await {
+                        Ok(_) => return Ok(plan.user),
+                        // The sign-up changed since it was read (its metadata, or another completion):
+                        // plan again from the newer record, which refuses a second completion.
+                        Err(crate::StoreError::Conflict { .. }) => continue,
+                        Err(e) => return Err(e.into_error(None)),
+                    }
+                }
+                Err(attempts.gave_up())
+            },
+            |u: &User| Some(u.version),
+        )
+        .await
     }
 
     /// Accepts an invitation for `user` (R5.2): the membership is created with the invitation's
@@ -79,41 +108,88 @@ impl Backend<'_> {
         membership: &MembershipId,
         user: &UserId,
     ) -> Result<Membership, Error> {
-        let s = self.service;
-        let key = RecordKey::Invitation(id.clone());
-        let mut attempts = Attempts::new(&key);
-        while attempts.next() {
-            let inv: Invitation = s.load(&key).await?;
-            let plan =
-                accept_invitation(&inv, membership.clone(), user.clone(), &s.limits, s.now())?;
-            match s
-                .store
-                .commit(&plan.writes(), plan.membership.updated_at)
-                .await
-            {
-                Ok(_) => return Ok(plan.membership),
-                Err(crate::StoreError::Conflict { .. }) => continue,
-                Err(e) => return Err(e.into_error(None)),
-            }
-        }
-        Err(attempts.gave_up())
+        let op = Op::start(
+            self.service,
+            "accept_invitation",
+            Surface::Backend,
+            ResourceKind::Invitation,
+            id.as_str(),
+        );
+        observed(
+            op,
+            async {
+                let s = self.service;
+                let key = RecordKey::Invitation(id.clone());
+                let mut attempts = Attempts::new(s, &key);
+                while attempts.next() {
+                    let inv: Invitation = s.load(&key).await?;
+                    let plan = accept_invitation(
+                        &inv,
+                        membership.clone(),
+                        user.clone(),
+                        &s.limits,
+                        s.now(),
+                    )?;
+                    match s
+                        .store
+                        .commit(&plan.writes(), plan.membership.updated_at)
+                        .await
+                    {
+                        Ok(_) => return Ok(plan.membership),
+                        Err(crate::StoreError::Conflict { .. }) => continue,
+                        Err(e) => return Err(e.into_error(None)),
+                    }
+                }
+                Err(attempts.gave_up())
+            },
+            |m: &Membership| Some(m.version),
+        )
+        .await
     }
 
     /// Revokes a pending invitation.
     pub async fn revoke_invitation(&self, id: &InvitationId) -> Result<Invitation, Error> {
-        let s = self.service;
-        let inv: Invitation = s.load(&RecordKey::Invitation(id.clone())).await?;
-        let revoked = revoke_invitation(&inv, s.now())?;
-        self.commit(&[update_write(&inv, revoked.clone())], revoked.updated_at)
-            .await?;
-        Ok(revoked)
+        let op = Op::start(
+            self.service,
+            "revoke_invitation",
+            Surface::Backend,
+            ResourceKind::Invitation,
+            id.as_str(),
+        );
+        observed(
+            op,
+            async {
+                let s = self.service;
+                let inv: Invitation = s.load(&RecordKey::Invitation(id.clone())).await?;
+                let revoked = revoke_invitation(&inv, s.now())?;
+                self.commit(&[update_write(&inv, revoked.clone())], revoked.updated_at)
+                    .await?;
+                Ok(revoked)
+            },
+            |i: &Invitation| Some(i.version),
+        )
+        .await
     }
 
     async fn delete(&self, key: RecordKey) -> Result<bool, Error> {
-        let counts = self
-            .commit(&delete_writes(&key), self.service.now())
-            .await?;
-        Ok(counts.first().copied().unwrap_or(0) > 0)
+        let op = Op::start(
+            self.service,
+            "delete",
+            Surface::Backend,
+            key.kind(),
+            &key.storage_key_cow(),
+        );
+        observed(
+            op,
+            async {
+                let counts = self
+                    .commit(&delete_writes(&key), self.service.now())
+                    .await?;
+                Ok(counts.first().copied().unwrap_or(0) > 0)
+            },
+            |_: &bool| None,
+        )
+        .await
     }
 
     /// Deletes a user, its metadata and its memberships (R6.2). Says whether it was there.

@@ -1,0 +1,167 @@
+//! What the facade tells the host about its work, through the `tracing` and `metrics` facades:
+//! the host chooses the subscriber and the exporter.
+//!
+//! - **Spans.** Every facade operation runs in a `DEBUG` span named `metadata` with the fields
+//!   `op` (`get`, `create`, `update`, `delete`, `list`, `complete_sign_up`, ...), `surface`
+//!   (`backend` or `frontend`), `kind` (the record's wire `object` name), `id`, `store`, and,
+//!   once it ends, `outcome` (`ok` or the error's stable [`Error::code`]), `attempts` (for the
+//!   writes that plan again after a lost race) and `version` (of the record answered). A lost race
+//!   is a `DEBUG` event, a store fault a `WARN` event with its code.
+//! - **Metrics**, once the host turns them on with
+//!   [`MetadataService::with_metrics`](crate::MetadataService::with_metrics):
+//!   `metadata_operations_total{op, surface, kind, outcome}` (counter),
+//!   `metadata_operation_seconds{op, surface, kind}` (histogram),
+//!   `metadata_retries_total{kind}` (counter), `metadata_feed_head` (gauge, after each write
+//!   and feed read) and `metadata_feed_cursor_lag{cursor}` (gauge, events between the feed's
+//!   head and a consumer's cursor, when the consumer reads or acknowledges).
+//!
+//! **Never a metadata value.** Spans, events and metrics name operations, kinds, ids, stores,
+//! cursors and error codes; no tier's content, no lookup value and no error message (a store's
+//! message may quote what it was given) appears in any of them. A test writes a marker into
+//! every tier with a subscriber capturing everything at `TRACE` and finds it nowhere.
+
+use crate::service::MetadataService;
+use crate::store::MetadataStore;
+use metadata_core::{Error, ResourceKind, Surface};
+use std::time::Instant;
+use tracing::field::Empty;
+use tracing::Span;
+
+/// The `surface` field's value.
+fn surface_name(surface: Surface) -> &'static str {
+    match surface {
+        Surface::Backend => "backend",
+        Surface::Frontend => "frontend",
+    }
+}
+
+/// One facade operation being observed: its span, and its start when metrics are on.
+pub(crate) struct Op<'s> {
+    store: &'s dyn MetadataStore,
+    span: Span,
+    started: Option<Instant>,
+    name: &'static str,
+    via: Surface,
+    kind: ResourceKind,
+}
+
+impl<'s> Op<'s> {
+    /// Starts observing the operation `name` on the record of `kind` under `id`. Without a
+    /// subscriber for `DEBUG` spans and with metrics off this costs a level check and a branch.
+    #[inline]
+    pub(crate) fn start(
+        service: &'s MetadataService,
+        name: &'static str,
+        via: Surface,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Op<'s> {
+        let span = tracing::debug_span!(
+            "metadata",
+            op = name,
+            surface = surface_name(via),
+            kind = kind.object_name(),
+            id,
+            store = service.store_name,
+            outcome = Empty,
+            attempts = Empty,
+            version = Empty,
+        );
+        Op {
+            store: &*service.store,
+            span,
+            started: service.metrics.then(Instant::now),
+            name,
+            via,
+            kind,
+        }
+    }
+
+    /// The operation's span, to run its future in.
+    pub(crate) fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// Ends the operation with `result`, the version of the record it answers, if any.
+    #[inline]
+    pub(crate) fn finish<T>(self, result: &Result<T, Error>, version: impl Fn(&T) -> Option<u64>) {
+        let outcome = match result {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        };
+        if let Err(e) = result {
+            if matches!(e, Error::Storage { .. } | Error::OutcomeUnknown { .. }) {
+                tracing::warn!(
+                    parent: &self.span,
+                    op = self.name,
+                    kind = self.kind.object_name(),
+                    code = outcome,
+                    retryable = e.is_retryable(),
+                    "metadata store fault"
+                );
+            }
+        }
+        if !self.span.is_disabled() {
+            self.span.record("outcome", outcome);
+            if let Some(version) = result.as_ref().ok().and_then(version) {
+                self.span.record("version", version);
+            }
+        }
+        if let Some(started) = self.started {
+            if result.is_ok() && !matches!(self.name, "get" | "list") {
+                publish_feed_head(self.store);
+            }
+            let (op, surface, kind) = (self.name, surface_name(self.via), self.kind.object_name());
+            metrics::counter!("metadata_operations_total",
+                "op" => op, "surface" => surface, "kind" => kind, "outcome" => outcome)
+            .increment(1);
+            metrics::histogram!("metadata_operation_seconds",
+                "op" => op, "surface" => surface, "kind" => kind)
+            .record(started.elapsed().as_secs_f64());
+        }
+    }
+}
+
+/// Runs `operation` observed as `op`, and ends it with the operation's result.
+pub(crate) async fn observed<T>(
+    op: Op<'_>,
+    operation: impl std::future::Future<Output = Result<T, Error>>,
+    version: impl Fn(&T) -> Option<u64>,
+) -> Result<T, Error> {
+    use tracing::Instrument;
+    let result = operation.instrument(op.span().clone()).await;
+    op.finish(&result, version);
+    result
+}
+
+/// Notes that a write lost its race to another writer and plans again (its `attempt`-th try).
+pub(crate) fn retried(service: &MetadataService, kind: ResourceKind, attempt: usize) {
+    tracing::debug!(
+        kind = kind.object_name(),
+        attempt,
+        "lost a race to another writer; planning again"
+    );
+    Span::current().record("attempts", attempt);
+    if service.metrics {
+        metrics::counter!("metadata_retries_total", "kind" => kind.object_name()).increment(1);
+    }
+}
+
+/// Publishes the feed's head position, if the store keeps a feed.
+fn publish_feed_head(store: &dyn MetadataStore) {
+    if let Some(feed) = store.feed() {
+        metrics::gauge!("metadata_feed_head").set(feed.signal().head() as f64);
+    }
+}
+
+/// Publishes how far the consumer `cursor` is behind the feed's head.
+pub(crate) fn cursor_lag(service: &MetadataService, cursor: &str, position: u64) {
+    if service.metrics {
+        if let Some(feed) = service.store.feed() {
+            let head = feed.signal().head();
+            metrics::gauge!("metadata_feed_head").set(head as f64);
+            metrics::gauge!("metadata_feed_cursor_lag", "cursor" => cursor.to_owned())
+                .set(head.saturating_sub(position) as f64);
+        }
+    }
+}
