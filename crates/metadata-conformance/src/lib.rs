@@ -110,6 +110,7 @@ macro_rules! __with_suite_names {
             feed_public_view_and_claims_scopes,
             feed_wait_wakes_on_a_commit,
             r12_5_one_clock_for_records_events_and_pruning,
+            r12_5_default_retention_prunes_as_the_store_writes,
         }
     };
 }

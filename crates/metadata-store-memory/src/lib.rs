@@ -36,7 +36,9 @@ use metadata_core::feed::{ChangeEvent, Operation, RecordChange};
 use metadata_core::{
     ListQuery, Millis, Page, Record, RecordKey, ResourceKind, Write, MEMBERSHIP_KEY_SEPARATOR,
 };
-use metadata_store::feed::{FeedError, FeedResult, FeedSignal, FeedStore};
+use metadata_store::feed::{
+    FeedError, FeedResult, FeedSignal, FeedStore, Retention, RetentionSchedule,
+};
 use metadata_store::{MetadataStore, ReadFn, StoreError, StoreResult};
 use shards::Shards;
 use std::collections::BTreeMap;
@@ -67,6 +69,8 @@ pub struct MemoryStore {
     index: Arc<Shards>,
     signal: Arc<FeedSignal>,
     feed: bool,
+    /// When commits prune the feed.
+    retention: Arc<RetentionSchedule>,
 }
 
 impl Default for MemoryStore {
@@ -76,6 +80,7 @@ impl Default for MemoryStore {
             index: Arc::default(),
             signal: Arc::default(),
             feed: true,
+            retention: Arc::new(RetentionSchedule::new(Retention::default())),
         }
     }
 }
@@ -93,6 +98,22 @@ impl MemoryStore {
             feed: false,
             ..MemoryStore::default()
         }
+    }
+
+    /// Keeps the change feed's events for `retention` (seven days by default), pruned by the
+    /// store's own commits as they write, never past a consumer's cursor (see
+    /// [`Retention`]).
+    ///
+    /// ```
+    /// use metadata_store::feed::Retention;
+    /// use metadata_store_memory::MemoryStore;
+    ///
+    /// let store = MemoryStore::new().with_feed_retention(Retention::Forever);
+    /// # let _ = store;
+    /// ```
+    pub fn with_feed_retention(mut self, retention: Retention) -> Self {
+        self.retention = Arc::new(RetentionSchedule::new(retention));
+        self
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -371,7 +392,11 @@ impl MetadataStore for MemoryStore {
             .collect();
         self.index.publish(published);
         if let Some(changes) = changes.filter(|c| !c.is_empty()) {
+            let written = changes.len();
             log.append(changes, at);
+            if let Some(step) = self.retention.after_commit(at, written) {
+                log.prune(step.committed_before, step.max_events);
+            }
             let head = log.head();
             drop(state);
             self.signal.announce(head);

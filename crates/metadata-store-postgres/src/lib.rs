@@ -43,7 +43,7 @@ use metadata_core::feed::RecordChange;
 use metadata_core::{
     ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
 };
-use metadata_store::feed::{FeedSignal, FeedStore};
+use metadata_store::feed::{FeedSignal, FeedStore, RetentionSchedule};
 use metadata_store::{Applied, ApplyFn, MetadataStore, StoreError, StoreResult};
 use options::Background;
 use std::str::FromStr;
@@ -58,6 +58,8 @@ struct Inner {
     background: Background,
     schema: Option<String>,
     feed: bool,
+    /// When commits prune the feed.
+    retention: RetentionSchedule,
     signal: FeedSignal,
 }
 
@@ -160,6 +162,7 @@ impl PostgresStore {
                 background,
                 schema: options.schema,
                 feed: options.feed,
+                retention: RetentionSchedule::new(options.retention),
                 signal: FeedSignal::new(),
             }),
         })
@@ -218,6 +221,25 @@ impl PostgresStore {
                     .map_err(error::pg)
             })
             .await
+    }
+}
+
+impl PostgresStore {
+    /// Counts the `events` a commit at `at` wrote and, when they tip the retention's count
+    /// over, takes a pruning step (see [`PostgresOptions::feed_retention`]). The commit has
+    /// already happened: a failed step is a warning, left to the next.
+    async fn retain(&self, at: Millis, events: usize) {
+        if !self.inner.feed {
+            return;
+        }
+        if let Some(step) = self.inner.retention.after_commit(at, events) {
+            match FeedStore::prune(self, step.committed_before, step.max_events).await {
+                Ok(pruned) => {
+                    metrics::counter!("metadata_feed_retention_pruned_total").increment(pruned)
+                }
+                Err(e) => tracing::warn!(code = e.code(), "the feed's retention step failed"),
+            }
+        }
     }
 }
 
@@ -376,6 +398,7 @@ impl MetadataStore for PostgresStore {
             .await?;
         if any_events {
             self.inner.signal.announce_unpositioned();
+            self.retain(at, writes.len()).await;
         }
         Ok(counts)
     }
@@ -390,6 +413,7 @@ impl MetadataStore for PostgresStore {
             // A refusal is only trusted from the stored record: read it below.
             if let Ok(next) = apply(current.clone()) {
                 if self.write_over(&current, &next, xmin, at).await?.is_some() {
+                    self.retain(at, 1).await;
                     return Ok(Applied::Stored(next));
                 }
             }
@@ -402,6 +426,7 @@ impl MetadataStore for PostgresStore {
             Err(refused) => return Ok(Applied::Refused(refused)),
         };
         if self.write_over(&current, &next, xmin, at).await?.is_some() {
+            self.retain(at, 1).await;
             return Ok(Applied::Stored(next));
         }
         match self.read_with_xmin(key).await? {

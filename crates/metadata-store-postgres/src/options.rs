@@ -2,6 +2,7 @@
 //! its caller has none.
 
 use crate::error::PostgresError;
+use metadata_store::feed::Retention;
 use metadata_store::StoreError;
 use std::future::Future;
 use std::time::Duration;
@@ -15,6 +16,7 @@ pub struct PostgresOptions {
     pub(crate) connect_timeout: Duration,
     pub(crate) application_name: String,
     pub(crate) feed: bool,
+    pub(crate) retention: Retention,
 }
 
 impl PostgresOptions {
@@ -27,6 +29,7 @@ impl PostgresOptions {
             connect_timeout: Duration::from_secs(5),
             application_name: "metadata-store".into(),
             feed: true,
+            retention: Retention::default(),
         }
     }
 
@@ -34,6 +37,17 @@ impl PostgresOptions {
     /// (on by default). With it off, the feed's calls are [`FeedError::Disabled`](metadata_store::feed::FeedError::Disabled).
     pub fn feed(mut self, on: bool) -> Self {
         self.feed = on;
+        self
+    }
+
+    /// How long the change feed keeps its events: seven days by default. Every
+    /// [`PRUNE_EVERY_EVENTS`](metadata_store::feed::PRUNE_EVERY_EVENTS) events (counted by this
+    /// process), the commit that tips the count over prunes older events right after it
+    /// commits, on its connection, never past a consumer's cursor; a failed step is logged and
+    /// left to the next. [`Retention::Forever`] keeps every event until
+    /// [`Feed::prune`](metadata_store::Feed::prune) is called.
+    pub fn feed_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
         self
     }
 

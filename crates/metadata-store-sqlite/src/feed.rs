@@ -8,7 +8,7 @@
 use crate::error::SqliteError;
 use metadata_core::feed::{ChangeEvent, Operation, RecordChange};
 use metadata_core::{Millis, ResourceKind};
-use metadata_store::feed::FeedError;
+use metadata_store::feed::{FeedError, RetentionSchedule};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Schema 2: the events, the consumers' cursors, and how far the events were pruned.
@@ -37,16 +37,24 @@ pub(crate) fn insert(
     conn: &Connection,
     changes: &[RecordChange],
     at: Millis,
+    retention: &RetentionSchedule,
 ) -> Result<Option<u64>, SqliteError> {
-    insert_with_texts(conn, changes.iter().map(|c| (c, c.record.as_deref())), at)
+    insert_with_texts(
+        conn,
+        changes.iter().map(|c| (c, c.record.as_deref())),
+        at,
+        retention,
+    )
 }
 
 /// [`insert`] with each event's record text given beside it (a writer that holds the text it
-/// just wrote need not copy it into the change).
+/// just wrote need not copy it into the change). When `retention` says this commit prunes,
+/// the pruning step runs here too, in the same transaction.
 pub(crate) fn insert_with_texts<'a>(
     conn: &Connection,
     changes: impl IntoIterator<Item = (&'a RecordChange, Option<&'a str>)>,
     at: Millis,
+    retention: &RetentionSchedule,
 ) -> Result<Option<u64>, SqliteError> {
     let mut changes = changes.into_iter().peekable();
     if changes.peek().is_none() {
@@ -74,6 +82,10 @@ pub(crate) fn insert_with_texts<'a>(
             text,
         ])?;
         position += 1;
+    }
+    if let Some(step) = retention.after_commit(at, (position - first) as usize) {
+        let pruned = prune(conn, step.committed_before, step.max_events)?;
+        metrics::counter!("metadata_feed_retention_pruned_total").increment(pruned);
     }
     Ok(Some(position as u64 - 1))
 }

@@ -53,7 +53,7 @@ use bridge::Worker;
 use metadata_core::{
     ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
 };
-use metadata_store::feed::{FeedError, FeedSignal, FeedStore};
+use metadata_store::feed::{FeedError, FeedSignal, FeedStore, RetentionSchedule};
 use metadata_store::{Applied, ApplyFn};
 use metadata_store::{MetadataStore, ReadFn, StoreError, StoreResult};
 use options::{open_connection, Location};
@@ -90,6 +90,8 @@ struct Inner {
     next_reader: AtomicUsize,
     location: Location,
     feed: bool,
+    /// When commits prune the feed.
+    retention: RetentionSchedule,
     signal: FeedSignal,
 }
 
@@ -213,6 +215,7 @@ impl SqliteStore {
                 next_reader: AtomicUsize::new(0),
                 location: options.location,
                 feed: options.feed,
+                retention: RetentionSchedule::new(options.retention),
                 signal: FeedSignal::new(),
             }),
         })
@@ -391,7 +394,7 @@ impl MetadataStore for SqliteStore {
                 }
                 let mut changes = Vec::new();
                 let counts = sql::run_all(conn, &sent, feed.then_some((&originals, &mut changes)))?;
-                Ok((counts, feed::insert(conn, &changes, at)?))
+                Ok((counts, feed::insert(conn, &changes, at, &inner.retention)?))
             })
             .await?;
         self.inner.cache.committed(writes, &prepared);

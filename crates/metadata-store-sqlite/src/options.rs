@@ -2,6 +2,7 @@
 
 use crate::error::SqliteError;
 use crate::{cache, schema};
+use metadata_store::feed::Retention;
 use rusqlite::{Connection, OpenFlags};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,6 +33,7 @@ pub struct SqliteOptions {
     pub(crate) cache_bytes: usize,
     pub(crate) page_cache_bytes: usize,
     pub(crate) feed: bool,
+    pub(crate) retention: Retention,
 }
 
 impl SqliteOptions {
@@ -45,6 +47,7 @@ impl SqliteOptions {
             cache_bytes: cache::DEFAULT_CACHE_BYTES,
             page_cache_bytes: DEFAULT_PAGE_CACHE_BYTES,
             feed: true,
+            retention: Retention::default(),
         }
     }
 
@@ -99,6 +102,16 @@ impl SqliteOptions {
     /// only for a database whose changes nothing follows.
     pub fn feed(mut self, on: bool) -> Self {
         self.feed = on;
+        self
+    }
+
+    /// How long the change feed keeps its events: seven days by default
+    /// ([`Retention::default`]), pruned by the store's own commits as they write (one step every
+    /// [`PRUNE_EVERY_EVENTS`](metadata_store::feed::PRUNE_EVERY_EVENTS) events, in the
+    /// committing transaction), never past a consumer's cursor. [`Retention::Forever`] keeps
+    /// every event until [`Feed::prune`](metadata_store::Feed::prune) is called.
+    pub fn feed_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
         self
     }
 

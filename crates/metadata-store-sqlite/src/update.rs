@@ -62,7 +62,7 @@ fn stored(
         // derived by the per-record step of `RecordChange::of_write`, without the text.
         let change = RecordChange::with_text(Some(&before), Some(&next), None);
         let events = change.iter().map(|c| (c, Some(body.as_str())));
-        last = feed::insert_with_texts(conn, events, at)?;
+        last = feed::insert_with_texts(conn, events, at, &inner.retention)?;
     }
     // Until the group commits; forgotten by the caller if it does not.
     inner.written.put(&next, data_version);

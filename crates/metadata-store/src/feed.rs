@@ -6,6 +6,10 @@
 //! gives them positions 1, 2, 3, ... in commit order: gapless and never reused, so a reader
 //! that keeps its last position misses nothing and reads nothing twice.
 
+pub use crate::retention::{
+    PruneStep, Retention, RetentionSchedule, DEFAULT_RETENTION, PRUNE_EVERY_EVENTS,
+};
+
 use crate::error::StoreError;
 use async_trait::async_trait;
 use metadata_core::feed::ChangeEvent;

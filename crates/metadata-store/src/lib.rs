@@ -32,6 +32,7 @@ pub mod feed;
 mod frontend;
 mod load;
 pub mod observe;
+mod retention;
 mod service;
 mod store;
 
