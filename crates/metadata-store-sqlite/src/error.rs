@@ -28,6 +28,25 @@ pub enum SqliteError {
     /// The database stayed locked by another connection past the busy timeout.
     #[error("the database is busy")]
     Busy(#[source] rusqlite::Error),
+    /// The database hit its size cap (`max_page_count`) or the disk is full: the write was
+    /// refused whole; reads go on, and writes succeed again once room is made.
+    #[error("the database or its disk is full")]
+    Full(#[source] rusqlite::Error),
+    /// A backup or restore would overwrite a file that exists.
+    #[error("{0} exists; a backup or restore never overwrites a file")]
+    Exists(std::path::PathBuf),
+    /// A backup to restore fails SQLite's integrity check (the first problem it reports).
+    #[error("the backup is damaged: {0}")]
+    Damaged(String),
+    /// A file could not be read, written or moved.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
     /// Any other SQLite failure.
     #[error("sqlite: {0}")]
     Sqlite(#[source] rusqlite::Error),
@@ -60,6 +79,7 @@ impl From<rusqlite::Error> for SqliteError {
             Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
                 SqliteError::Busy(err)
             }
+            Some(ErrorCode::DiskFull) => SqliteError::Full(err),
             _ => SqliteError::Sqlite(err),
         }
     }

@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod backup;
 mod bridge;
 mod cache;
 mod error;
@@ -43,6 +44,7 @@ mod sql;
 mod update;
 mod writer;
 
+pub use backup::Backup;
 pub use error::SqliteError;
 pub use feed::advance_cursor_in;
 pub use options::{SqliteOptions, DEFAULT_PAGE_CACHE_BYTES};
