@@ -37,7 +37,7 @@ use metadata_core::{
     ListQuery, Millis, Page, Record, RecordKey, ResourceKind, Write, MEMBERSHIP_KEY_SEPARATOR,
 };
 use metadata_store::feed::{
-    FeedError, FeedResult, FeedSignal, FeedStore, Retention, RetentionSchedule,
+    FeedError, FeedResult, FeedSignal, FeedStats, FeedStore, Retention, RetentionSchedule,
 };
 use metadata_store::{MetadataStore, ReadFn, StoreError, StoreResult};
 use shards::Shards;
@@ -434,6 +434,10 @@ impl FeedStore for MemoryStore {
 
     async fn advance_cursor(&self, name: &str, expected: Option<u64>, to: u64) -> FeedResult<()> {
         self.log(|log| log.advance(name, expected, to))
+    }
+
+    async fn stats(&self) -> FeedResult<FeedStats> {
+        self.log(|log| Ok(log.stats()))
     }
 
     async fn remove_cursor(&self, name: &str) -> FeedResult<bool> {

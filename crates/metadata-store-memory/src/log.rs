@@ -4,6 +4,7 @@
 use metadata_core::feed::{ChangeEvent, RecordChange};
 use metadata_core::{Millis, Record};
 use metadata_store::feed::FeedError;
+use metadata_store::feed::FeedStats;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -85,6 +86,14 @@ impl Log {
         }
         self.cursors.insert(name.to_owned(), to);
         Ok(())
+    }
+
+    pub(crate) fn stats(&self) -> FeedStats {
+        FeedStats {
+            head: self.head(),
+            pruned_through: self.pruned_through,
+            cursors: self.cursors.iter().map(|(n, p)| (n.clone(), *p)).collect(),
+        }
     }
 
     pub(crate) fn remove(&mut self, name: &str) -> Result<bool, FeedError> {

@@ -16,7 +16,7 @@ use crate::error::{pg, PostgresError};
 use deadpool_postgres::GenericClient;
 use metadata_core::feed::{ChangeEvent, Operation, RecordChange};
 use metadata_core::{Millis, ResourceKind};
-use metadata_store::feed::FeedError;
+use metadata_store::feed::{FeedError, FeedStats};
 use metadata_store::StoreError;
 use tracing::Instrument;
 
@@ -230,6 +230,28 @@ pub(crate) async fn read<C: GenericClient>(
         });
     }
     Ok(events)
+}
+
+/// Where the feed stands, read in one statement (one snapshot).
+pub(crate) async fn stats<C: GenericClient>(client: &C) -> Result<FeedStats, StoreError> {
+    let rows = client
+        .query(
+            "SELECT f.head, f.pruned_through, c.name, c.position
+             FROM metadata_change_feed f LEFT JOIN metadata_change_cursors c ON true
+             WHERE f.id = 1 ORDER BY c.name",
+            &[],
+        )
+        .await
+        .map_err(pg)?;
+    let mut stats = FeedStats::default();
+    for row in rows {
+        stats.head = row.get::<_, i64>(0) as u64;
+        stats.pruned_through = row.get::<_, i64>(1) as u64;
+        if let Some(name) = row.get::<_, Option<String>>(2) {
+            stats.cursors.push((name, row.get::<_, i64>(3) as u64));
+        }
+    }
+    Ok(stats)
 }
 
 /// The last position given.

@@ -5,7 +5,7 @@ use crate::{feed, get_client, sql, PostgresStore};
 use async_trait::async_trait;
 use metadata_core::feed::ChangeEvent;
 use metadata_core::{ListQuery, Millis, Page, Record};
-use metadata_store::feed::{FeedError, FeedResult, FeedSignal, FeedStore};
+use metadata_store::feed::{FeedError, FeedResult, FeedSignal, FeedStats, FeedStore};
 use std::future::Future;
 use tracing::Instrument;
 
@@ -35,6 +35,14 @@ impl FeedStore for PostgresStore {
         let name = name.to_owned();
         self.feed_call(move |client| async move {
             feed::advance_cursor_in(&**client, &name, expected, to).await
+        })
+        .await
+    }
+
+    async fn stats(&self) -> FeedResult<FeedStats> {
+        self.feed_call(move |mut client| async move {
+            feed::sequence(&mut client).await?;
+            Ok(feed::stats(&client).await?)
         })
         .await
     }

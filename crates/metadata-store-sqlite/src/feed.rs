@@ -8,7 +8,7 @@
 use crate::error::SqliteError;
 use metadata_core::feed::{ChangeEvent, Operation, RecordChange};
 use metadata_core::{Millis, ResourceKind};
-use metadata_store::feed::{FeedError, RetentionSchedule};
+use metadata_store::feed::{FeedError, FeedStats, RetentionSchedule};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Schema 2: the events, the consumers' cursors, and how far the events were pruned.
@@ -239,6 +239,30 @@ pub(crate) fn remove_cursor(conn: &Connection, name: &str) -> Result<bool, FeedE
         .execute([name])
         .map_err(SqliteError::from)?
         == 1)
+}
+
+/// Where the feed stands, read in one transaction.
+pub(crate) fn stats(conn: &Connection) -> Result<FeedStats, FeedError> {
+    let read = || -> Result<FeedStats, SqliteError> {
+        let tx = conn.unchecked_transaction()?;
+        let mut cursors = Vec::new();
+        let mut stmt =
+            tx.prepare_cached("SELECT name, position FROM change_cursors ORDER BY name")?;
+        for row in stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })? {
+            cursors.push(row?);
+        }
+        drop(stmt);
+        let stats = FeedStats {
+            head: head(&tx)?,
+            pruned_through: pruned_through(&tx)?,
+            cursors,
+        };
+        tx.finish()?;
+        Ok(stats)
+    };
+    Ok(read()?)
 }
 
 /// Deletes one batch of the oldest events: committed before `committed_before`, at or below

@@ -6,7 +6,7 @@ use crate::{feed, sql, SqliteStore};
 use async_trait::async_trait;
 use metadata_core::feed::ChangeEvent;
 use metadata_core::{ListQuery, Millis, Page, Record};
-use metadata_store::feed::{FeedError, FeedResult, FeedSignal, FeedStore};
+use metadata_store::feed::{FeedError, FeedResult, FeedSignal, FeedStats, FeedStore};
 use metadata_store::StoreError;
 
 #[async_trait]
@@ -20,6 +20,13 @@ impl FeedStore for SqliteStore {
 
     fn signal(&self) -> &FeedSignal {
         &self.inner.signal
+    }
+
+    async fn stats(&self) -> FeedResult<FeedStats> {
+        if !self.inner.feed {
+            return Err(FeedError::Disabled);
+        }
+        self.point_read(feed::stats)
     }
 
     async fn cursor(&self, name: &str) -> FeedResult<Option<u64>> {

@@ -1,7 +1,7 @@
 //! [`Feed`]: reading the change feed through the facade, with named consumers, retention and
 //! the privacy view.
 
-use crate::feed::{FeedError, FeedSignal, FeedStore};
+use crate::feed::{FeedError, FeedSignal, FeedStats, FeedStore};
 use crate::service::MetadataService;
 use metadata_core::feed::{ChangeEvent, ClaimsScope, PublicChangeEvent};
 use metadata_core::{ListQuery, Page, Record};
@@ -152,6 +152,16 @@ impl<'a> Feed<'a> {
             metrics::counter!("metadata_feed_pruned_total").increment(total);
         }
         pruned
+    }
+
+    /// Where the feed stands: head, prune mark, and every consumer's cursor (see
+    /// [`FeedStats::lag`]). With metrics on, publishes the head and each cursor's lag.
+    pub async fn stats(&self) -> Result<FeedStats, FeedError> {
+        let stats = self.store()?.stats().await?;
+        for (name, at) in &stats.cursors {
+            crate::observe::cursor_lag(self.service, name, *at);
+        }
+        Ok(stats)
     }
 
     /// One page of records and the feed position it is consistent with (see

@@ -20,6 +20,31 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
+/// Where a feed stands ([`FeedStore::stats`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FeedStats {
+    /// The last position given (0 before the first event).
+    pub head: u64,
+    /// Every event at or below this position was pruned.
+    pub pruned_through: u64,
+    /// Every consumer's cursor, by name, in name order.
+    pub cursors: Vec<(String, u64)>,
+}
+
+impl FeedStats {
+    /// How many events the feed holds.
+    pub fn events(&self) -> u64 {
+        self.head.saturating_sub(self.pruned_through)
+    }
+
+    /// How far each consumer is behind the head, by name.
+    pub fn lag(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.cursors
+            .iter()
+            .map(|(name, at)| (name.as_str(), self.head.saturating_sub(*at)))
+    }
+}
+
 /// The most events one [`FeedStore::changes`] call returns.
 pub const MAX_CHANGES_PER_READ: usize = 10_000;
 
@@ -130,6 +155,10 @@ pub trait FeedStore: Send + Sync {
     /// below every cursor, oldest first and without a hole (R12.5). Returns how many it
     /// deleted.
     async fn prune(&self, committed_before: Millis, max_events: usize) -> FeedResult<u64>;
+
+    /// Where the feed stands: its head, its prune mark and every consumer's cursor, read
+    /// together.
+    async fn stats(&self) -> FeedResult<FeedStats>;
 
     /// One page of records and a feed position it reflects: every commit at or below that
     /// position is in the page (the memory and SQLite stores give exactly those; PostgreSQL's

@@ -44,6 +44,16 @@ pub async fn r12_5_default_retention_prunes_as_the_store_writes(store: Arc<dyn M
         ),
         other => panic!("the events before the cursor were pruned, not {other:?}"),
     }
+    let stats = m.feed().stats().await.unwrap();
+    assert_eq!(
+        (stats.head, stats.pruned_through, stats.events()),
+        (old + steps, 5, old + steps - 5)
+    );
+    assert_eq!(stats.cursors, vec![("holder".to_owned(), 5)]);
+    assert_eq!(
+        stats.lag().collect::<Vec<_>>(),
+        vec![("holder", old + steps - 5)]
+    );
     let next = holder.next(1).await.unwrap();
     assert_eq!(next.events[0].position, 6, "the consumer misses nothing");
 
