@@ -94,6 +94,27 @@ pub enum LookupValue {
 }
 
 impl LookupValue {
+    /// A lookup value written as text (a query string, a command line): a JSON integer,
+    /// `true`/`false` or a quoted JSON string is that value; anything else is the text itself
+    /// (`admin` looks for `"admin"`, `30` for `30`, `"30"` for `"30"`).
+    ///
+    /// ```
+    /// use metadata_core::LookupValue;
+    /// assert_eq!(LookupValue::from_text("admin"), LookupValue::String("admin".into()));
+    /// assert_eq!(LookupValue::from_text("30"), LookupValue::Integer(30));
+    /// assert_eq!(LookupValue::from_text("\"30\""), LookupValue::String("30".into()));
+    /// assert_eq!(LookupValue::from_text("true"), LookupValue::Bool(true));
+    /// assert_eq!(LookupValue::from_text("1.5"), LookupValue::String("1.5".into()));
+    /// ```
+    pub fn from_text(text: &str) -> LookupValue {
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Number(n)) if n.is_i64() => LookupValue::Integer(n.as_i64().unwrap_or(0)),
+            Ok(Value::Bool(b)) => LookupValue::Bool(b),
+            Ok(Value::String(s)) => LookupValue::String(s),
+            _ => LookupValue::String(text.to_owned()),
+        }
+    }
+
     /// Whether a stored JSON value equals this one (R7.3): by JSON type, and an integer matches
     /// a number of exactly its value whatever its spelling (`1`, `1.0`, `1e0`).
     pub fn matches(&self, value: &Value) -> bool {

@@ -2,8 +2,10 @@
 //! `total_count`, and the library's cursor for lookups by metadata value.
 
 use crate::error::ApiError;
-use crate::request::{lookup_value, number_param};
-use metadata_core::{codes, Cursor, Filter, MetadataPath, Page, Resource, Tier, MAX_PAGE_SIZE};
+use crate::request::number_param;
+use metadata_core::{
+    codes, Cursor, Filter, LookupValue, MetadataPath, Page, Resource, Tier, MAX_PAGE_SIZE,
+};
 use metadata_store::{Backend, PageRequest};
 
 /// The most records one `limit` may ask for, as in the reference product.
@@ -66,7 +68,7 @@ pub(crate) fn lookup(
         found = Some(Filter::MetadataEquals {
             tier,
             path,
-            value: lookup_value(value),
+            value: LookupValue::from_text(value),
         });
     }
     let Some(filter) = found else {

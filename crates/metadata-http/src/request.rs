@@ -6,8 +6,7 @@ use crate::Shared;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap, StatusCode};
-use metadata_core::{codes, BodyMode, Change, LookupValue, RequestBody};
-use serde_json::Value;
+use metadata_core::{codes, BodyMode, Change, RequestBody};
 
 /// A request body, read by the core's one body parser ([`RequestBody::parse`]) under the
 /// service's limits, its tiers replacing (`MERGE = false`) or merging (`MERGE = true`). The
@@ -99,18 +98,6 @@ pub(crate) fn write_request(
         None => change,
     };
     Ok((change, expected))
-}
-
-/// A lookup value from a query string: a JSON integer, `true`/`false` or a quoted JSON string
-/// is that value; anything else is the text itself (`role=admin` looks for `"admin"`,
-/// `age=30` for `30`, `code="30"` for `"30"`).
-pub(crate) fn lookup_value(text: &str) -> LookupValue {
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Number(n)) if n.is_i64() => LookupValue::Integer(n.as_i64().unwrap_or(0)),
-        Ok(Value::Bool(b)) => LookupValue::Bool(b),
-        Ok(Value::String(s)) => LookupValue::String(s),
-        _ => LookupValue::String(text.to_owned()),
-    }
 }
 
 /// A paging query parameter (`limit` or `offset`) as a number.

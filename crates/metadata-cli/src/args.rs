@@ -1,0 +1,231 @@
+//! The command line, as clap reads it.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use metadata_core::{ResourceKind, Tier};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Serve, inspect and maintain a metadata store.
+#[derive(Debug, Parser)]
+#[command(name = "metadata", version, about)]
+pub struct Cli {
+    /// Which store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Log level on standard error: error, warn, info, debug or trace.
+    #[arg(long, global = true, env = "METADATA_LOG", default_value = "info")]
+    pub log: tracing::Level,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The store to open: a SQLite file or a PostgreSQL server.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct StoreArgs {
+    /// A SQLite database file (`serve` and `restore` create it; the others need it to exist).
+    #[arg(long, global = true, env = "METADATA_SQLITE", value_name = "PATH")]
+    pub sqlite: Option<PathBuf>,
+    /// A PostgreSQL URL, such as postgres://user@host:5432/database.
+    #[arg(long, global = true, env = "METADATA_POSTGRES_URL", value_name = "URL")]
+    pub postgres: Option<String>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP endpoints, with /healthz, /readyz and /metrics, until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
+    /// Print one record as JSON.
+    Get {
+        /// The record's kind.
+        kind: Kind,
+        /// Its id (a membership: the organization's id, then the user's).
+        #[arg(num_args = 1..=2, required = true)]
+        ids: Vec<String>,
+    },
+    /// Print the records whose metadata holds a value, one JSON line each.
+    Find {
+        /// The records' kind.
+        kind: Kind,
+        /// The tier to look in.
+        #[arg(long)]
+        tier: TierArg,
+        /// The dotted path inside the tier, such as `billing.plan`.
+        #[arg(long)]
+        path: String,
+        /// The value: a JSON integer, true/false or a quoted JSON string is that value;
+        /// anything else is the text itself.
+        #[arg(long)]
+        value: String,
+        /// The most records to print.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Start after this cursor (printed on standard error after a full page).
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// The change feed.
+    Feed {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: FeedCommand,
+    },
+    /// Declare an index on a metadata path, so finding by it reads the index.
+    DeclareIndex {
+        /// The records' kind.
+        kind: Kind,
+        /// The tier.
+        tier: TierArg,
+        /// The dotted path inside the tier.
+        path: String,
+    },
+    /// Write a consistent copy of the SQLite database to a new file, while writers go on.
+    Backup {
+        /// The copy to write; it must not exist.
+        to: PathBuf,
+    },
+    /// Check a backup and put it in place as the --sqlite file, which must not exist.
+    Restore {
+        /// The backup to restore.
+        from: PathBuf,
+    },
+    /// Print records per kind, the file's size, and the feed's head, prune mark and cursors.
+    Stats,
+}
+
+/// The feed's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum FeedCommand {
+    /// Print events as JSON lines.
+    Tail {
+        /// Start after this position.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// Keep following new events.
+        #[arg(long)]
+        follow: bool,
+        /// Without private tiers, and without events that changed only them.
+        #[arg(long)]
+        public: bool,
+    },
+    /// Delete events older than an age (such as 7d, 12h, 30m, 10s), never past a cursor.
+    Prune {
+        /// The age.
+        #[arg(long, value_parser = parse_age)]
+        older_than: std::time::Duration,
+    },
+}
+
+/// `serve`'s options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0: any free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// A file of secret keys, one per line, for the backend routes. Without it the keys come
+    /// from METADATA_SECRET_KEYS (comma-separated). Keys are never printed.
+    #[arg(long, value_name = "PATH")]
+    pub secret_key_file: Option<PathBuf>,
+    /// For development only: trust this request header to name the signed-in user of the
+    /// frontend routes. Without it the frontend routes answer 401.
+    #[arg(long, value_name = "HEADER")]
+    pub dev_user_header: Option<String>,
+    /// With the SQLite store, fsync every commit group (synchronous=FULL).
+    #[arg(long)]
+    pub durable: bool,
+    /// Keep no change feed (its cost saved; nothing can follow the writes).
+    #[arg(long)]
+    pub no_feed: bool,
+}
+
+/// A record kind on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Kind {
+    /// Users.
+    User,
+    /// Sign-up attempts.
+    SignUp,
+    /// Organizations.
+    Organization,
+    /// Organization memberships.
+    Membership,
+    /// Organization invitations.
+    Invitation,
+}
+
+impl From<Kind> for ResourceKind {
+    fn from(kind: Kind) -> Self {
+        match kind {
+            Kind::User => ResourceKind::User,
+            Kind::SignUp => ResourceKind::SignUp,
+            Kind::Organization => ResourceKind::Organization,
+            Kind::Membership => ResourceKind::Membership,
+            Kind::Invitation => ResourceKind::Invitation,
+        }
+    }
+}
+
+/// A tier on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TierArg {
+    /// public_metadata.
+    Public,
+    /// private_metadata.
+    Private,
+    /// unsafe_metadata.
+    Unsafe,
+}
+
+impl From<TierArg> for Tier {
+    fn from(tier: TierArg) -> Self {
+        match tier {
+            TierArg::Public => Tier::Public,
+            TierArg::Private => Tier::Private,
+            TierArg::Unsafe => Tier::Unsafe,
+        }
+    }
+}
+
+/// An age such as `7d`, `12h`, `30m`, `10s` or `0s`.
+fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?} needs a unit: s, m, h or d"))?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} does not start with a number"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?}: the unit is s, m, h or d")),
+    };
+    n.checked_mul(seconds)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_parse_with_their_units_and_refuse_the_rest() {
+        assert_eq!(parse_age("7d").unwrap().as_secs(), 7 * 86_400);
+        assert_eq!(parse_age("0s").unwrap().as_secs(), 0);
+        assert_eq!(parse_age("90m").unwrap().as_secs(), 5_400);
+        for bad in ["", "7", "d", "7w", "-1s", "99999999999999999999d", "1.5h"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
