@@ -53,9 +53,21 @@ use axum::Router;
 use metadata_store::MetadataService;
 use std::sync::Arc;
 
-/// What every handler shares.
+/// What every handler shares: one reference count to move per request, however many parts
+/// the configuration has.
 #[derive(Clone)]
-pub(crate) struct Shared {
+pub(crate) struct Shared(Arc<Config>);
+
+impl std::ops::Deref for Shared {
+    type Target = Config;
+    fn deref(&self) -> &Config {
+        &self.0
+    }
+}
+
+/// The configuration the handlers read.
+#[derive(Clone)]
+pub(crate) struct Config {
     pub(crate) service: MetadataService,
     pub(crate) hooks: Arc<dyn Hooks>,
     /// No hooks were set: users and organizations are answered from their text (see
@@ -68,7 +80,7 @@ pub(crate) struct Shared {
 /// The HTTP surface of a [`MetadataService`]: configure it, then take its routers.
 #[derive(Clone)]
 pub struct MetadataHttp {
-    shared: Shared,
+    shared: Config,
     body_limit: usize,
 }
 
@@ -88,7 +100,7 @@ impl MetadataHttp {
     pub fn new(service: MetadataService) -> Self {
         let body_limit = metadata_core::RequestBody::max_len(service.limits());
         MetadataHttp {
-            shared: Shared {
+            shared: Config {
                 service,
                 hooks: Arc::new(NoHooks),
                 plain: true,
@@ -152,7 +164,7 @@ impl MetadataHttp {
                     .into_response()
                 },
             ))
-            .with_state(self.shared.clone())
+            .with_state(Shared(Arc::new(self.shared.clone())))
     }
 
     /// The backend routes alone, for a host that mounts the two surfaces apart.

@@ -15,6 +15,37 @@ async fn create_user(s: &Server, id: &str, body: Value) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn every_answer_carries_a_request_id_given_or_made() {
+    let s = start().await;
+    let given = s
+        .backend(Method::GET, "/v1/users")
+        .header("x-request-id", "caller-chose-this")
+        .send()
+        .await;
+    assert_eq!(given.headers["x-request-id"], "caller-chose-this");
+    let ids: Vec<String> = futures_ids(&s).await;
+    assert!(ids.iter().all(|id| !id.is_empty()));
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "made ids are unique: {ids:?}");
+    // Errors and unknown routes carry one too.
+    let missing = s.backend(Method::GET, "/v1/users/nobody").send().await;
+    assert!(missing.headers.contains_key("x-request-id"));
+    let nowhere = s.call(Method::GET, "/nowhere").send().await;
+    assert!(nowhere.headers.contains_key("x-request-id"));
+}
+
+async fn futures_ids(s: &Server) -> Vec<String> {
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        let reply = s.call(Method::GET, "/v1/users").send().await;
+        ids.push(reply.headers["x-request-id"].to_str().unwrap().to_owned());
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_secret_key_is_required() {
     let s = start().await;
     s.call(Method::GET, "/v1/users")

@@ -111,15 +111,52 @@ impl<'s> Op<'s> {
             if result.is_ok() && !matches!(self.name, "get" | "list") {
                 publish_feed_head(self.store);
             }
-            let (op, surface, kind) = (self.name, surface_name(self.via), self.kind.object_name());
-            metrics::counter!("metadata_operations_total",
-                "op" => op, "surface" => surface, "kind" => kind, "outcome" => outcome)
-            .increment(1);
-            metrics::histogram!("metadata_operation_seconds",
-                "op" => op, "surface" => surface, "kind" => kind)
-            .record(started.elapsed().as_secs_f64());
+            let labels = [
+                self.name,
+                surface_name(self.via),
+                self.kind.object_name(),
+                outcome,
+            ];
+            let seconds = started.elapsed().as_secs_f64();
+            with_handles(labels, |counter, histogram| {
+                counter.increment(1);
+                histogram.record(seconds);
+            });
         }
     }
+}
+
+/// The counter and histogram of one operation's labels (`op`, `surface`, `kind`, `outcome`),
+/// registered once per thread and recorder and kept: recording through a kept handle costs an
+/// atomic add, where registering costs building a key and a registry lookup.
+fn with_handles(
+    labels: [&'static str; 4],
+    record: impl FnOnce(&metrics::Counter, &metrics::Histogram),
+) {
+    type Key = (usize, [(usize, usize); 4]);
+    thread_local! {
+        static KEPT: std::cell::RefCell<std::collections::HashMap<Key, (metrics::Counter, metrics::Histogram)>> =
+            std::cell::RefCell::default();
+    }
+    // The recorder's address is part of the key: handles from a recorder installed later (or
+    // from none) are never used for another.
+    let recorder =
+        metrics::with_recorder(|r| r as *const dyn metrics::Recorder as *const () as usize);
+    let key = (recorder, labels.map(|l| (l.as_ptr() as usize, l.len())));
+    KEPT.with(|kept| {
+        if let Some((counter, histogram)) = kept.borrow().get(&key) {
+            return record(counter, histogram);
+        }
+        let [op, surface, kind, outcome] = labels;
+        let made = (
+            metrics::counter!("metadata_operations_total",
+                "op" => op, "surface" => surface, "kind" => kind, "outcome" => outcome),
+            metrics::histogram!("metadata_operation_seconds",
+                "op" => op, "surface" => surface, "kind" => kind),
+        );
+        record(&made.0, &made.1);
+        kept.borrow_mut().insert(key, made);
+    })
 }
 
 /// Runs `operation` observed as `op`, and ends it with the operation's result.

@@ -1,0 +1,2 @@
+-- GET one hot user.
+wrk.headers["Authorization"] = "Bearer sk_load"
