@@ -12,9 +12,10 @@ pub struct Cli {
     /// Which store.
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Log level on standard error: error, warn, info, debug or trace.
-    #[arg(long, global = true, env = "METADATA_LOG", default_value = "info")]
-    pub log: tracing::Level,
+    /// Log level on standard error: error, warn, info, debug or trace (by default info for
+    /// serve, error for the rest, whose failures are printed anyway).
+    #[arg(long, global = true, env = "METADATA_LOG")]
+    pub log: Option<tracing::Level>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -28,8 +28,12 @@ pub type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let default_level = match cli.command {
+        Command::Serve(_) => tracing::Level::INFO,
+        _ => tracing::Level::ERROR,
+    };
     tracing_subscriber::fmt()
-        .with_max_level(cli.log)
+        .with_max_level(cli.log.unwrap_or(default_level))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -127,9 +127,41 @@ impl From<tokio_postgres::Error> for PostgresError {
     }
 }
 
+impl PostgresError {
+    /// The variant's name, for logs: never the message, which may quote what was sent.
+    fn kind(&self) -> &'static str {
+        match self {
+            PostgresError::InvalidUrl { .. } => "invalid_url",
+            PostgresError::InvalidSchemaName { .. } => "invalid_schema_name",
+            PostgresError::SchemaTooNew { .. } => "schema_too_new",
+            PostgresError::Pool { .. } => "pool",
+            PostgresError::PoolConfig { .. } => "pool_config",
+            PostgresError::Postgres { .. } => "postgres",
+            PostgresError::BadRecord { .. } => "bad_record",
+            PostgresError::RuntimeGone => "runtime_gone",
+            PostgresError::Runtime { .. } => "runtime",
+        }
+    }
+
+    /// The server's SQLSTATE, if it answered with one.
+    fn sqlstate(&self) -> &str {
+        match self {
+            PostgresError::Postgres(e) => e.code().map_or("", |c| c.code()),
+            _ => "",
+        }
+    }
+}
+
 impl From<PostgresError> for StoreError {
     fn from(err: PostgresError) -> Self {
         let retryable = err.is_retryable();
+        tracing::warn!(
+            store = "postgres",
+            error = err.kind(),
+            sqlstate = err.sqlstate(),
+            retryable,
+            "store fault"
+        );
         StoreError::backend("postgres", retryable, err)
     }
 }

@@ -46,7 +46,8 @@ impl SqliteStore {
     pub async fn backup(&self, to: impl Into<PathBuf>) -> Result<Backup, StoreError> {
         let path: PathBuf = to.into();
         if path.exists() {
-            return Err(SqliteError::Exists(path).into());
+            // The caller's mistake, not a store fault: no warning logged.
+            return Err(StoreError::backend("sqlite", false, SqliteError::Exists(path)));
         }
         let target = path.to_string_lossy().into_owned();
         let _span = tracing::debug_span!("metadata.sqlite.backup").entered();

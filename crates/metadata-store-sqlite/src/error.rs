@@ -86,6 +86,26 @@ impl From<rusqlite::Error> for SqliteError {
 }
 
 impl SqliteError {
+    /// The variant's name, for logs: never the message, which may quote a stored text.
+    fn kind(&self) -> &'static str {
+        match self {
+            SqliteError::SchemaTooNew { .. } => "schema_too_new",
+            SqliteError::NotADatabase { .. } => "not_a_database",
+            SqliteError::Corrupt { .. } => "corrupt",
+            SqliteError::ReadOnly { .. } => "read_only",
+            SqliteError::Busy { .. } => "busy",
+            SqliteError::Full { .. } => "full",
+            SqliteError::Exists { .. } => "exists",
+            SqliteError::Damaged { .. } => "damaged",
+            SqliteError::Io { .. } => "io",
+            SqliteError::Sqlite { .. } => "sqlite",
+            SqliteError::BadRecord { .. } => "bad_record",
+            SqliteError::Panicked { .. } => "panicked",
+            SqliteError::Closed => "closed",
+            SqliteError::Spawn { .. } => "spawn",
+        }
+    }
+
     /// Whether trying again may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, SqliteError::Busy(_))
@@ -95,6 +115,12 @@ impl SqliteError {
 impl From<SqliteError> for StoreError {
     fn from(err: SqliteError) -> Self {
         let retryable = err.is_retryable();
+        tracing::warn!(
+            store = "sqlite",
+            error = err.kind(),
+            retryable,
+            "store fault"
+        );
         StoreError::backend("sqlite", retryable, err)
     }
 }

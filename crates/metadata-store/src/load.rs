@@ -12,6 +12,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use tracing::Span;
 
 type Later<'a> = Pin<Box<dyn Future<Output = Result<Option<Record>, StoreError>> + Send + 'a>>;
 
@@ -24,11 +25,12 @@ pub(crate) struct LoadId<'a, R, K> {
     id: &'a str,
     key: K,
     later: Option<Later<'a>>,
-    op: Option<Op<'a>>,
+    op: Op<'a>,
     resource: PhantomData<fn() -> R>,
 }
 
 impl<'a, R, K> LoadId<'a, R, K> {
+    #[inline]
     pub(crate) fn new(
         service: &'a MetadataService,
         kind: ResourceKind,
@@ -36,7 +38,7 @@ impl<'a, R, K> LoadId<'a, R, K> {
         key: K,
     ) -> Self {
         LoadId {
-            op: Some(Op::start(service, "get", Surface::Backend, kind, id)),
+            op: Op::start(service, "get", Surface::Backend, kind, id),
             service,
             kind,
             id,
@@ -56,11 +58,17 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let answer = this.answer(cx);
+        if this.op.span().is_none() {
+            // Nothing observes the read: the path of a read without instrumentation.
+            return this.answer(cx);
+        }
+        let span = this.op.span().cloned();
+        let answer = {
+            let _entered = span.as_ref().map(Span::enter);
+            this.answer(cx)
+        };
         if let Poll::Ready(answer) = &answer {
-            if let Some(op) = this.op.take() {
-                op.finish(answer, |r| Some(r.version()));
-            }
+            this.op.take().finish(answer, |r| Some(r.version()));
         }
         answer
     }
@@ -75,7 +83,6 @@ where
     #[inline(always)]
     fn answer(&mut self, cx: &mut Context<'_>) -> Poll<Result<R, Error>> {
         let this = self;
-        let _entered = this.op.as_ref().map(|op| op.span().enter());
         if this.later.is_none() {
             // The common path: a point read from memory costs little more than copying the
             // record, so the `R` is built from the lent record where it lands (its tiers

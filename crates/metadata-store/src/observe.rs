@@ -6,7 +6,8 @@
 //!   (`backend` or `frontend`), `kind` (the record's wire `object` name), `id`, `store`, and,
 //!   once it ends, `outcome` (`ok` or the error's stable [`Error::code`]), `attempts` (for the
 //!   writes that plan again after a lost race) and `version` (of the record answered). A lost race
-//!   is a `DEBUG` event, a store fault a `WARN` event with its code.
+//!   is a `DEBUG` event; a store fault is a `WARN` event logged by the store where the fault is met
+//!   (its error's kind, and PostgreSQL's SQLSTATE), whether or not the operation is observed.
 //! - **Metrics**, once the host turns them on with
 //!   [`MetadataService::with_metrics`](crate::MetadataService::with_metrics):
 //!   `metadata_operations_total{op, surface, kind, outcome}` (counter),
@@ -35,8 +36,13 @@ fn surface_name(surface: Surface) -> &'static str {
     }
 }
 
-/// One facade operation being observed: its span, and its start when metrics are on.
-pub(crate) struct Op<'s> {
+/// One facade operation being observed. Nothing is built unless something observes it (a
+/// subscriber taking `DEBUG` spans, or metrics on): otherwise it is a null pointer, and starting
+/// it costs one level check and a branch.
+pub(crate) struct Op<'s>(Option<Box<Live<'s>>>);
+
+/// An operation something observes: its span, and its start when metrics are on.
+struct Live<'s> {
     store: &'s dyn MetadataStore,
     span: Span,
     started: Option<Instant>,
@@ -46,10 +52,23 @@ pub(crate) struct Op<'s> {
 }
 
 impl<'s> Op<'s> {
-    /// Starts observing the operation `name` on the record of `kind` under `id`. Without a
-    /// subscriber for `DEBUG` spans and with metrics off this costs a level check and a branch.
+    /// Starts observing the operation `name` on the record of `kind` under `id`.
     #[inline]
     pub(crate) fn start(
+        service: &'s MetadataService,
+        name: &'static str,
+        via: Surface,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Op<'s> {
+        if !service.metrics && !tracing::level_enabled!(tracing::Level::DEBUG) {
+            return Op(None);
+        }
+        Op::live(service, name, via, kind, id)
+    }
+
+    #[cold]
+    fn live(
         service: &'s MetadataService,
         name: &'static str,
         via: Surface,
@@ -67,40 +86,44 @@ impl<'s> Op<'s> {
             attempts = Empty,
             version = Empty,
         );
-        Op {
+        Op(Some(Box::new(Live {
             store: &*service.store,
             span,
             started: service.metrics.then(Instant::now),
             name,
             via,
             kind,
-        }
+        })))
     }
 
-    /// The operation's span, to run its future in.
-    pub(crate) fn span(&self) -> &Span {
-        &self.span
+    /// The operation, leaving nothing in its place (for a future that ends it once).
+    #[inline]
+    pub(crate) fn take(&mut self) -> Op<'s> {
+        Op(self.0.take())
+    }
+
+    /// The operation's span, to run its future in, if something observes it.
+    #[inline]
+    pub(crate) fn span(&self) -> Option<&Span> {
+        self.0.as_ref().map(|live| &live.span)
     }
 
     /// Ends the operation with `result`, the version of the record it answers, if any.
     #[inline]
     pub(crate) fn finish<T>(self, result: &Result<T, Error>, version: impl Fn(&T) -> Option<u64>) {
+        if let Some(live) = self.0 {
+            live.finish(result, version);
+        }
+    }
+}
+
+impl Live<'_> {
+    #[cold]
+    fn finish<T>(self, result: &Result<T, Error>, version: impl Fn(&T) -> Option<u64>) {
         let outcome = match result {
             Ok(_) => "ok",
             Err(e) => e.code(),
         };
-        if let Err(e) = result {
-            if matches!(e, Error::Storage { .. } | Error::OutcomeUnknown { .. }) {
-                tracing::warn!(
-                    parent: &self.span,
-                    op = self.name,
-                    kind = self.kind.object_name(),
-                    code = outcome,
-                    retryable = e.is_retryable(),
-                    "metadata store fault"
-                );
-            }
-        }
         if !self.span.is_disabled() {
             self.span.record("outcome", outcome);
             if let Some(version) = result.as_ref().ok().and_then(version) {
@@ -126,6 +149,21 @@ impl<'s> Op<'s> {
     }
 }
 
+/// Runs `operation` observed as `op`, and ends it with the operation's result.
+pub(crate) async fn observed<T>(
+    op: Op<'_>,
+    operation: impl std::future::Future<Output = Result<T, Error>>,
+    version: impl Fn(&T) -> Option<u64>,
+) -> Result<T, Error> {
+    use tracing::Instrument;
+    let result = match op.span() {
+        Some(span) => operation.instrument(span.clone()).await,
+        None => operation.await,
+    };
+    op.finish(&result, version);
+    result
+}
+
 /// The counter and histogram of one operation's labels (`op`, `surface`, `kind`, `outcome`),
 /// registered once per thread and recorder and kept: recording through a kept handle costs an
 /// atomic add, where registering costs building a key and a registry lookup.
@@ -134,9 +172,13 @@ fn with_handles(
     record: impl FnOnce(&metrics::Counter, &metrics::Histogram),
 ) {
     type Key = (usize, [(usize, usize); 4]);
+    type Kept = std::collections::HashMap<
+        Key,
+        (metrics::Counter, metrics::Histogram),
+        foldhash::fast::FixedState,
+    >;
     thread_local! {
-        static KEPT: std::cell::RefCell<std::collections::HashMap<Key, (metrics::Counter, metrics::Histogram)>> =
-            std::cell::RefCell::default();
+        static KEPT: std::cell::RefCell<Kept> = std::cell::RefCell::default();
     }
     // The recorder's address is part of the key: handles from a recorder installed later (or
     // from none) are never used for another.
@@ -157,18 +199,6 @@ fn with_handles(
         record(&made.0, &made.1);
         kept.borrow_mut().insert(key, made);
     })
-}
-
-/// Runs `operation` observed as `op`, and ends it with the operation's result.
-pub(crate) async fn observed<T>(
-    op: Op<'_>,
-    operation: impl std::future::Future<Output = Result<T, Error>>,
-    version: impl Fn(&T) -> Option<u64>,
-) -> Result<T, Error> {
-    use tracing::Instrument;
-    let result = operation.instrument(op.span().clone()).await;
-    op.finish(&result, version);
-    result
 }
 
 /// Notes that a write lost its race to another writer and plans again (its `attempt`-th try).

@@ -154,6 +154,7 @@ impl MetadataService {
     /// Loads the record of `kind` stored under the single id `id`, or `NotFound`; `key` builds
     /// its [`RecordKey`] only when one is needed (a store that cannot answer at once, or an
     /// error), which spares a point read from a memory store copying the id twice.
+    #[inline]
     pub(crate) fn load_id<'a, R: Resource>(
         &'a self,
         kind: ResourceKind,

@@ -160,6 +160,7 @@ impl Backend<'_> {
     }
 
     /// A user, whole (R7.1).
+    #[inline]
     pub fn get_user<'a>(
         &'a self,
         id: &'a UserId,
@@ -171,6 +172,7 @@ impl Backend<'_> {
     }
 
     /// A sign-up attempt.
+    #[inline]
     pub fn get_sign_up<'a>(
         &'a self,
         id: &'a SignUpId,
@@ -182,6 +184,7 @@ impl Backend<'_> {
     }
 
     /// An organization, whole.
+    #[inline]
     pub fn get_organization<'a>(
         &'a self,
         id: &'a OrganizationId,
@@ -202,6 +205,7 @@ impl Backend<'_> {
     }
 
     /// An invitation.
+    #[inline]
     pub fn get_invitation<'a>(
         &'a self,
         id: &'a InvitationId,
