@@ -1,4 +1,4 @@
-//! Logs and metrics never carry a metadata value (contract §12's observability note): a marker
+//! Logs and metrics never carry a metadata value (R15.1): a marker
 //! written into every tier of every kind, sent as a lookup value, in a refused body and through
 //! the feed, appears nowhere in what a subscriber capturing everything at `TRACE` (spans opened
 //! and closed with all their fields) and a metrics recorder saw, while both saw the operations.
@@ -42,7 +42,7 @@ fn authenticate(parts: &axum::http::request::Parts) -> Option<FrontendPrincipal>
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_metadata_value_reaches_logs_or_metrics() {
+async fn r15_1_no_metadata_value_reaches_logs_or_metrics() {
     let captured = Captured::default();
     let writer = captured.clone();
     tracing_subscriber::fmt()
