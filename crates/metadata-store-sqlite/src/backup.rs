@@ -47,7 +47,11 @@ impl SqliteStore {
         let path: PathBuf = to.into();
         if path.exists() {
             // The caller's mistake, not a store fault: no warning logged.
-            return Err(StoreError::backend("sqlite", false, SqliteError::Exists(path)));
+            return Err(StoreError::backend(
+                "sqlite",
+                false,
+                SqliteError::Exists(path),
+            ));
         }
         let target = path.to_string_lossy().into_owned();
         let _span = tracing::debug_span!("metadata.sqlite.backup").entered();

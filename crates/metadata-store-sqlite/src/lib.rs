@@ -276,6 +276,15 @@ impl SqliteStore {
         self.inner.parse(kind, key, body, None)
     }
 
+    /// Sets the cap on the database's size (see [`SqliteOptions::max_size`]); `None` lifts it.
+    /// A cap below the file's present size holds it where it is.
+    pub async fn set_max_size(&self, bytes: Option<u64>) -> Result<(), StoreError> {
+        self.inner
+            .writer
+            .call(move |conn| options::cap(conn, bytes).map_err(StoreError::from))
+            .await
+    }
+
     /// Declares an expression index on a metadata path, so that finding `kind` records by the
     /// value at `path` in `tier` (R7.2) reads the index instead of scanning. Idempotent; every
     /// distinct path gets an index of its own. A path that does not parse is

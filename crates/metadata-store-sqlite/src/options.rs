@@ -34,6 +34,7 @@ pub struct SqliteOptions {
     pub(crate) page_cache_bytes: usize,
     pub(crate) feed: bool,
     pub(crate) retention: Retention,
+    pub(crate) max_size: Option<u64>,
 }
 
 impl SqliteOptions {
@@ -48,6 +49,7 @@ impl SqliteOptions {
             page_cache_bytes: DEFAULT_PAGE_CACHE_BYTES,
             feed: true,
             retention: Retention::default(),
+            max_size: None,
         }
     }
 
@@ -115,6 +117,17 @@ impl SqliteOptions {
         self
     }
 
+    /// Caps the database file at about `bytes` (SQLite's `max_page_count`, rounded down to whole
+    /// pages). A write that would grow the file past it is refused whole with
+    /// [`SqliteError::Full`](crate::SqliteError::Full), as a write on a full disk is; reads go
+    /// on, and writes succeed again once room is made (records deleted, the feed pruned: their
+    /// pages are reused) or the cap is raised ([`SqliteStore::set_max_size`](crate::SqliteStore::set_max_size)).
+    /// No cap by default.
+    pub fn max_size(mut self, bytes: u64) -> Self {
+        self.max_size = Some(bytes);
+        self
+    }
+
     /// How long a write waits for another connection or process to release the database.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
@@ -166,8 +179,25 @@ pub(crate) fn open_connection(
             )));
         }
         schema::migrate(&mut conn)?;
+        if let Some(bytes) = options.max_size {
+            cap(&conn, Some(bytes))?;
+        }
     }
     Ok(conn)
+}
+
+/// Caps the database at about `bytes` (`None`: SQLite's own limit), in whole pages, never below
+/// the pages it already has.
+pub(crate) fn cap(conn: &Connection, bytes: Option<u64>) -> Result<(), SqliteError> {
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    let pages = match bytes {
+        Some(bytes) => (bytes / page_size.max(1) as u64).clamp(1, i64::MAX as u64) as i64,
+        None => 0xFFFF_FFFE,
+    };
+    conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    Ok(())
 }
 
 /// The default of [`SqliteOptions::page_cache_bytes`]: 64 MiB.
