@@ -53,6 +53,26 @@ use axum::Router;
 use metadata_store::MetadataService;
 use std::sync::Arc;
 
+/// `record` as the backend routes answer it, for what carries records elsewhere in the same
+/// shape (webhook payloads, exports): its wire JSON with the fields the reference SDKs read,
+/// filled by `hooks`. A membership carries its organization, read through `service` (only its id
+/// and object when it is gone).
+pub async fn record_shape(
+    service: &MetadataService,
+    hooks: &dyn Hooks,
+    record: &metadata_core::Record,
+) -> serde_json::Map<String, serde_json::Value> {
+    let organization = match record {
+        metadata_core::Record::Membership(m) => service
+            .backend()
+            .get_organization(&m.organization_id)
+            .await
+            .ok(),
+        _ => None,
+    };
+    shapes::any(hooks, record, organization.as_ref()).await
+}
+
 /// What every handler shares: one reference count to move per request, however many parts
 /// the configuration has.
 #[derive(Clone)]

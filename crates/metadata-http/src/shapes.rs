@@ -4,7 +4,8 @@
 
 use async_trait::async_trait;
 use metadata_core::{
-    Invitation, Membership, MembershipView, Organization, OrganizationView, SignUp, User, UserView,
+    Invitation, Membership, MembershipView, Organization, OrganizationView, Record, SignUp, User,
+    UserView,
 };
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -235,6 +236,33 @@ pub(crate) async fn sign_up(hooks: &dyn Hooks, s: &SignUp) -> Map<String, Value>
     let mut map = object_of(s);
     hooks.sign_up(&mut map).await;
     map
+}
+
+/// Any record, as the backend routes answer it. A membership is shown with `organization` (its
+/// organization as it stands now; only its id and object when it is gone).
+pub(crate) async fn any(
+    hooks: &dyn Hooks,
+    record: &Record,
+    of_membership: Option<&Organization>,
+) -> Map<String, Value> {
+    match record {
+        Record::User(u) => user(hooks, u).await,
+        Record::SignUp(s) => sign_up(hooks, s).await,
+        Record::Organization(o) => organization(hooks, o).await,
+        Record::Invitation(i) => invitation(hooks, i).await,
+        Record::Membership(m) => match of_membership {
+            Some(org) => membership(hooks, m, org).await,
+            None => {
+                let mut gone = Map::new();
+                gone.insert("id".into(), m.organization_id.as_str().into());
+                gone.insert("object".into(), "organization".into());
+                let defaults = membership_defaults(m.user_id.as_str(), gone);
+                let mut map = with_defaults(object_of(m), defaults);
+                hooks.membership(&mut map).await;
+                map
+            }
+        },
+    }
 }
 
 /// A kind of record the routes answer in a shape of its own (the record's wire JSON and the

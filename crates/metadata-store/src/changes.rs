@@ -248,6 +248,15 @@ impl<'a> Consumer<'a> {
         }
     }
 
+    /// Moves the cursor to `position`, back or forward, if it is where the caller expects
+    /// (`expected`, `None` for a cursor not yet made; [`FeedError::CursorMoved`] otherwise): to
+    /// read again the events after a position still kept (a replay), or to skip ahead.
+    pub async fn move_to(&self, expected: Option<u64>, position: u64) -> Result<(), FeedError> {
+        self.store()?
+            .advance_cursor(&self.name, expected, position)
+            .await
+    }
+
     /// Removes the cursor, so that pruning no longer waits for it.
     pub async fn remove(&self) -> Result<bool, FeedError> {
         self.store()?.remove_cursor(&self.name).await
