@@ -94,6 +94,8 @@ pub enum Command {
     },
     /// Print records per kind, the file's size, and the feed's head, prune mark and cursors.
     Stats,
+    /// Deliver the change feed to one endpoint as signed webhooks, until SIGTERM or Ctrl-C.
+    Webhooks(WebhookArgs),
 }
 
 /// The feed's subcommands.
@@ -139,6 +141,29 @@ pub struct ServeArgs {
     /// Keep no change feed (its cost saved; nothing can follow the writes).
     #[arg(long)]
     pub no_feed: bool,
+}
+
+/// `webhooks`' options.
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    /// The endpoint's name: its place in the feed is the cursor `webhook:<name>`.
+    #[arg(long)]
+    pub name: String,
+    /// Where to POST the events.
+    #[arg(long)]
+    pub url: String,
+    /// Only these event types (comma-separated, such as user.created,user.deleted).
+    #[arg(long, value_delimiter = ',')]
+    pub types: Vec<String>,
+    /// Send webhook-id/-timestamp/-signature instead of the svix-* headers.
+    #[arg(long)]
+    pub standard_headers: bool,
+    /// The instance id events carry and message ids start with.
+    #[arg(long, default_value = "ins_metadata")]
+    pub instance_id: String,
+    /// How often to look for events another process wrote, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub poll_ms: u64,
 }
 
 /// A record kind on the command line.

@@ -17,6 +17,7 @@ mod args;
 mod commands;
 mod open;
 mod serve;
+mod webhooks;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -109,6 +110,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Backup { to } => commands::backup(&opened, to).await,
         Command::Stats => commands::stats(&opened).await,
+        Command::Webhooks(args) => webhooks::deliver(service.clone(), args).await,
         Command::Restore { .. } => unreachable!("handled above"),
     }
 }

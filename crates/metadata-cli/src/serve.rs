@@ -109,7 +109,7 @@ async fn render_metrics(State(ops): State<Ops>) -> String {
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
-async fn stop_requested() {
+pub(crate) async fn stop_requested() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

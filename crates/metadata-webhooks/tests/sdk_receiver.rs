@@ -12,133 +12,15 @@
 use metadata_core::{Change, MembershipId, OrganizationId, SignUpId, Tier, UserId};
 use metadata_store::MetadataService;
 use metadata_store_sqlite::SqliteStore;
-use metadata_webhooks::{event, Deliverer, Endpoint, Secret};
+use metadata_webhooks::{Deliverer, Endpoint, Secret};
+
+mod common {
+    pub mod receiver;
+}
+use common::receiver::{self, check_in_order, expected, received, wait_for, SECRET, WRONG};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const WRONG: &str = "whsec_d3Jvbmcgc2VjcmV0IGZvciB0ZXN0cw==";
-
-fn sdk_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../metadata-http/tests/sdk")
-}
-
-/// A receiver process, killed when dropped (a failed test leaves none behind).
-struct Receiver(Child);
-
-impl Receiver {
-    fn kill(&mut self) -> std::io::Result<()> {
-        self.0.kill()?;
-        self.0.wait().map(drop)
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.kill();
-    }
-}
-
-/// A receiver process on `port` (0: any), and the port it took.
-fn receiver(port: u16, log: &Path, fail_rate: f64, seed: u32, delay_ms: u64) -> (Receiver, u16) {
-    let mut child = Command::new("node")
-        .arg(sdk_dir().join("webhook-receiver.mjs"))
-        .args([
-            port.to_string(),
-            SECRET.to_owned(),
-            log.display().to_string(),
-            fail_rate.to_string(),
-            seed.to_string(),
-            delay_ms.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .trim()
-        .strip_prefix("listening ")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("the receiver names its port: {line:?}"));
-    (Receiver(child), port)
-}
-
-/// The receiver's log so far.
-fn received(log: &Path) -> Vec<Value> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-/// Every event of `service`'s feed that becomes a webhook: (message id, type, data id).
-async fn expected(service: &MetadataService) -> Vec<(String, String, String)> {
-    let events = service.feed().read(0, 10_000).await.unwrap();
-    events
-        .iter()
-        .filter_map(|e| {
-            let kind = event::event_type(e)?;
-            Some((
-                event::message_id("ins_test", e),
-                kind.to_owned(),
-                e.change.id.clone(),
-            ))
-        })
-        .collect()
-}
-
-/// Checks that `log` holds every expected message, verified, first seen in feed order, and
-/// nothing but repeats of the same ids besides.
-fn check_in_order(log: &[Value], expected: &[(String, String, String)]) -> usize {
-    let mut seen = std::collections::HashSet::new();
-    let mut first = Vec::new();
-    for entry in log {
-        assert!(entry.get("verify_failed").is_none(), "verified: {entry}");
-        let id = entry["id"].as_str().unwrap().to_owned();
-        if seen.insert(id.clone()) {
-            first.push(entry.clone());
-        }
-    }
-    assert_eq!(
-        first.len(),
-        expected.len(),
-        "every event arrived once at least"
-    );
-    for (entry, (id, kind, data_id)) in first.iter().zip(expected) {
-        assert_eq!(entry["id"], json!(id), "in feed order");
-        assert_eq!(entry["type"], json!(kind));
-        assert_eq!(entry["object"], json!("event"));
-        if !data_id.contains(',') {
-            assert_eq!(entry["data_id"], json!(data_id), "{entry}");
-        }
-    }
-    log.len() - first.len()
-}
-
-async fn wait_for(log: &Path, count: usize, limit: Duration) {
-    let start = Instant::now();
-    while received(log)
-        .iter()
-        .filter(|e| e.get("verify_failed").is_none())
-        .map(|e| e["id"].as_str().unwrap().to_owned())
-        .collect::<std::collections::HashSet<_>>()
-        .len()
-        < count
-    {
-        assert!(
-            start.elapsed() < limit,
-            "every event arrives within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn endpoint(name: &str, port: u16, secret: &str) -> Endpoint {
     Endpoint::new(
@@ -193,15 +75,7 @@ async fn write_everything(service: &MetadataService, users: usize) {
 type Test = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
 
 fn main() {
-    let node = Command::new("node").arg("--version").output();
-    let why = match &node {
-        Err(_) => Some("node is not installed".to_owned()),
-        Ok(_) if !sdk_dir().join("node_modules/@clerk/backend").is_dir() => Some(format!(
-            "the SDK is not installed: run npm ci --prefix {}",
-            sdk_dir().display()
-        )),
-        Ok(_) => None,
-    };
+    let why = receiver::missing();
     let names = [
         "every_event_arrives_verified_in_order_through_failures_and_a_restart",
         "a_wrong_secret_fails_verification_at_the_receiver",
@@ -252,7 +126,7 @@ fn service(dir: &Path) -> MetadataService {
 async fn through_failures_and_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("received.jsonl");
-    let (mut first, port) = receiver(0, &log, 0.3, 7, 0);
+    let (mut first, port) = receiver::receiver(0, &log, 0.3, 7, 0);
     let service = service(dir.path());
     let deliverer = std::sync::Arc::new(
         Deliverer::new(service.clone(), endpoint("sdk", port, SECRET)).unwrap(),
@@ -267,7 +141,7 @@ async fn through_failures_and_a_restart() {
     wait_for(&log, expected.len() / 2, Duration::from_secs(30)).await;
     first.kill().unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let (mut second, _) = receiver(port, &log, 0.3, 11, 0);
+    let (mut second, _) = receiver::receiver(port, &log, 0.3, 11, 0);
     wait_for(&log, expected.len(), Duration::from_secs(60)).await;
     running.abort();
     second.kill().unwrap();
@@ -293,7 +167,7 @@ async fn through_failures_and_a_restart() {
 async fn wrong_secret() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("received.jsonl");
-    let (mut receiver, port) = receiver(0, &log, 0.0, 1, 0);
+    let (mut receiver, port) = receiver::receiver(0, &log, 0.0, 1, 0);
     let service = service(dir.path());
     write_everything(&service, 1).await;
     let deliverer = std::sync::Arc::new(
@@ -335,7 +209,7 @@ async fn resumes_from_the_cursor() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("received.jsonl");
     // Each delivery takes 5 ms at the receiver, so the first deliverer is stopped midway.
-    let (mut receiver, port) = receiver(0, &log, 0.0, 1, 5);
+    let (mut receiver, port) = receiver::receiver(0, &log, 0.0, 1, 5);
     let service = service(dir.path());
     write_everything(&service, 40).await;
     let expected = expected(&service).await;
