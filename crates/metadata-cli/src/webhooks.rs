@@ -31,10 +31,10 @@ pub async fn deliver(service: MetadataService, args: &WebhookArgs) -> Result<(),
     let deliverer = Deliverer::new(service, endpoint)?;
     tracing::info!(endpoint = %args.name, "delivering webhooks");
     tokio::select! {
-        outcome = deliverer.run() => Err(outcome.err().map_or_else(
-            || "delivery stopped".into(),
-            |e| Failure::from(e),
-        )),
+        outcome = deliverer.run() => match outcome {
+            Err(e) => Err(e.into()),
+            Ok(()) => Err("delivery stopped".into()),
+        },
         () = stop_requested() => Ok(()),
     }
 }
