@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use metadata_core::{ResourceKind, Tier};
+use metadata_store::feed::Retention;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -141,6 +142,9 @@ pub struct ServeArgs {
     /// Keep no change feed (its cost saved; nothing can follow the writes).
     #[arg(long)]
     pub no_feed: bool,
+    /// How long the feed keeps its events: an age such as 7d, 12h or 30m, or `forever`.
+    #[arg(long, value_parser = parse_retention, default_value = "7d")]
+    pub feed_retention: Retention,
 }
 
 /// `webhooks`' options.
@@ -214,6 +218,14 @@ impl From<TierArg> for Tier {
     }
 }
 
+/// A retention: an age (see [`parse_age`]) or `forever`.
+fn parse_retention(text: &str) -> Result<Retention, String> {
+    match text {
+        "forever" => Ok(Retention::Forever),
+        age => parse_age(age).map(Retention::For),
+    }
+}
+
 /// An age such as `7d`, `12h`, `30m`, `10s` or `0s`.
 fn parse_age(text: &str) -> Result<std::time::Duration, String> {
     let split = text
@@ -246,7 +258,13 @@ mod tests {
         assert_eq!(parse_age("90m").unwrap().as_secs(), 5_400);
         for bad in ["", "7", "d", "7w", "-1s", "99999999999999999999d", "1.5h"] {
             assert!(parse_age(bad).is_err(), "{bad}");
+            assert!(parse_retention(bad).is_err(), "{bad}");
         }
+        assert_eq!(parse_retention("forever").unwrap(), Retention::Forever);
+        assert_eq!(
+            parse_retention("2h").unwrap(),
+            Retention::For(std::time::Duration::from_secs(7_200))
+        );
     }
 
     #[test]

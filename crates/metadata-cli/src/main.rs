@@ -88,6 +88,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             create: true,
             durable: serve.durable,
             no_feed: serve.no_feed,
+            retention: serve.feed_retention,
         },
         _ => Tuning::default(),
     };

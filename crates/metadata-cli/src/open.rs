@@ -2,6 +2,7 @@
 
 use crate::args::StoreArgs;
 use crate::Failure;
+use metadata_store::feed::Retention;
 use metadata_store::{MetadataService, MetadataStore};
 use metadata_store_postgres::{PostgresOptions, PostgresStore};
 use metadata_store_sqlite::{SqliteOptions, SqliteStore};
@@ -33,6 +34,8 @@ pub struct Tuning {
     pub durable: bool,
     /// Keep no change feed.
     pub no_feed: bool,
+    /// How long the feed keeps its events.
+    pub retention: Retention,
 }
 
 /// Opens the store `args` names.
@@ -44,7 +47,8 @@ pub async fn open(args: &StoreArgs, tuning: Tuning) -> Result<Opened, Failure> {
             }
             let options = SqliteOptions::file(path)
                 .synchronous_full(tuning.durable)
-                .feed(!tuning.no_feed);
+                .feed(!tuning.no_feed)
+                .feed_retention(tuning.retention);
             let store =
                 Arc::new(SqliteStore::open(options).map_err(|e| {
                     format!("cannot open {}: {}", path.display(), crate::one_line(&e))
@@ -53,11 +57,13 @@ pub async fn open(args: &StoreArgs, tuning: Tuning) -> Result<Opened, Failure> {
         }
         (None, Some(url)) => {
             let store = Arc::new(
-                PostgresStore::connect(PostgresOptions::new(url).feed(!tuning.no_feed))
-                    .await
-                    .map_err(|e| {
-                        format!("cannot connect to PostgreSQL: {}", crate::one_line(&e))
-                    })?,
+                PostgresStore::connect(
+                    PostgresOptions::new(url)
+                        .feed(!tuning.no_feed)
+                        .feed_retention(tuning.retention),
+                )
+                .await
+                .map_err(|e| format!("cannot connect to PostgreSQL: {}", crate::one_line(&e)))?,
             );
             (Store::Postgres(store.clone()), store)
         }

@@ -403,3 +403,34 @@ fn sigterm_under_write_load_loses_no_acknowledged_write() {
     });
     println!("{total} acknowledged writes, all stored after SIGTERM");
 }
+
+#[test]
+fn serve_keeps_the_feed_for_the_retention_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("retained.db");
+    let (child, base) = serve(&db, &["--feed-retention", "0s"]);
+    futures_lite_block_on(async {
+        let client = reqwest::Client::new();
+        let send = |method: reqwest::Method, path: &str, body: Value| {
+            client
+                .request(method, format!("{base}{path}"))
+                .bearer_auth("sk_test_cli")
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+        };
+        let created = send(reqwest::Method::POST, "/v1/users", json!({"id": "user_1"})).await;
+        assert_eq!(created.unwrap().status(), 200);
+        for n in 0..300 {
+            let body = json!({ "public_metadata": { "n": n } });
+            let merged = send(reqwest::Method::PATCH, "/v1/users/user_1/metadata", body).await;
+            assert_eq!(merged.unwrap().status(), 200);
+        }
+    });
+    terminate(&child);
+    assert!(child.wait_with_output().unwrap().status.success());
+    let stats: Value = serde_json::from_str(&stdout(&metadata(&db, &["stats"]))).unwrap();
+    let pruned = stats["feed"]["pruned_through"].as_u64().unwrap();
+    assert!(pruned >= 200, "the store pruned as it wrote: {stats}");
+    assert_eq!(stats["feed"]["head"], 301);
+}
