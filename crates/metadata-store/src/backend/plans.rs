@@ -67,34 +67,14 @@ impl Backend<'_> {
         user: &UserId,
         change: Change,
     ) -> Result<User, Error> {
-        let op = Op::start(
-            self.service,
+        let limits = self.service.limits;
+        self.plan_and_commit(
             "complete_sign_up",
-            Surface::Backend,
-            ResourceKind::SignUp,
-            id.as_str(),
-        );
-        observed(
-            op,
-            async {
-                let s = self.service;
-                let key = RecordKey::SignUp(id.clone());
-                let mut attempts = Attempts::new(s, &key);
-                while attempts.next() {
-                    let sign_up: SignUp = s.load(&key).await?;
-                    let plan =
-                        complete_sign_up(&sign_up, user.clone(), &change, &s.limits, s.now())?;
-                    match s.store.commit(&plan.writes(), plan.user.updated_at).await {
-                        Ok(_) => return Ok(plan.user),
-                        // The sign-up changed since it was read (its metadata, or another completion):
-                        // plan again from the newer record, which refuses a second completion.
-                        Err(crate::StoreError::Conflict { .. }) => continue,
-                        Err(e) => return Err(e.into_error(None)),
-                    }
-                }
-                Err(attempts.gave_up())
+            RecordKey::SignUp(id.clone()),
+            |sign_up: &SignUp, now| {
+                let plan = complete_sign_up(sign_up, user.clone(), &change, &limits, now)?;
+                Ok((plan.writes(), plan.user.updated_at, plan.user))
             },
-            |u: &User| Some(u.version),
         )
         .await
     }
@@ -108,43 +88,50 @@ impl Backend<'_> {
         membership: &MembershipId,
         user: &UserId,
     ) -> Result<Membership, Error> {
-        let op = Op::start(
-            self.service,
+        let limits = self.service.limits;
+        self.plan_and_commit(
             "accept_invitation",
-            Surface::Backend,
-            ResourceKind::Invitation,
-            id.as_str(),
-        );
-        observed(
-            op,
-            async {
-                let s = self.service;
-                let key = RecordKey::Invitation(id.clone());
-                let mut attempts = Attempts::new(s, &key);
-                while attempts.next() {
-                    let inv: Invitation = s.load(&key).await?;
-                    let plan = accept_invitation(
-                        &inv,
-                        membership.clone(),
-                        user.clone(),
-                        &s.limits,
-                        s.now(),
-                    )?;
-                    match s
-                        .store
-                        .commit(&plan.writes(), plan.membership.updated_at)
-                        .await
-                    {
-                        Ok(_) => return Ok(plan.membership),
-                        Err(crate::StoreError::Conflict { .. }) => continue,
-                        Err(e) => return Err(e.into_error(None)),
-                    }
-                }
-                Err(attempts.gave_up())
+            RecordKey::Invitation(id.clone()),
+            |inv: &Invitation, now| {
+                let plan = accept_invitation(inv, membership.clone(), user.clone(), &limits, now)?;
+                Ok((plan.writes(), plan.membership.updated_at, plan.membership))
             },
-            |m: &Membership| Some(m.version),
         )
         .await
+    }
+
+    /// Reads the record under `key`, plans a commit from it (its writes, their time, and the
+    /// record to answer) and commits it, observed as the operation `name`. When another writer
+    /// changed the record between the read and the commit, it plans again from the newer record,
+    /// whose plan refuses what it no longer allows (a second completion, a second acceptance).
+    async fn plan_and_commit<R: Resource, T: Resource>(
+        &self,
+        name: &'static str,
+        key: RecordKey,
+        mut plan: impl FnMut(&R, Millis) -> Result<(Vec<Write>, Millis, T), Error>,
+    ) -> Result<T, Error> {
+        let s = self.service;
+        let op = Op::start(
+            s,
+            name,
+            Surface::Backend,
+            key.kind(),
+            &key.storage_key_cow(),
+        );
+        let planned = async {
+            let mut attempts = Attempts::new(s, &key);
+            while attempts.next() {
+                let read: R = s.load(&key).await?;
+                let (writes, at, made) = plan(&read, s.now())?;
+                match s.store.commit(&writes, at).await {
+                    Ok(_) => return Ok(made),
+                    Err(crate::StoreError::Conflict { .. }) => continue,
+                    Err(e) => return Err(e.into_error(None)),
+                }
+            }
+            Err(attempts.gave_up())
+        };
+        observed(op, planned, |t: &T| Some(t.version())).await
     }
 
     /// Revokes a pending invitation.
