@@ -30,7 +30,10 @@ fn build(users: usize) -> PathBuf {
     let tx = conn.transaction().unwrap();
     {
         let mut insert = tx
-            .prepare("INSERT INTO records (kind, key, version, body) VALUES ('user', ?1, 1, ?2)")
+            .prepare(
+                "INSERT INTO records (kind, key, version, body, created_at, updated_at)
+                 VALUES ('user', ?1, 1, ?2, 1, 1)",
+            )
             .unwrap();
         let limits = Limits::default();
         for i in 0..users {

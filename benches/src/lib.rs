@@ -115,7 +115,10 @@ pub fn insert_raw_users(
     let tx = conn.transaction().unwrap();
     {
         let mut insert = tx
-            .prepare("INSERT INTO records (kind, key, version, body) VALUES ('user', ?1, 1, ?2)")
+            .prepare(
+                "INSERT INTO records (kind, key, version, body, created_at, updated_at)
+                 VALUES ('user', ?1, 1, ?2, 1, 1)",
+            )
             .unwrap();
         let change = Change::new().replace(Tier::Public, tier.clone());
         for id in ids {

@@ -94,10 +94,7 @@ pub async fn find(
         path: MetadataPath::parse(path)?,
         value: LookupValue::from_text(value),
     };
-    let page = PageRequest {
-        after: after.map(Cursor::new),
-        limit,
-    };
+    let page = PageRequest::first(limit).after_cursor(after.map(Cursor::new));
     let found = page_of(service, kind.into(), filter, page).await?;
     let mut out = Out::new();
     for record in &found.items {

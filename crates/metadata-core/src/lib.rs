@@ -46,6 +46,7 @@ mod ids;
 mod limits;
 mod merge;
 mod metadata;
+mod order;
 mod parse;
 mod plan;
 mod query;
@@ -68,14 +69,15 @@ pub use error::{codes, BoxError, Error, JsonKind, MetadataError};
 pub use ids::{IdError, InvitationId, MembershipId, OrganizationId, SignUpId, UserId, MAX_ID_LEN};
 pub use limits::{Limits, DEFAULT_MAX_DEPTH, DEFAULT_TIER_BYTES, MAX_DEPTH_CEILING};
 pub use metadata::{Metadata, Patch};
+pub use order::{ListOrder, OrderField, Position};
 pub use plan::{
     accept_invitation, complete_sign_up, create_invitation, create_membership, create_organization,
     create_own_sign_up, create_sign_up, create_user, delete_writes, revoke_invitation,
     update_write, InvitationAcceptance, SignUpCompletion, Write, MAX_EMAIL_LEN,
 };
 pub use query::{
-    Cursor, Filter, ListQuery, LookupValue, MetadataPath, Page, MAX_PAGE_SIZE, MAX_PATH_SEGMENTS,
-    MAX_SEGMENT_LEN,
+    Cursor, Filter, ListQuery, LookupValue, MetadataPath, Page, MAX_OFFSET, MAX_PAGE_SIZE,
+    MAX_PATH_SEGMENTS, MAX_SEGMENT_LEN,
 };
 pub use record::{
     object, Invitation, InvitationStatus, Membership, Millis, Organization, Record, RecordKey,

@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::ids::{OrganizationId, UserId};
+use crate::order::{ListOrder, Position};
 use crate::record::Record;
 use crate::tier::{ResourceKind, Tier};
 use serde::{Deserialize, Serialize};
@@ -227,23 +228,83 @@ impl Cursor {
     }
 }
 
-/// One listing request: records of `kind` matching `filter`, ordered by storage key
-/// ([`crate::RecordKey::storage_key`]), after the cursor, at most `limit`.
+/// One listing request: records of `kind` matching `filter`, in `order`, after the cursor,
+/// skipping `offset` of them, at most `limit`. [`ListQuery::select`] is the reference every
+/// store matches.
+///
+/// ```
+/// use metadata_core::{Filter, ListOrder, ListQuery, ResourceKind};
+/// let query = ListQuery::new(ResourceKind::User, Filter::All, 10).ordered(ListOrder::NEWEST_FIRST);
+/// assert!(query.validate().is_ok());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListQuery {
     /// The kind to list.
     pub kind: ResourceKind,
     /// Which records.
     pub filter: Filter,
-    /// Start after this record.
+    /// Start after this record (a cursor written by the same order).
     pub after: Option<Cursor>,
     /// The most records to return, 1 to [`MAX_PAGE_SIZE`].
     pub limit: usize,
+    /// The order (R7.5); by id unless asked.
+    pub order: ListOrder,
+    /// How many records to skip after the cursor (the reference product's `offset`), at most
+    /// [`MAX_OFFSET`].
+    pub offset: usize,
 }
 
+/// The largest offset a listing takes: what every store can bind as a signed 64-bit integer.
+pub const MAX_OFFSET: usize = i64::MAX as usize;
+
 impl ListQuery {
-    /// Checks the query: a limit in range, a filter that fits the kind, a tier the kind has.
+    /// The first `limit` records of `kind` that `filter` selects, by id.
+    pub fn new(kind: ResourceKind, filter: Filter, limit: usize) -> Self {
+        ListQuery {
+            kind,
+            filter,
+            after: None,
+            limit,
+            order: ListOrder::BY_ID,
+            offset: 0,
+        }
+    }
+
+    /// The same query in another order.
+    pub fn ordered(mut self, order: ListOrder) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// The same query continuing after `cursor`.
+    pub fn after(mut self, cursor: Option<Cursor>) -> Self {
+        self.after = cursor;
+        self
+    }
+
+    /// The same query skipping `offset` records.
+    pub fn skip(mut self, offset: usize) -> Self {
+        self.offset = offset;
+        self
+    }
+
+    /// Where the cursor points, if there is one; a cursor of another order is refused.
+    pub fn start(&self) -> Result<Option<Position>, Error> {
+        self.after
+            .as_ref()
+            .map(|cursor| self.order.position(cursor))
+            .transpose()
+    }
+
+    /// Checks the query: a limit and offset in range, a filter that fits the kind, a tier the
+    /// kind has, a cursor its order wrote.
     pub fn validate(&self) -> Result<(), Error> {
+        if self.offset > MAX_OFFSET {
+            return Err(Error::InvalidQuery {
+                reason: format!("an offset is at most {MAX_OFFSET}"),
+            });
+        }
+        self.start()?;
         if self.limit == 0 || self.limit > MAX_PAGE_SIZE {
             return Err(Error::InvalidQuery {
                 reason: format!(
@@ -291,6 +352,49 @@ impl ListQuery {
             Filter::MembershipsOfUser(user) => record.user_id() == Some(user),
             Filter::InvitationsOfOrganization(org) => record.organization_id() == Some(org),
         }
+    }
+}
+
+impl ListQuery {
+    /// The reference listing (R7.2, R7.5): of `records` (any order), those the query
+    /// [matches](ListQuery::matches) and that come after its cursor, sorted by its order, past
+    /// its offset, one page of them. Stores may find them faster; they must find these.
+    pub fn select<'a>(
+        &self,
+        records: impl IntoIterator<Item = &'a Record>,
+    ) -> Result<Page<Record>, Error> {
+        let start = self.start()?;
+        let mut chosen: Vec<(Position, &Record)> = records
+            .into_iter()
+            .filter(|r| self.matches(r))
+            .map(|r| (self.order.position_of(r), r))
+            .filter(|(p, _)| {
+                start
+                    .as_ref()
+                    .is_none_or(|s| self.order.compare(s, p) == std::cmp::Ordering::Less)
+            })
+            .collect();
+        chosen.sort_by(|(a, _), (b, _)| self.order.compare(a, b));
+        let page: Vec<Record> = chosen
+            .into_iter()
+            .skip(self.offset)
+            .take(self.limit.saturating_add(1))
+            .map(|(_, r)| r.clone())
+            .collect();
+        Ok(self.page(page))
+    }
+
+    /// Builds a page from up to `limit + 1` records in the query's order: a store fetches one
+    /// more than the limit so that it knows whether another page follows.
+    pub fn page(&self, mut items: Vec<Record>) -> Page<Record> {
+        let more = items.len() > self.limit;
+        items.truncate(self.limit);
+        let next = if more {
+            items.last().map(|r| self.order.cursor_of(r))
+        } else {
+            None
+        };
+        Page { items, next }
     }
 }
 

@@ -261,6 +261,8 @@ fn bad_ids_emails_and_queries_are_typed_errors() {
         filter: Filter::All,
         after: None,
         limit: 0,
+        order: metadata_core::ListOrder::BY_ID,
+        offset: 0,
     };
     assert!(matches!(query.validate(), Err(Error::InvalidQuery { .. })));
     let query = ListQuery {
@@ -272,6 +274,8 @@ fn bad_ids_emails_and_queries_are_typed_errors() {
         },
         after: None,
         limit: 10,
+        order: metadata_core::ListOrder::BY_ID,
+        offset: 0,
     };
     assert!(matches!(
         query.validate(),

@@ -4,7 +4,8 @@
 use crate::error::ApiError;
 use crate::request::number_param;
 use metadata_core::{
-    codes, Cursor, Filter, LookupValue, MetadataPath, Page, Resource, Tier, MAX_PAGE_SIZE,
+    codes, Cursor, Filter, ListOrder, LookupValue, MetadataPath, Resource, Tier, MAX_OFFSET,
+    MAX_PAGE_SIZE,
 };
 use metadata_store::{Backend, PageRequest};
 
@@ -14,34 +15,51 @@ pub(crate) const MAX_LIMIT: usize = 500;
 /// `limit` (default 10) and `offset` (default 0) from a query.
 pub(crate) fn limit_offset(query: &[(String, String)]) -> Result<(usize, usize), ApiError> {
     let limit = number_param(query, "limit", 10, MAX_LIMIT)?.max(1);
-    let offset = number_param(query, "offset", 0, usize::MAX)?;
+    let offset = number_param(query, "offset", 0, MAX_OFFSET)?;
     Ok((limit, offset))
 }
 
-/// Records `offset..offset + limit` of everything `filter` selects, and how many it selects.
-/// The store pages by cursor, so this walks the whole listing: O(n) in the records selected.
+/// `order_by` from a query (R7.5), or `default` when it names none.
+pub(crate) fn order_by(
+    query: &[(String, String)],
+    default: ListOrder,
+) -> Result<ListOrder, ApiError> {
+    match query.iter().find(|(k, _)| k == "order_by") {
+        None => Ok(default),
+        Some((_, text)) => ListOrder::parse(text).map_err(|e| ApiError::from(e).param("order_by")),
+    }
+}
+
+/// The page a listing by `limit`, `offset` and `order_by` asks for, `default` the order when
+/// it names none.
+pub(crate) fn offset_request(
+    query: &[(String, String)],
+    default: ListOrder,
+) -> Result<PageRequest, ApiError> {
+    let (limit, offset) = limit_offset(query)?;
+    Ok(PageRequest::first(limit)
+        .ordered(order_by(query, default)?)
+        .skip(offset))
+}
+
+/// The page `page` of everything `filter` selects and, when `counted`, how many it selects
+/// (0 otherwise): one listing and one count, each answered by the store (R7.5), whatever the
+/// offset.
 pub(crate) async fn offset_page<R: Resource>(
     backend: &Backend<'_>,
     filter: Filter,
-    limit: usize,
-    offset: usize,
-) -> Result<(Vec<R>, usize), ApiError> {
-    let mut items = Vec::new();
-    let mut total = 0;
-    let mut page = PageRequest::first(MAX_PAGE_SIZE);
-    loop {
-        let got: Page<R> = backend.list(filter.clone(), page).await?;
-        for record in got.items {
-            if total >= offset && items.len() < limit {
-                items.push(record);
-            }
-            total += 1;
-        }
-        match got.next {
-            Some(cursor) => page = PageRequest::after(cursor, MAX_PAGE_SIZE),
-            None => return Ok((items, total)),
-        }
+    page: PageRequest,
+    counted: bool,
+) -> Result<(Vec<R>, u64), ApiError> {
+    if !counted {
+        return Ok((backend.list::<R>(filter, page).await?.items, 0));
     }
+    let total = backend.count::<R>(filter.clone()).await?;
+    if page.offset as u64 >= total {
+        return Ok((Vec::new(), total));
+    }
+    let items = backend.list::<R>(filter, page).await?.items;
+    Ok((items, total))
 }
 
 /// A lookup by metadata value from a query such as `public_metadata.role=admin`, with `limit`
@@ -79,5 +97,9 @@ pub(crate) fn lookup(
         .iter()
         .find(|(k, _)| k == "after")
         .map(|(_, v)| Cursor::new(v.clone()));
-    Ok(Some((filter, PageRequest { after, limit })))
+    let order = order_by(query, ListOrder::BY_ID)?;
+    Ok(Some((
+        filter,
+        PageRequest::first(limit).ordered(order).after_cursor(after),
+    )))
 }

@@ -48,7 +48,7 @@ pub(crate) fn found(data: Vec<Value>, next: Option<metadata_core::Cursor>) -> Re
 }
 
 /// A listing as the reference product answers it: `{"data": [...], "total_count": n}`.
-pub(crate) fn counted(data: Vec<Value>, total: usize) -> Response {
+pub(crate) fn counted(data: Vec<Value>, total: u64) -> Response {
     json(
         StatusCode::OK,
         serde_json::json!({ "data": data, "total_count": total }),

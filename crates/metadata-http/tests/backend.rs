@@ -159,18 +159,42 @@ async fn lists_count_and_lookups_by_metadata_value() {
         )
         .await;
     }
+    // Newest first by default, as the reference product lists (R7.5); the users were created
+    // in id order, and equal times fall back to the id in the same direction.
+    let ids = |page: &serde_json::Value| -> Vec<String> {
+        page.as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
     let all = s
         .backend(Method::GET, "/v1/users?limit=3&offset=2")
         .send()
         .await;
-    let ids: Vec<&str> = all
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["user_2", "user_3", "user_4"]);
+    assert_eq!(ids(&all.body), ["user_4", "user_3", "user_2"]);
+    for (order, expected) in [
+        ("%2Bid", ["user_2", "user_3", "user_4"]),
+        ("id", ["user_2", "user_3", "user_4"]),
+        ("-id", ["user_4", "user_3", "user_2"]),
+        ("created_at", ["user_2", "user_3", "user_4"]),
+        ("-updated_at", ["user_4", "user_3", "user_2"]),
+    ] {
+        let page = s
+            .backend(
+                Method::GET,
+                &format!("/v1/users?limit=3&offset=2&order_by={order}"),
+            )
+            .send()
+            .await;
+        assert_eq!(ids(&page.body), expected, "{order}");
+    }
+    s.backend(Method::GET, "/v1/users?order_by=email_address")
+        .send()
+        .await
+        .assert_error(422, "form_param_value_invalid");
+    let past_the_end = s.backend(Method::GET, "/v1/users?offset=7").send().await;
+    assert_eq!(past_the_end.body, json!([]));
     let count = s.backend(Method::GET, "/v1/users/count").send().await;
     assert_eq!(
         count.body,

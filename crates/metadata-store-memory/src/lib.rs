@@ -34,7 +34,8 @@ use async_trait::async_trait;
 use log::Log;
 use metadata_core::feed::{ChangeEvent, Operation, RecordChange};
 use metadata_core::{
-    ListQuery, Millis, Page, Record, RecordKey, ResourceKind, Write, MEMBERSHIP_KEY_SEPARATOR,
+    Filter, ListOrder, ListQuery, Millis, Page, Record, RecordKey, ResourceKind, Write,
+    MEMBERSHIP_KEY_SEPARATOR,
 };
 use metadata_store::feed::{
     FeedError, FeedResult, FeedSignal, FeedStats, FeedStore, Retention, RetentionSchedule,
@@ -323,18 +324,28 @@ impl Transaction<'_> {
     }
 }
 
-/// The records `query` selects, one more than its limit.
-fn select(records: &Records, query: &ListQuery) -> Vec<Arc<Record>> {
+/// The page `query` selects. By id, ascending, the records are walked in their map's order
+/// from the cursor; any other order sorts what the query selects, by the core's reference
+/// ([`ListQuery::select`]): O(n) in the records of the kind.
+fn select(records: &Records, query: &ListQuery) -> StoreResult<Page<Record>> {
+    let records = &records[slot(query.kind)];
+    if query.order != ListOrder::BY_ID {
+        return query
+            .select(records.values().map(|r| &**r))
+            .map_err(StoreError::Query);
+    }
     let start = match &query.after {
         Some(cursor) => Bound::Excluded(cursor.as_str()),
         None => Bound::Unbounded,
     };
-    records[slot(query.kind)]
+    let items = records
         .range::<str, _>((start, Bound::Unbounded))
         .filter(|(_, r)| query.matches(r))
+        .skip(query.offset)
         .take(query.limit + 1)
-        .map(|(_, r)| Arc::clone(r))
-        .collect()
+        .map(|(_, r)| Record::clone(r))
+        .collect();
+    Ok(query.page(items))
 }
 
 #[async_trait]
@@ -405,9 +416,17 @@ impl MetadataStore for MemoryStore {
     }
 
     async fn list(&self, query: &ListQuery) -> StoreResult<Page<Record>> {
-        let found = select(&self.read().records, query);
-        let items = found.iter().map(|r| Record::clone(r)).collect();
-        Ok(Page::from_overfetch(items, query.limit))
+        select(&self.read().records, query)
+    }
+
+    async fn count(&self, kind: ResourceKind, filter: &Filter) -> StoreResult<u64> {
+        let state = self.read();
+        let records = &state.records[slot(kind)];
+        if *filter == Filter::All {
+            return Ok(records.len() as u64);
+        }
+        let query = ListQuery::new(kind, filter.clone(), 1);
+        Ok(records.values().filter(|r| query.matches(r)).count() as u64)
     }
 
     fn feed(&self) -> Option<&dyn FeedStore> {
@@ -452,11 +471,8 @@ impl FeedStore for MemoryStore {
         if !self.feed {
             return Err(FeedError::Disabled);
         }
-        let (found, head) = {
-            let state = self.read();
-            (select(&state.records, query), state.log.head())
-        };
-        let items = found.iter().map(|r| Record::clone(r)).collect();
-        Ok((Page::from_overfetch(items, query.limit), head))
+        let state = self.read();
+        let page = select(&state.records, query)?;
+        Ok((page, state.log.head()))
     }
 }

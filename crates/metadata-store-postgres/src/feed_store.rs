@@ -67,7 +67,7 @@ impl FeedStore for PostgresStore {
     /// reflects every commit at or below it, and possibly later ones too (whose events a
     /// re-syncing reader recognizes by their versions).
     async fn snapshot(&self, query: &ListQuery) -> FeedResult<(Page<Record>, u64)> {
-        let prepared = sql::prepare_list(query);
+        let prepared = sql::prepare_list(query)?;
         let (rows, head) = self
             .feed_call(move |mut client| async move {
                 feed::sequence(&mut client).await?;
@@ -79,7 +79,7 @@ impl FeedStore for PostgresStore {
             .iter()
             .map(|(key, body)| sql::parse(query.kind, key, body))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((Page::from_overfetch(items, query.limit), head))
+        Ok((query.page(items), head))
     }
 }
 

@@ -41,7 +41,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use metadata_core::feed::RecordChange;
 use metadata_core::{
-    ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
+    Filter, ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
 };
 use metadata_store::feed::{FeedSignal, FeedStore, RetentionSchedule};
 use metadata_store::{Applied, ApplyFn, MetadataStore, StoreError, StoreResult};
@@ -197,7 +197,7 @@ impl PostgresStore {
 
     /// The query plan PostgreSQL chooses for a listing, one line per step.
     pub async fn explain_list(&self, query: &ListQuery) -> Result<Vec<String>, StoreError> {
-        let prepared = sql::prepare_list(query);
+        let prepared = sql::prepare_list(query)?;
         let pool = self.inner.pool.clone();
         self.inner
             .background
@@ -439,7 +439,7 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn list(&self, query: &ListQuery) -> StoreResult<Page<Record>> {
-        let prepared = sql::prepare_list(query);
+        let prepared = sql::prepare_list(query)?;
         let pool = self.inner.pool.clone();
         let rows = self
             .inner
@@ -458,7 +458,16 @@ impl MetadataStore for PostgresStore {
             .iter()
             .map(|(key, body)| sql::parse(query.kind, key, body))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(items, query.limit))
+        Ok(query.page(items))
+    }
+
+    async fn count(&self, kind: ResourceKind, filter: &Filter) -> StoreResult<u64> {
+        let pool = self.inner.pool.clone();
+        let filter = filter.clone();
+        self.inner
+            .background
+            .run(async move { sql::count(&get_client(&pool).await?, kind, &filter).await })
+            .await
     }
 
     fn feed(&self) -> Option<&dyn FeedStore> {

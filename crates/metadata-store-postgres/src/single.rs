@@ -73,14 +73,15 @@ async fn create_with_event(
     let stmt = client
         .prepare_cached(
             "WITH inserted AS (
-                 INSERT INTO records (kind, key, version, organization_id, user_id, body, lookup)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
+                 INSERT INTO records
+                     (kind, key, version, organization_id, user_id, body, lookup, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9)
                  ON CONFLICT (kind, key) DO NOTHING
                  RETURNING 1
              ), event AS (
                  INSERT INTO metadata_changes
                      (committed_at, kind, key, operation, version, previous_version, tiers, record)
-                 SELECT $8, $1, $2, 'created', $3, NULL, $9, $6 FROM inserted
+                 SELECT $10, $1, $2, 'created', $3, NULL, $11, $6 FROM inserted
              )
              SELECT count(*) FROM inserted",
         )
@@ -136,6 +137,7 @@ pub(crate) async fn update_if_unchanged(
         version,
         expected_version,
         body,
+        updated_at,
     } = &write.write
     else {
         return Err(StoreError::backend(
@@ -146,7 +148,7 @@ pub(crate) async fn update_if_unchanged(
     };
     let storage_key = key.storage_key();
     let (version, expected_version) = (*version as i64, *expected_version as i64);
-    let head: [&(dyn ToSql + Sync); 7] = [
+    let head: [&(dyn ToSql + Sync); 8] = [
         &version,
         body,
         &key.kind().object_name(),
@@ -154,6 +156,7 @@ pub(crate) async fn update_if_unchanged(
         &expected_version,
         &write.lookup,
         &xmin,
+        updated_at,
     ];
     let row = match change {
         // Without a feed, the bare UPDATE: the server runs it in about 30 us less than the
@@ -161,7 +164,8 @@ pub(crate) async fn update_if_unchanged(
         None => {
             let stmt = client
                 .prepare_cached(
-                    "UPDATE records SET version = $1, body = $2, lookup = $6::text::jsonb
+                    "UPDATE records SET version = $1, body = $2, lookup = $6::text::jsonb,
+                         updated_at = $8
                      WHERE kind = $3 AND key = $4 AND version = $5 AND xmin = $7::text::xid
                      RETURNING xmin::text",
                 )
@@ -173,13 +177,14 @@ pub(crate) async fn update_if_unchanged(
             let stmt = client
                 .prepare_cached(
                     "WITH updated AS (
-                         UPDATE records SET version = $1, body = $2, lookup = $6::text::jsonb
+                         UPDATE records SET version = $1, body = $2, lookup = $6::text::jsonb,
+                             updated_at = $8
                          WHERE kind = $3 AND key = $4 AND version = $5 AND xmin = $7::text::xid
                          RETURNING xmin::text AS row_version
                      ), event AS (
                          INSERT INTO metadata_changes
                              (committed_at, kind, key, operation, version, previous_version, tiers, record)
-                         SELECT $8, $3, $4, 'updated', $1, $5, $9, $2 FROM updated
+                         SELECT $9, $3, $4, 'updated', $1, $5, $10, $2 FROM updated
                      )
                      SELECT row_version FROM updated",
                 )

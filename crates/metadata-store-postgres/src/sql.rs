@@ -4,7 +4,8 @@ use crate::error::{commit_definitely_failed, pg, PostgresError};
 use deadpool_postgres::{GenericClient, Object};
 use metadata_core::feed::RecordChange;
 use metadata_core::{
-    Filter, ListQuery, MetadataPath, Millis, Record, RecordKey, ResourceKind, Tier, Write,
+    Filter, ListQuery, MetadataPath, Millis, OrderField, Record, RecordKey, ResourceKind, Tier,
+    Write,
 };
 use metadata_store::StoreError;
 use metadata_store_sql::prepared::{lookup_index_name, DeleteTarget, NewRow, PreparedWrite};
@@ -92,7 +93,7 @@ pub(crate) fn insert_params<'a>(
     columns: &'a (&'static str, String, i64),
     row: &'a NewRow,
     lookup: &'a Option<String>,
-) -> [&'a (dyn ToSql + Sync); 7] {
+) -> [&'a (dyn ToSql + Sync); 9] {
     let (kind, key, version) = columns;
     [
         kind,
@@ -102,6 +103,8 @@ pub(crate) fn insert_params<'a>(
         &row.user_id,
         &row.body,
         lookup,
+        &row.created_at,
+        &row.updated_at,
     ]
 }
 
@@ -186,8 +189,10 @@ pub(crate) async fn run<C: GenericClient>(tx: &C, pg_write: &PgWrite) -> Result<
             let columns = row.key_columns();
             let stmt = tx
                 .prepare_cached(
-                    "INSERT INTO records (kind, key, version, organization_id, user_id, body, lookup)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb) ON CONFLICT (kind, key) DO NOTHING",
+                    "INSERT INTO records
+                     (kind, key, version, organization_id, user_id, body, lookup, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9)
+                     ON CONFLICT (kind, key) DO NOTHING",
                 )
                 .await
                 .map_err(pg)?;
@@ -208,21 +213,24 @@ pub(crate) async fn run<C: GenericClient>(tx: &C, pg_write: &PgWrite) -> Result<
             version,
             expected_version,
             body,
+            updated_at,
         } => {
             let stmt = tx
                 .prepare_cached(
-                    "UPDATE records SET version = $1, body = $2, lookup = $6::text::jsonb
+                    "UPDATE records SET version = $1, body = $2, lookup = $6::text::jsonb,
+                         updated_at = $7
                      WHERE kind = $3 AND key = $4 AND version = $5",
                 )
                 .await
                 .map_err(pg)?;
-            let params: [&(dyn ToSql + Sync); 6] = [
+            let params: [&(dyn ToSql + Sync); 7] = [
                 &(*version as i64),
                 body,
                 &key.kind().object_name(),
                 &key.storage_key(),
                 &(*expected_version as i64),
                 lookup,
+                updated_at,
             ];
             if tx.execute(&stmt, &params).await.map_err(pg)? == 1 {
                 return Ok(1);
@@ -330,53 +338,129 @@ pub(crate) async fn get_unless(
     Ok(row.map(|r| (r.get(0), r.get(1))))
 }
 
+/// A parameter of a listing or a count.
+#[derive(Debug)]
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
 /// A listing as SQL text and its parameters.
 #[derive(Debug)]
 pub(crate) struct PreparedList {
     pub(crate) sql: String,
-    kind: &'static str,
-    after: String,
-    limit: i64,
-    extra: Option<String>,
+    params: Vec<Param>,
 }
 
 impl PreparedList {
     /// The statement's parameters, in order.
     fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.kind, &self.after, &self.limit];
-        if let Some(extra) = &self.extra {
-            params.push(extra);
-        }
-        params
+        self.params
+            .iter()
+            .map(|p| match p {
+                Param::Text(t) => t as &(dyn ToSql + Sync),
+                Param::Int(i) => i as &(dyn ToSql + Sync),
+            })
+            .collect()
+    }
+
+    /// Binds `param` and answers its placeholder.
+    fn bind(&mut self, param: Param) -> String {
+        self.params.push(param);
+        format!("${}", self.params.len())
     }
 }
 
-/// Builds the SQL of a listing; only constants and the checked JSON path are in the text, so an
-/// expression index on the same path matches it.
-pub(crate) fn prepare_list(query: &ListQuery) -> PreparedList {
-    let (condition, extra) = match &query.filter {
-        Filter::All => (String::new(), None),
-        Filter::MetadataEquals { tier, path, value } => (
+/// The condition `filter` adds to a listing or a count (empty for every record), binding its
+/// parameter. Only constants and the checked JSON path are in the text, so an expression index
+/// on the same path matches it.
+fn filter_condition(filter: &Filter, list: &mut PreparedList) -> String {
+    match filter {
+        Filter::All => String::new(),
+        Filter::MetadataEquals { tier, path, value } => {
+            let at = list.bind(Param::Text(crate::lookup::lookup_value(value)));
             format!(
-                "AND (lookup #> {}) = $4::text::jsonb",
+                " AND (lookup #> {}) = {at}::text::jsonb",
                 json_path(*tier, path)
-            ),
-            Some(crate::lookup::lookup_value(value)),
-        ),
-        Filter::MembershipsOfOrganization(o) | Filter::InvitationsOfOrganization(o) => {
-            ("AND organization_id = $4".to_owned(), Some(o.to_string()))
+            )
         }
-        Filter::MembershipsOfUser(u) => ("AND user_id = $4".to_owned(), Some(u.to_string())),
-    };
-    PreparedList {
-        sql: format!(
-            "SELECT key, body FROM records WHERE kind = $1 AND key > $2 {condition} ORDER BY key LIMIT $3"
-        ),
-        kind: query.kind.object_name(),
-        after: query.after.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default(),
-        limit: query.limit as i64 + 1,
-        extra,
+        Filter::MembershipsOfOrganization(o) | Filter::InvitationsOfOrganization(o) => {
+            format!(
+                " AND organization_id = {}",
+                list.bind(Param::Text(o.to_string()))
+            )
+        }
+        Filter::MembershipsOfUser(u) => {
+            format!(" AND user_id = {}", list.bind(Param::Text(u.to_string())))
+        }
     }
+}
+
+/// Builds the SQL of a listing: its filter, then the records past its cursor in its order
+/// (R7.5: by the order's column and the key, both in the order's direction, so the indexes on
+/// `(kind, created_at, key)` and `(kind, updated_at, key)` serve it).
+pub(crate) fn prepare_list(query: &ListQuery) -> Result<PreparedList, StoreError> {
+    let start = query.start().map_err(StoreError::Query)?;
+    let mut list = PreparedList {
+        sql: String::new(),
+        params: Vec::new(),
+    };
+    let kind = list.bind(Param::Text(query.kind.object_name().to_owned()));
+    let condition = filter_condition(&query.filter, &mut list);
+    let column = match query.order.field {
+        OrderField::CreatedAt => Some("created_at"),
+        OrderField::UpdatedAt => Some("updated_at"),
+        OrderField::Id => None,
+    };
+    let (dir, past) = if query.order.descending {
+        ("DESC", "<")
+    } else {
+        ("ASC", ">")
+    };
+    let cursor = match (start, column) {
+        (None, _) => String::new(),
+        (Some(at), None) => format!(" AND key {past} {}", list.bind(Param::Text(at.key))),
+        (Some(at), Some(column)) => {
+            let value = list.bind(Param::Int(at.value.unwrap_or_default()));
+            let key = list.bind(Param::Text(at.key));
+            format!(" AND ({column}, key) {past} ({value}, {key})")
+        }
+    };
+    let order = match column {
+        Some(column) => format!("{column} {dir}, key {dir}"),
+        None => format!("key {dir}"),
+    };
+    let limit = list.bind(Param::Int(query.limit as i64 + 1));
+    let offset = match query.offset {
+        0 => String::new(),
+        n => format!(" OFFSET {}", list.bind(Param::Int(n as i64))),
+    };
+    list.sql = format!(
+        "SELECT key, body FROM records WHERE kind = {kind}{condition}{cursor} ORDER BY {order} LIMIT {limit}{offset}"
+    );
+    Ok(list)
+}
+
+/// How many records of `kind` `filter` selects, counted by the server from an index.
+pub(crate) async fn count(
+    client: &Object,
+    kind: ResourceKind,
+    filter: &Filter,
+) -> Result<u64, StoreError> {
+    let mut list = PreparedList {
+        sql: String::new(),
+        params: Vec::new(),
+    };
+    let at = list.bind(Param::Text(kind.object_name().to_owned()));
+    let condition = filter_condition(filter, &mut list);
+    let sql = format!("SELECT count(*) FROM records WHERE kind = {at}{condition}");
+    let stmt = client.prepare_cached(&sql).await.map_err(pg)?;
+    let n: i64 = client
+        .query_one(&stmt, &list.params())
+        .await
+        .map_err(pg)?
+        .get(0);
+    Ok(n as u64)
 }
 
 /// Runs a listing: `(storage key, body)` of up to `limit + 1` records.

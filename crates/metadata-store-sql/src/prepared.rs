@@ -2,7 +2,7 @@
 //! and the names SQL stores give their lookup indexes.
 //! Serializing on the caller's thread keeps that work off a store's connection thread or pool.
 
-use metadata_core::{MetadataPath, RecordKey, ResourceKind, Tier, Write};
+use metadata_core::{MetadataPath, Millis, RecordKey, ResourceKind, Tier, Write};
 
 /// Which column names the parent in a cascade.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +36,10 @@ pub struct NewRow {
     pub user_id: Option<String>,
     /// Its wire JSON.
     pub body: String,
+    /// When it was created, for listings ordered by it.
+    pub created_at: Millis,
+    /// When it last changed, for listings ordered by it.
+    pub updated_at: Millis,
 }
 
 impl NewRow {
@@ -66,6 +70,8 @@ pub enum PreparedWrite {
         expected_version: u64,
         /// The wire JSON to store.
         body: String,
+        /// When it changed, for listings ordered by it.
+        updated_at: Millis,
     },
     /// See [`Write::Delete`].
     Delete(RecordKey),
@@ -127,6 +133,8 @@ pub fn prepare(writes: &[Write]) -> Vec<PreparedWrite> {
                 organization_id: record.organization_id().map(|o| o.to_string()),
                 user_id: record.user_id().map(|u| u.to_string()),
                 body: record.to_json(),
+                created_at: record.created_at(),
+                updated_at: record.updated_at(),
             }),
             Write::Update {
                 record,
@@ -136,6 +144,7 @@ pub fn prepare(writes: &[Write]) -> Vec<PreparedWrite> {
                 version: record.version(),
                 expected_version: *expected_version,
                 body: record.to_json(),
+                updated_at: record.updated_at(),
             },
             Write::Delete(key) => PreparedWrite::Delete(key.clone()),
             Write::DeleteMembershipsOfUser(u) => PreparedWrite::DeleteChildren {

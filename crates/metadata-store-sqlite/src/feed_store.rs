@@ -71,7 +71,7 @@ impl FeedStore for SqliteStore {
         if !self.inner.feed {
             return Err(FeedError::Disabled);
         }
-        let prepared = sql::prepare_list(query);
+        let prepared = sql::prepare_list(query)?;
         let (rows, head) = self
             .read(move |conn| {
                 let tx = conn.unchecked_transaction().map_err(SqliteError::from)?;
@@ -87,6 +87,6 @@ impl FeedStore for SqliteStore {
                     .map_err(StoreError::from)?,
             );
         }
-        Ok((Page::from_overfetch(items, query.limit), head))
+        Ok((query.page(items), head))
     }
 }

@@ -53,7 +53,7 @@ pub use schema::SCHEMA_VERSION;
 use async_trait::async_trait;
 use bridge::Worker;
 use metadata_core::{
-    ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
+    Filter, ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
 };
 use metadata_store::feed::{FeedError, FeedSignal, FeedStore, RetentionSchedule};
 use metadata_store::{Applied, ApplyFn};
@@ -335,11 +335,12 @@ impl SqliteStore {
     }
 
     /// The query plan SQLite chooses for a listing, one line per step (to check index use).
-    pub fn explain_list(&self, query: &ListQuery) -> Result<Vec<String>, SqliteError> {
-        let prepared = sql::prepare_list(query);
-        self.inner
+    pub fn explain_list(&self, query: &ListQuery) -> Result<Vec<String>, StoreError> {
+        let prepared = sql::prepare_list(query)?;
+        Ok(self
+            .inner
             .writer
-            .call_blocking(move |conn| sql::explain(conn, &prepared))
+            .call_blocking(move |conn| sql::explain(conn, &prepared))?)
     }
 }
 
@@ -422,7 +423,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn list(&self, query: &ListQuery) -> StoreResult<Page<Record>> {
-        let prepared = sql::prepare_list(query);
+        let prepared = sql::prepare_list(query)?;
         let rows = self
             .read(move |conn| sql::list(conn, &prepared).map_err(StoreError::from))
             .await?;
@@ -430,7 +431,13 @@ impl MetadataStore for SqliteStore {
         for (key, body) in rows {
             items.push(self.parse(query.kind, key, body)?);
         }
-        Ok(Page::from_overfetch(items, query.limit))
+        Ok(query.page(items))
+    }
+
+    async fn count(&self, kind: ResourceKind, filter: &Filter) -> StoreResult<u64> {
+        let filter = filter.clone();
+        self.read(move |conn| sql::count(conn, kind, &filter).map_err(StoreError::from))
+            .await
     }
 
     fn feed(&self) -> Option<&dyn FeedStore> {

@@ -24,6 +24,24 @@ const MIGRATIONS: &[&str] = &[
         WHERE user_id IS NOT NULL;",
     // 2: the change feed.
     crate::feed::SCHEMA,
+    // 3: listings ordered by time (R7.5) and counted without reading records: the times as
+    // columns with an index each, and a count per kind that triggers keep in every
+    // transaction that inserts or deletes.
+    "ALTER TABLE records ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE records ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+    UPDATE records SET created_at = json_extract(body, '$.created_at'),
+        updated_at = json_extract(body, '$.updated_at');
+    CREATE INDEX records_by_created ON records (kind, created_at, key);
+    CREATE INDEX records_by_updated ON records (kind, updated_at, key);
+    CREATE TABLE record_counts (kind TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO record_counts (kind, n) SELECT kind, count(*) FROM records GROUP BY kind;
+    CREATE TRIGGER records_counted_in AFTER INSERT ON records BEGIN
+        INSERT INTO record_counts (kind, n) VALUES (NEW.kind, 1)
+            ON CONFLICT (kind) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER records_counted_out AFTER DELETE ON records BEGIN
+        UPDATE record_counts SET n = n - 1 WHERE kind = OLD.kind;
+    END;",
 ];
 
 /// The newest schema version this library writes.

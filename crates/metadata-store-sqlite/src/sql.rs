@@ -4,7 +4,8 @@
 use crate::error::SqliteError;
 use metadata_core::feed::RecordChange;
 use metadata_core::{
-    Filter, ListQuery, LookupValue, MetadataPath, Record, RecordKey, ResourceKind, Tier, Write,
+    Filter, ListQuery, LookupValue, MetadataPath, OrderField, Record, RecordKey, ResourceKind,
+    Tier, Write,
 };
 use metadata_store::StoreError;
 use metadata_store_sql::prepared::{DeleteTarget, PreparedWrite};
@@ -103,8 +104,9 @@ fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
             let (kind, key, version) = row.key_columns();
             let inserted = conn
                 .prepare_cached(
-                    "INSERT INTO records (kind, key, version, organization_id, user_id, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO records
+                     (kind, key, version, organization_id, user_id, body, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(SqliteError::from)?
                 .execute(params![
@@ -113,7 +115,9 @@ fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
                     version,
                     row.organization_id,
                     row.user_id,
-                    row.body
+                    row.body,
+                    row.created_at,
+                    row.updated_at
                 ]);
             match inserted {
                 Ok(_) => Ok(1),
@@ -130,16 +134,21 @@ fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
             version,
             expected_version,
             body,
+            updated_at,
         } => {
             let changed = conn
-                .prepare_cached("UPDATE records SET version = ?1, body = ?2 WHERE kind = ?3 AND key = ?4 AND version = ?5")
+                .prepare_cached(
+                    "UPDATE records SET version = ?1, body = ?2, updated_at = ?6
+                     WHERE kind = ?3 AND key = ?4 AND version = ?5",
+                )
                 .map_err(SqliteError::from)?
                 .execute(params![
                     *version as i64,
                     body,
                     key.kind().object_name(),
                     key.storage_key(),
-                    *expected_version as i64
+                    *expected_version as i64,
+                    updated_at
                 ])
                 .map_err(SqliteError::from)?;
             if changed == 1 {
@@ -206,21 +215,23 @@ pub(crate) struct PreparedList {
     params: Vec<SqlValue>,
 }
 
-/// Builds the SQL of a listing. Only the JSON path (checked characters) and constants are
-/// written into the text, so that an expression index on the same path matches it.
-pub(crate) fn prepare_list(query: &ListQuery) -> PreparedList {
-    let mut params: Vec<SqlValue> = vec![
-        SqlValue::Text(query.kind.object_name().to_owned()),
-        SqlValue::Text(
-            query
-                .after
-                .as_ref()
-                .map(|c| c.as_str().to_owned())
-                .unwrap_or_default(),
-        ),
-        SqlValue::Integer(query.limit as i64 + 1),
-    ];
-    let condition = match &query.filter {
+/// SQL text with its parameters numbered as they are bound.
+#[derive(Default)]
+struct Binds(Vec<SqlValue>);
+
+impl Binds {
+    /// Binds `value` and answers its placeholder.
+    fn bind(&mut self, value: SqlValue) -> String {
+        self.0.push(value);
+        format!("?{}", self.0.len())
+    }
+}
+
+/// The condition `filter` adds to a listing or a count (empty for every record), binding its
+/// parameters. Only the JSON path (checked characters) and constants are written into the
+/// text, so that an expression index on the same path matches it.
+fn filter_condition(filter: &Filter, binds: &mut Binds) -> String {
+    match filter {
         Filter::All => String::new(),
         Filter::MetadataEquals { tier, path, value } => {
             let path = json_path(*tier, path);
@@ -230,22 +241,92 @@ pub(crate) fn prepare_list(query: &ListQuery) -> PreparedList {
                 LookupValue::Bool(true) => (SqlValue::Integer(1), "= 'true'"),
                 LookupValue::Bool(false) => (SqlValue::Integer(0), "= 'false'"),
             };
-            params.push(bound);
-            format!("AND json_extract(body, '{path}') = ?4 AND json_type(body, '{path}') {types}")
+            let at = binds.bind(bound);
+            format!(
+                " AND json_extract(body, '{path}') = {at} AND json_type(body, '{path}') {types}"
+            )
         }
         Filter::MembershipsOfOrganization(o) | Filter::InvitationsOfOrganization(o) => {
-            params.push(SqlValue::Text(o.to_string()));
-            "AND organization_id = ?4".to_owned()
+            format!(
+                " AND organization_id = {}",
+                binds.bind(SqlValue::Text(o.to_string()))
+            )
         }
         Filter::MembershipsOfUser(u) => {
-            params.push(SqlValue::Text(u.to_string()));
-            "AND user_id = ?4".to_owned()
+            format!(
+                " AND user_id = {}",
+                binds.bind(SqlValue::Text(u.to_string()))
+            )
+        }
+    }
+}
+
+/// Builds the SQL of a listing: its filter, then the records past its cursor in its order
+/// (R7.5: by the order's column and the key, both in the order's direction, so the indexes
+/// on `(kind, created_at, key)` and `(kind, updated_at, key)` serve it).
+pub(crate) fn prepare_list(query: &ListQuery) -> Result<PreparedList, StoreError> {
+    let start = query.start().map_err(StoreError::Query)?;
+    let mut binds = Binds::default();
+    let kind = binds.bind(SqlValue::Text(query.kind.object_name().to_owned()));
+    let condition = filter_condition(&query.filter, &mut binds);
+    let column = match query.order.field {
+        OrderField::CreatedAt => Some("created_at"),
+        OrderField::UpdatedAt => Some("updated_at"),
+        OrderField::Id => None,
+    };
+    let (dir, past) = if query.order.descending {
+        ("DESC", "<")
+    } else {
+        ("ASC", ">")
+    };
+    let cursor = match (start, column) {
+        (None, _) => String::new(),
+        (Some(at), None) => format!(" AND key {past} {}", binds.bind(SqlValue::Text(at.key))),
+        (Some(at), Some(column)) => {
+            let value = binds.bind(SqlValue::Integer(at.value.unwrap_or_default()));
+            let key = binds.bind(SqlValue::Text(at.key));
+            format!(" AND ({column}, key) {past} ({value}, {key})")
         }
     };
-    PreparedList {
-        sql: format!("SELECT key, body FROM records WHERE kind = ?1 AND key > ?2 {condition} ORDER BY key LIMIT ?3"),
-        params,
+    let order = match column {
+        Some(column) => format!("{column} {dir}, key {dir}"),
+        None => format!("key {dir}"),
+    };
+    let limit = binds.bind(SqlValue::Integer(query.limit as i64 + 1));
+    let offset = match query.offset {
+        0 => String::new(),
+        n => format!(" OFFSET {}", binds.bind(SqlValue::Integer(n as i64))),
+    };
+    Ok(PreparedList {
+        sql: format!(
+            "SELECT key, body FROM records WHERE kind = {kind}{condition}{cursor} ORDER BY {order} LIMIT {limit}{offset}"
+        ),
+        params: binds.0,
+    })
+}
+
+/// How many records of `kind` `filter` selects: every record's count from the counts the
+/// schema's triggers keep, a filter's from its index.
+pub(crate) fn count(
+    conn: &Connection,
+    kind: ResourceKind,
+    filter: &Filter,
+) -> Result<u64, SqliteError> {
+    if *filter == Filter::All {
+        let n: Option<i64> = conn
+            .prepare_cached("SELECT n FROM record_counts WHERE kind = ?1")?
+            .query_row(params![kind.object_name()], |r| r.get(0))
+            .optional()?;
+        return Ok(n.unwrap_or(0).max(0) as u64);
     }
+    let mut binds = Binds::default();
+    let at = binds.bind(SqlValue::Text(kind.object_name().to_owned()));
+    let condition = filter_condition(filter, &mut binds);
+    let sql = format!("SELECT count(*) FROM records WHERE kind = {at}{condition}");
+    let n: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(binds.0.iter()), |r| r.get(0))?;
+    Ok(n as u64)
 }
 
 /// Runs a listing: `(storage key, body)` of up to `limit + 1` records.

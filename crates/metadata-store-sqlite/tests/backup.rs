@@ -29,6 +29,8 @@ fn versions(store: &dyn MetadataStore) -> BTreeMap<String, u64> {
         filter: Filter::All,
         after: None,
         limit: 100,
+        order: metadata_core::ListOrder::BY_ID,
+        offset: 0,
     };
     loop {
         let page = futures::executor::block_on(store.list(&query)).unwrap();

@@ -246,6 +246,8 @@ fn verify_feed(store: &SqliteStore, round: usize) -> usize {
         filter: Filter::All,
         after: None,
         limit: 1_000,
+        order: metadata_core::ListOrder::BY_ID,
+        offset: 0,
     };
     loop {
         let page = block_on(store.list(&query)).unwrap();

@@ -197,6 +197,8 @@ fn lookup(path: &str) -> ListQuery {
         },
         after: None,
         limit: 10,
+        order: metadata_core::ListOrder::BY_ID,
+        offset: 0,
     }
 }
 
@@ -261,6 +263,8 @@ fn membership_listing_uses_its_index() {
         ),
         after: None,
         limit: 10,
+        order: metadata_core::ListOrder::BY_ID,
+        offset: 0,
     };
     let plan = store.explain_list(&query).unwrap().join("\n");
     assert!(plan.contains("records_by_organization"), "{plan}");

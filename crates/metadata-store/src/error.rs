@@ -41,6 +41,10 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
+    /// The query was refused as the core refuses it (an unvalidated query: the facade
+    /// validates every query before a store sees it).
+    #[error("{0}")]
+    Query(#[source] Error),
     /// Contact was lost while committing: the writes may or may not have happened.
     #[error("{store} store lost contact while committing: {source}")]
     OutcomeUnknown {
@@ -84,6 +88,7 @@ impl StoreError {
                 retryable,
                 source: Box::new(err),
             },
+            StoreError::Query(refused) => refused,
             err @ StoreError::OutcomeUnknown { .. } => Error::OutcomeUnknown {
                 source: Box::new(err),
             },

@@ -4,7 +4,9 @@
 use crate::error::StoreResult;
 use crate::feed::FeedStore;
 use async_trait::async_trait;
-use metadata_core::{Error, ListQuery, Millis, Page, Record, RecordKey, ResourceKind, Write};
+use metadata_core::{
+    Error, Filter, ListQuery, Millis, Page, Record, RecordKey, ResourceKind, Write,
+};
 use std::fmt;
 use std::sync::Arc;
 
@@ -111,9 +113,27 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
     /// [`metadata_core::feed::RecordChange::of_write`] (R12.1).
     async fn commit(&self, writes: &[Write], at: Millis) -> StoreResult<Vec<u64>>;
 
-    /// One page of the records `query` selects, ordered by storage key, starting after its
-    /// cursor: the query's [`ListQuery::matches`] defines which records belong.
+    /// One page of the records `query` selects, in its order, after its cursor and offset:
+    /// exactly the page [`ListQuery::select`] builds from every stored record (R7.2, R7.5).
+    /// The query has been validated.
     async fn list(&self, query: &ListQuery) -> StoreResult<Page<Record>>;
+
+    /// How many records of `kind` `filter` selects (R7.5): what a listing of all of them would
+    /// hold. A store answers from what it keeps for the purpose (a counter, an index) without
+    /// reading records; the default walks the listing a page at a time, for a store that
+    /// keeps nothing better.
+    async fn count(&self, kind: ResourceKind, filter: &Filter) -> StoreResult<u64> {
+        let mut query = ListQuery::new(kind, filter.clone(), metadata_core::MAX_PAGE_SIZE);
+        let mut total = 0u64;
+        loop {
+            let page = self.list(&query).await?;
+            total += page.items.len() as u64;
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok(total),
+            }
+        }
+    }
 
     /// Reads the record under `key`, hands it to `apply`, and stores what `apply` returns in its
     /// place, conditional on the version read, at the time `at`: one atomic step.

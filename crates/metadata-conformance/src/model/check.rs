@@ -120,6 +120,8 @@ pub async fn store_records(store: &dyn MetadataStore) -> Vec<Record> {
                 filter: Filter::All,
                 after: after.clone(),
                 limit: 50,
+                order: metadata_core::ListOrder::BY_ID,
+                offset: 0,
             };
             let page = store.list(&query).await.expect("listing works");
             all.extend(page.items);

@@ -337,6 +337,8 @@ impl Model {
                     },
                     after: None,
                     limit: 2,
+                    order: metadata_core::ListOrder::BY_ID,
+                    offset: 0,
                 };
                 let found: Vec<Record> = self
                     .records

@@ -340,6 +340,8 @@ pub async fn feed_pruning_stops_at_the_lowest_cursor(store: Arc<dyn MetadataStor
             filter: Filter::All,
             after: None,
             limit: 100,
+            order: metadata_core::ListOrder::BY_ID,
+            offset: 0,
         })
         .await
         .unwrap();

@@ -325,6 +325,8 @@ pub async fn r7_3_every_store_finds_exactly_what_the_reference_selects(
                     },
                     after,
                     limit: 7,
+                    order: metadata_core::ListOrder::BY_ID,
+                    offset: 0,
                 };
                 let expected: Vec<String> = all
                     .iter()

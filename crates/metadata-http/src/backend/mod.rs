@@ -5,7 +5,7 @@
 use crate::error::ApiError;
 use crate::extract::{BackendKey, OrgPath, Params, QueryPairs};
 use crate::ids::new_id;
-use crate::paging::{limit_offset, lookup, offset_page};
+use crate::paging::{lookup, offset_page, offset_request};
 use crate::request::{write_request, Body, MergeBody, ReplaceBody};
 use crate::{response, shapes, Shared};
 use axum::extract::State;
@@ -14,8 +14,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use metadata_core::{
-    codes, Error, Filter, Invitation, InvitationId, Membership, MembershipId, Organization,
-    OrganizationId, Page, RequestBody, Resource, SignUp, SignUpId, User, UserId,
+    codes, Error, Filter, Invitation, InvitationId, ListOrder, Membership, MembershipId,
+    Organization, OrganizationId, Page, RequestBody, Resource, SignUp, SignUpId, User, UserId,
 };
 use serde_json::{json, Value};
 

@@ -134,10 +134,10 @@ pub(super) async fn list_of_organization<R: OfOrganization>(
     OrgPath(org): OrgPath,
     QueryPairs(q): QueryPairs,
 ) -> Result<Response> {
-    let (limit, offset) = limit_offset(&q)?;
+    let page = offset_request(&q, ListOrder::BY_ID)?;
     let b = s.service.backend();
     let organization = b.get_organization(&org).await?;
-    let (items, total) = offset_page::<R>(&b, R::FILTER(org), limit, offset).await?;
+    let (items, total) = offset_page::<R>(&b, R::FILTER(org), page, true).await?;
     let mut data = Vec::with_capacity(items.len());
     for item in &items {
         let shaped = item.shape_under(s.hooks.as_ref(), &organization).await;

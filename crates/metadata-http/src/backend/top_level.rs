@@ -102,19 +102,26 @@ top_level!(
 
 /// How a kind's page listed by `limit` and `offset` is answered, as the reference product does.
 pub(super) trait Listing {
+    /// Whether the response carries the total, so the store counts.
+    const COUNTED: bool;
+
     /// The response for `data`, of `total` records in all.
-    fn listing(data: Vec<Value>, total: usize) -> Response;
+    fn listing(data: Vec<Value>, total: u64) -> Response;
 }
 
 impl Listing for User {
+    const COUNTED: bool = false;
+
     /// The reference product's `GET /v1/users` answers with a plain array.
-    fn listing(data: Vec<Value>, _: usize) -> Response {
+    fn listing(data: Vec<Value>, _: u64) -> Response {
         response::json(StatusCode::OK, Value::Array(data))
     }
 }
 
 impl Listing for Organization {
-    fn listing(data: Vec<Value>, total: usize) -> Response {
+    const COUNTED: bool = true;
+
+    fn listing(data: Vec<Value>, total: u64) -> Response {
         response::counted(data, total)
     }
 }
@@ -145,14 +152,15 @@ pub(super) async fn list<R: TopLevel + Listing>(
         let data = shapes::all(hooks, &found.items).await;
         return Ok(response::found(data, found.next));
     }
-    let (limit, offset) = limit_offset(&q)?;
-    let (items, total) = offset_page::<R>(&b, Filter::All, limit, offset).await?;
+    // Newest first unless `order_by` says otherwise, as the reference product lists (R7.5).
+    let page = offset_request(&q, ListOrder::NEWEST_FIRST)?;
+    let (items, total) = offset_page::<R>(&b, Filter::All, page, R::COUNTED).await?;
     Ok(R::listing(shapes::all(hooks, &items).await, total))
 }
 
-/// `GET /v1/users/count`.
+/// `GET /v1/users/count`: the store's count, no record read (R7.5).
 pub(super) async fn count_users(_: BackendKey, State(s): State<Shared>) -> Result<Response> {
-    let (_, total) = offset_page::<User>(&s.service.backend(), Filter::All, 0, 0).await?;
+    let total = s.service.backend().count::<User>(Filter::All).await?;
     Ok(response::json(
         StatusCode::OK,
         json!({ "object": "total_count", "total_count": total }),

@@ -17,6 +17,8 @@ pub(crate) fn declared_index_is_used(url: &str) {
         },
         after: None,
         limit: 10,
+        order: metadata_core::ListOrder::BY_ID,
+        offset: 0,
     };
     // With an empty table the planner may prefer a scan: forbid it to see the index is usable.
     let plan = {

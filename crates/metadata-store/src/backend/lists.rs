@@ -3,7 +3,8 @@
 use super::*;
 
 impl Backend<'_> {
-    /// Lists records of kind `R` that `filter` selects, in storage-key order.
+    /// Lists records of kind `R` that `filter` selects, one page in the order the request asks
+    /// (by id unless asked; R7.5).
     pub async fn list<R: Resource>(
         &self,
         filter: Filter,
@@ -13,12 +14,10 @@ impl Backend<'_> {
         observed(
             op,
             async {
-                let query = ListQuery {
-                    kind: R::KIND,
-                    filter,
-                    after: page.after,
-                    limit: page.limit,
-                };
+                let query = ListQuery::new(R::KIND, filter, page.limit)
+                    .ordered(page.order)
+                    .after(page.after)
+                    .skip(page.offset);
                 query.validate()?;
                 let page = self
                     .service
@@ -38,6 +37,25 @@ impl Backend<'_> {
                     items,
                     next: page.next,
                 })
+            },
+            |_| None,
+        )
+        .await
+    }
+
+    /// How many records of kind `R` `filter` selects (R7.5), counted by the store without
+    /// reading them where it can.
+    pub async fn count<R: Resource>(&self, filter: Filter) -> Result<u64, Error> {
+        let op = Op::start(self.service, "count", Surface::Backend, R::KIND, "");
+        observed(
+            op,
+            async {
+                ListQuery::new(R::KIND, filter.clone(), 1).validate()?;
+                self.service
+                    .store
+                    .count(R::KIND, &filter)
+                    .await
+                    .map_err(|e| e.into_error(None))
             },
             |_| None,
         )

@@ -10,9 +10,10 @@ use crate::service::{Attempts, MetadataService};
 use metadata_core::{
     accept_invitation, complete_sign_up, create_invitation, create_membership, create_organization,
     create_sign_up, create_user, delete_writes, revoke_invitation, update_write, Change, Cursor,
-    Error, Filter, Invitation, InvitationId, ListQuery, LookupValue, Membership, MembershipId,
-    Metadata, MetadataPath, Millis, Organization, OrganizationId, Page, Patch, Record, RecordKey,
-    Resource, ResourceKind, SignUp, SignUpId, Surface, Tier, User, UserId, Write,
+    Error, Filter, Invitation, InvitationId, ListOrder, ListQuery, LookupValue, Membership,
+    MembershipId, Metadata, MetadataPath, Millis, Organization, OrganizationId, Page, Patch,
+    Record, RecordKey, Resource, ResourceKind, SignUp, SignUpId, Surface, Tier, User, UserId,
+    Write,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -24,27 +25,61 @@ pub struct Backend<'a> {
     pub(crate) service: &'a MetadataService,
 }
 
-/// Where a page starts and how long it is.
+/// Where a page starts, how long it is and in which order (R7.5).
+///
+/// ```
+/// use metadata_store::PageRequest;
+/// use metadata_core::ListOrder;
+/// let page = PageRequest::first(10).ordered(ListOrder::NEWEST_FIRST).skip(20);
+/// assert_eq!((page.limit, page.offset), (10, 20));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageRequest {
-    /// Start after this cursor (from the previous page's `next`).
+    /// Start after this cursor (from the previous page's `next`, listed in the same order).
     pub after: Option<Cursor>,
     /// The most records to return, 1 to [`metadata_core::MAX_PAGE_SIZE`].
     pub limit: usize,
+    /// The order; by id unless asked.
+    pub order: ListOrder,
+    /// How many records to skip first (after the cursor, if any).
+    pub offset: usize,
 }
 
 impl PageRequest {
-    /// The first page of `limit` records.
+    /// The first page of `limit` records, by id.
     pub fn first(limit: usize) -> Self {
-        PageRequest { after: None, limit }
+        PageRequest {
+            after: None,
+            limit,
+            order: ListOrder::BY_ID,
+            offset: 0,
+        }
     }
 
-    /// The page after `cursor`.
+    /// The page after `cursor`, by id.
     pub fn after(cursor: Cursor, limit: usize) -> Self {
         PageRequest {
             after: Some(cursor),
-            limit,
+            ..PageRequest::first(limit)
         }
+    }
+
+    /// The same page continuing after `cursor` (none: from the start).
+    pub fn after_cursor(mut self, cursor: Option<Cursor>) -> Self {
+        self.after = cursor;
+        self
+    }
+
+    /// The same page in another order.
+    pub fn ordered(mut self, order: ListOrder) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// The same page skipping `offset` records first.
+    pub fn skip(mut self, offset: usize) -> Self {
+        self.offset = offset;
+        self
     }
 }
 
