@@ -134,8 +134,19 @@ pub struct ServeArgs {
     pub secret_key_file: Option<PathBuf>,
     /// For development only: trust this request header to name the signed-in user of the
     /// frontend routes. Without it the frontend routes answer 401.
-    #[arg(long, value_name = "HEADER")]
+    #[arg(long, value_name = "HEADER", conflicts_with = "session_jwks_url")]
     pub dev_user_header: Option<String>,
+    /// Verify the frontend's session tokens (the reference product's session JWTs, RS256 or
+    /// ES256) against the key set at this URL, such as
+    /// `https://INSTANCE/.well-known/jwks.json`. Needs --session-issuer.
+    #[arg(long, value_name = "URL", requires = "session_issuer")]
+    pub session_jwks_url: Option<String>,
+    /// The `iss` session tokens must name.
+    #[arg(long, value_name = "URL", requires = "session_jwks_url")]
+    pub session_issuer: Option<String>,
+    /// An origin a session token's `azp` may name; repeat for several. None: any.
+    #[arg(long = "session-authorized-party", value_name = "ORIGIN")]
+    pub session_authorized_parties: Vec<String>,
     /// With the SQLite store, fsync every commit group (synchronous=FULL).
     #[arg(long)]
     pub durable: bool,

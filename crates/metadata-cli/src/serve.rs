@@ -8,6 +8,7 @@ use axum::routing::get;
 use axum::Router;
 use metadata_core::{Filter, FrontendPrincipal, User, UserId};
 use metadata_http::MetadataHttp;
+use metadata_session::SessionTokens;
 use metadata_store::{MetadataService, PageRequest};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::io::Write;
@@ -39,6 +40,12 @@ pub async fn serve(service: MetadataService, args: &ServeArgs) -> Result<(), Fai
             let user = parts.headers.get(header.as_str())?.to_str().ok()?;
             Some(FrontendPrincipal::user(UserId::new(user).ok()?))
         });
+    }
+    if let (Some(url), Some(issuer)) = (&args.session_jwks_url, &args.session_issuer) {
+        let sessions = SessionTokens::new(url, issuer)
+            .map_err(|e| format!("cannot verify session tokens: {e}"))?
+            .authorized_parties(args.session_authorized_parties.iter().cloned());
+        http = http.authenticator(sessions);
     }
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))

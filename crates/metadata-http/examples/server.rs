@@ -1,6 +1,8 @@
 //! Serves the metadata endpoints on 127.0.0.1 over the SQLite store and prints `curl` lines
 //! that exercise them. The frontend routes trust an `x-user-id` header here, for trying them
-//! out only: a real host verifies its own session instead.
+//! out only: a real host verifies its own session instead, for example with
+//! `metadata_session::SessionTokens` (the reference product's session JWTs), which
+//! `metadata serve --session-jwks-url ... --session-issuer ...` uses.
 //!
 //! ```sh
 //! cargo run --example server            # then paste the printed curl lines into a shell
