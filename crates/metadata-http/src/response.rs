@@ -47,6 +47,27 @@ pub(crate) fn found(data: Vec<Value>, next: Option<metadata_core::Cursor>) -> Re
     )
 }
 
+/// Items already written as JSON, as an array: `[a,b]`, or `{"data": [a,b], "total_count": n}`
+/// with a total.
+pub(crate) fn items_bytes(items: Vec<Vec<u8>>, total: Option<u64>) -> Response {
+    let mut out = Vec::with_capacity(items.iter().map(|i| i.len() + 1).sum::<usize>() + 40);
+    if total.is_some() {
+        out.extend_from_slice(b"{\"data\":");
+    }
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(item);
+    }
+    out.push(b']');
+    if let Some(total) = total {
+        out.extend_from_slice(format!(",\"total_count\":{total}}}").as_bytes());
+    }
+    json_bytes(StatusCode::OK, out)
+}
+
 /// A listing as the reference product answers it: `{"data": [...], "total_count": n}`.
 pub(crate) fn counted(data: Vec<Value>, total: u64) -> Response {
     json(

@@ -109,7 +109,11 @@ pub(crate) static ORGANIZATION_DEFAULTS_TEXT: LazyLock<String> =
 /// are those [`user`], [`user_view`], [`organization`] and [`organization_view`] give (the
 /// record's fields and the defaults never share a name), in another order.
 pub(crate) fn plain<T: Serialize>(record: &T, defaults: &LazyLock<String>) -> Vec<u8> {
-    let defaults: &str = defaults;
+    plain_with(record, defaults)
+}
+
+/// [`plain`] with the members `defaults` (object members as text, without braces).
+fn plain_with<T: Serialize>(record: &T, defaults: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
     if serde_json::to_writer(&mut out, record).is_err() || out.last() != Some(&b'}') {
         // Records serialize as objects; this is never reached.
@@ -192,6 +196,54 @@ fn membership_defaults(user_id: &str, organization: Map<String, Value>) -> Value
     })
 }
 
+/// A membership's default fields but `organization`, as text.
+static MEMBERSHIP_DEFAULTS_TEXT: LazyLock<String> = LazyLock::new(|| {
+    let Value::Object(mut defaults) = membership_defaults("", Map::new()) else {
+        return String::new();
+    };
+    defaults.remove("organization");
+    defaults.remove("public_user_data");
+    members_text(&defaults)
+});
+
+/// [`membership`] without hooks, written straight from the records' text like [`plain`]: each
+/// tier exactly as stored.
+pub(crate) fn plain_membership(m: &Membership, org: &Organization) -> Vec<u8> {
+    let Value::Object(user_data) = membership_defaults(m.user_id.as_str(), Map::new())
+        .get_mut("public_user_data")
+        .map(Value::take)
+        .unwrap_or_default()
+    else {
+        return Vec::new();
+    };
+    let organization = plain(org, &ORGANIZATION_DEFAULTS_TEXT);
+    let members = format!(
+        "{},\"public_user_data\":{},\"organization\":{}",
+        *MEMBERSHIP_DEFAULTS_TEXT,
+        Value::Object(user_data),
+        String::from_utf8_lossy(&organization)
+    );
+    plain_with(m, &members)
+}
+
+/// An invitation's default fields, as text.
+static INVITATION_DEFAULTS_TEXT: LazyLock<String> = LazyLock::new(|| match invitation_defaults() {
+    Value::Object(map) => members_text(&map),
+    _ => String::new(),
+});
+
+/// [`invitation`] without hooks, written straight from the record's text like [`plain`].
+pub(crate) fn plain_invitation(inv: &Invitation) -> Vec<u8> {
+    plain_with(inv, &INVITATION_DEFAULTS_TEXT)
+}
+
+fn invitation_defaults() -> Value {
+    json!({
+        "role": null, "role_name": null, "url": null, "expires_at": null,
+        "public_organization_data": null,
+    })
+}
+
 /// A membership with its organization, as the backend sees them.
 pub(crate) async fn membership(
     hooks: &dyn Hooks,
@@ -222,11 +274,7 @@ pub(crate) async fn membership_view(
 
 /// An invitation.
 pub(crate) async fn invitation(hooks: &dyn Hooks, inv: &Invitation) -> Map<String, Value> {
-    let defaults = json!({
-        "role": null, "role_name": null, "url": null, "expires_at": null,
-        "public_organization_data": null,
-    });
-    let mut map = with_defaults(object_of(inv), defaults);
+    let mut map = with_defaults(object_of(inv), invitation_defaults());
     hooks.invitation(&mut map).await;
     map
 }
@@ -392,6 +440,39 @@ mod tests {
         same_members(&view, &USER_DEFAULTS_TEXT, run.1);
         same_members(&org, &ORGANIZATION_DEFAULTS_TEXT, run.2);
         same_members(&org_view, &ORGANIZATION_DEFAULTS_TEXT, run.3);
+
+        // Memberships and invitations, written plain, have the members the hooks see too.
+        let m = metadata_core::create_membership(
+            metadata_core::MembershipId::new("orgmem_1").unwrap(),
+            org.id.clone(),
+            user.id.clone(),
+            &change(false),
+            &limits,
+            8,
+        )
+        .unwrap();
+        let inv = metadata_core::create_invitation(
+            metadata_core::InvitationId::new("orginv_1").unwrap(),
+            org.id.clone(),
+            "a@example.com",
+            &Change::new()
+                .replace_json(Tier::Public, json!({"b": 1, "a": -0.0}))
+                .unwrap(),
+            &limits,
+            8,
+        )
+        .unwrap();
+        let (mapped_m, mapped_inv) = futures_lite(async {
+            (
+                membership(&NoHooks, &m, &org).await,
+                invitation(&NoHooks, &inv).await,
+            )
+        });
+        assert_eq!(map_of(&plain_membership(&m, &org)), mapped_m);
+        assert_eq!(map_of(&plain_invitation(&inv)), mapped_inv);
+        // And their tiers are the stored text, byte for byte.
+        let text = String::from_utf8(plain_membership(&m, &org)).unwrap();
+        assert!(text.contains(m.public_metadata.json()), "{text}");
     }
 
     fn futures_lite<F: std::future::Future>(f: F) -> F::Output {

@@ -96,6 +96,9 @@ pub(super) async fn revoke_invitation(
 pub(super) trait OfOrganization: Resource + Sync {
     /// The filter that selects them.
     const FILTER: fn(OrganizationId) -> Filter;
+    /// One of them written straight from its text, as [`OfOrganization::shape_under`] shapes
+    /// it without hooks.
+    fn plain_under(&self, organization: &Organization) -> Vec<u8>;
     /// One of them in its response shape, under its organization.
     fn shape_under(
         &self,
@@ -106,6 +109,9 @@ pub(super) trait OfOrganization: Resource + Sync {
 
 impl OfOrganization for Membership {
     const FILTER: fn(OrganizationId) -> Filter = Filter::MembershipsOfOrganization;
+    fn plain_under(&self, organization: &Organization) -> Vec<u8> {
+        shapes::plain_membership(self, organization)
+    }
     fn shape_under(
         &self,
         hooks: &dyn shapes::Hooks,
@@ -117,6 +123,9 @@ impl OfOrganization for Membership {
 
 impl OfOrganization for Invitation {
     const FILTER: fn(OrganizationId) -> Filter = Filter::InvitationsOfOrganization;
+    fn plain_under(&self, _: &Organization) -> Vec<u8> {
+        shapes::plain_invitation(self)
+    }
     fn shape_under(
         &self,
         hooks: &dyn shapes::Hooks,
@@ -138,6 +147,10 @@ pub(super) async fn list_of_organization<R: OfOrganization>(
     let b = s.service.backend();
     let organization = b.get_organization(&org).await?;
     let (items, total) = offset_page::<R>(&b, R::FILTER(org), page, true).await?;
+    if s.plain {
+        let items = items.iter().map(|i| i.plain_under(&organization)).collect();
+        return Ok(response::items_bytes(items, Some(total)));
+    }
     let mut data = Vec::with_capacity(items.len());
     for item in &items {
         let shaped = item.shape_under(s.hooks.as_ref(), &organization).await;

@@ -155,6 +155,11 @@ pub(super) async fn list<R: TopLevel + Listing>(
     // Newest first unless `order_by` says otherwise, as the reference product lists (R7.5).
     let page = offset_request(&q, ListOrder::NEWEST_FIRST)?;
     let (items, total) = offset_page::<R>(&b, Filter::All, page, R::COUNTED).await?;
+    // Without hooks, each record is written straight from its text: tiers exactly as stored.
+    if let (true, Some(defaults)) = (s.plain, R::PLAIN_DEFAULTS) {
+        let items = items.iter().map(|r| shapes::plain(r, defaults)).collect();
+        return Ok(response::items_bytes(items, R::COUNTED.then_some(total)));
+    }
     Ok(R::listing(shapes::all(hooks, &items).await, total))
 }
 
