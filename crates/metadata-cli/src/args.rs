@@ -97,6 +97,86 @@ pub enum Command {
     Stats,
     /// Deliver the change feed to one endpoint as signed webhooks, until SIGTERM or Ctrl-C.
     Webhooks(WebhookArgs),
+    /// Import users (and from the API organizations, memberships and pending invitations)
+    /// from the reference product: an export file or its Backend API. Creates the SQLite file
+    /// if it is missing. One line per refused record on standard error (or --report).
+    Import(ImportArgs),
+    /// Export every user in the layout `import` reads, to standard output or --out.
+    Export {
+        /// json (one array), jsonl (one object per line) or csv.
+        #[arg(long, value_enum, default_value = "json")]
+        format: ExportFormat,
+        /// The file to write (it must not exist); standard output without it.
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Where `import` reads.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The source.
+    #[command(subcommand)]
+    pub from: ImportFrom,
+    /// A record already stored with other tiers: skip it, overwrite its tiers, or merge the
+    /// source's into them.
+    #[arg(long, value_enum, default_value = "skip", global = true)]
+    pub policy: PolicyArg,
+    /// A checkpoint file: resume after the records it counts, and keep it up to date.
+    #[arg(long, value_name = "PATH", global = true)]
+    pub checkpoint: Option<PathBuf>,
+    /// Write the report of refused records here instead of standard error.
+    #[arg(long, value_name = "PATH", global = true)]
+    pub report: Option<PathBuf>,
+    /// How many records are written at once.
+    #[arg(long, default_value_t = 64, global = true)]
+    pub concurrency: usize,
+}
+
+/// The sources `import` reads.
+#[derive(Debug, Subcommand)]
+pub enum ImportFrom {
+    /// The JSON user export (an array, or one object per line).
+    Json {
+        /// The file.
+        file: PathBuf,
+    },
+    /// The CSV user export (JSON text in its metadata columns).
+    Csv {
+        /// The file.
+        file: PathBuf,
+    },
+    /// The Backend API at a base URL (such as https://api.clerk.com), with the secret key in
+    /// the environment variable --secret-key-env names.
+    Api {
+        /// The base URL.
+        url: String,
+        /// The environment variable that holds the secret key.
+        #[arg(long, default_value = "CLERK_SECRET_KEY")]
+        secret_key_env: String,
+    },
+}
+
+/// `import --policy`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PolicyArg {
+    /// Leave it.
+    Skip,
+    /// Replace its tiers.
+    Overwrite,
+    /// Merge into its tiers.
+    Merge,
+}
+
+/// `export --format`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+    /// CSV.
+    Csv,
 }
 
 /// The feed's subcommands.

@@ -8,6 +8,9 @@
 //! metadata --sqlite metadata.db feed tail --follow
 //! metadata --sqlite metadata.db backup /backups/metadata-2026-12-06.db
 //! metadata --postgres postgres://app@db/metadata stats
+//! metadata --sqlite metadata.db import json users.json --checkpoint users.checkpoint
+//! CLERK_SECRET_KEY=sk_live_... metadata --sqlite metadata.db import api https://api.clerk.com
+//! metadata --sqlite metadata.db export --format csv --out users.csv
 //! ```
 //!
 //! Every failure is one line on standard error and a non-zero exit: 2 for arguments that do
@@ -17,6 +20,7 @@ mod args;
 mod commands;
 mod open;
 mod serve;
+mod transfer;
 mod webhooks;
 
 use args::{Cli, Command};
@@ -90,6 +94,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             no_feed: serve.no_feed,
             retention: serve.feed_retention,
         },
+        Command::Import(_) => Tuning {
+            create: true,
+            ..Tuning::default()
+        },
         _ => Tuning::default(),
     };
     let opened = open::open(&cli.store, tuning).await?;
@@ -112,6 +120,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Backup { to } => commands::backup(&opened, to).await,
         Command::Stats => commands::stats(&opened).await,
         Command::Webhooks(args) => webhooks::deliver(service.clone(), args).await,
+        Command::Import(args) => transfer::import(service, args).await,
+        Command::Export { format, out } => transfer::export(service, *format, out.as_deref()).await,
         Command::Restore { .. } => unreachable!("handled above"),
     }
 }
