@@ -85,6 +85,7 @@ macro_rules! __with_suite_names {
             r5_1_sign_up_completion_copies_once_and_atomically,
             r5_2_invitation_acceptance_copies_and_is_atomic,
             r6_1_memberships_need_their_organization_and_user,
+            r6_1_a_batch_of_creates_answers_each_user,
             r6_2_deleting_cascades_and_is_idempotent,
             r7_2_find_by_metadata_value_in_pages,
             r7_2_listing_children_in_pages,

@@ -90,6 +90,8 @@ impl std::fmt::Debug for Importer {
     }
 }
 
+/// The most records one batch holds: the users among them are created in one commit.
+const BATCH: usize = 256;
 /// How often the checkpoint is written, at most.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// How often the progress line is redrawn.
@@ -142,6 +144,11 @@ impl Importer {
         self
     }
 
+    /// Batches in flight: enough for `concurrency` records, at least two.
+    fn batches_in_flight(&self) -> usize {
+        self.concurrency.div_ceil(BATCH).max(2)
+    }
+
     fn read_checkpoint(&self) -> Result<u64, ImportError> {
         let Some(path) = &self.checkpoint else {
             return Ok(0);
@@ -191,31 +198,40 @@ impl Importer {
         let mut failure = None;
         while source_open || !in_flight.is_empty() {
             tokio::select! {
-                next = source.recv(), if source_open && in_flight.len() < self.concurrency && failure.is_none() => {
+                next = source.recv(), if source_open && in_flight.len() < self.batches_in_flight() && failure.is_none() => {
                     let Some(read) = next else {
                         source_open = false;
                         continue;
                     };
-                    let n = seq;
-                    seq += 1;
-                    if n < start {
-                        continue;
+                    // The first record, and as many more as are ready: one batch.
+                    let mut batch = Vec::new();
+                    let mut read = Some(read);
+                    while let Some(r) = read.take() {
+                        let n = seq;
+                        seq += 1;
+                        if n >= start {
+                            summary.read += 1;
+                            match r {
+                                Ok(item) => batch.push((n, item)),
+                                Err(refusal) => {
+                                    summary.refused += 1;
+                                    writeln!(self.report, "{refusal}")?;
+                                    finished_above.insert(n);
+                                }
+                            }
+                        }
+                        if batch.len() < BATCH {
+                            read = source.try_recv().ok();
+                        }
                     }
-                    summary.read += 1;
-                    match read {
-                        Ok(item) => {
-                            let service = self.service.clone();
-                            let policy = self.policy;
-                            in_flight.push(async move { (n, apply(&service, item, policy).await) });
-                        }
-                        Err(refusal) => {
-                            summary.refused += 1;
-                            writeln!(self.report, "{refusal}")?;
-                            finished_above.insert(n);
-                        }
+                    if !batch.is_empty() {
+                        let service = self.service.clone();
+                        let policy = self.policy;
+                        in_flight.push(async move { apply_batch(&service, batch, policy).await });
                     }
                 }
-                Some((n, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
+                Some(done) = in_flight.next(), if !in_flight.is_empty() => {
+                  for (n, outcome) in done {
                     match outcome {
                         Ok(Outcome::Created) => summary.created += 1,
                         Ok(Outcome::Unchanged) => summary.unchanged += 1,
@@ -232,6 +248,7 @@ impl Importer {
                         }
                     }
                     finished_above.insert(n);
+                  }
                 }
                 else => break,
             }
@@ -326,19 +343,77 @@ fn bad_id(item: &Item, e: metadata_core::IdError) -> Failed {
     })
 }
 
+/// Imports a batch: its users planned and committed together (each alone again when one of
+/// them exists already), the other records one by one.
+async fn apply_batch(
+    service: &MetadataService,
+    batch: Vec<(u64, Item)>,
+    policy: Policy,
+) -> Vec<(u64, Result<Outcome, Failed>)> {
+    let mut done = Vec::with_capacity(batch.len());
+    let mut users = Vec::new();
+    let mut others = Vec::new();
+    for (n, item) in batch {
+        if item.kind != ItemKind::User {
+            others.push((n, item));
+            continue;
+        }
+        let id = match UserId::new(item.id.as_str()) {
+            Ok(id) => id,
+            Err(e) => {
+                done.push((n, Err(bad_id(&item, e))));
+                continue;
+            }
+        };
+        match change_of(&item, service.limits(), false) {
+            Ok(change) => users.push((n, item, id, change)),
+            Err(e) => done.push((n, Err(refusal(&item, e)))),
+        }
+    }
+    if !users.is_empty() {
+        let plans = users
+            .iter()
+            .map(|(_, _, id, change)| (id.clone(), change.clone()))
+            .collect();
+        match service.backend().create_users(plans).await {
+            Ok(results) => {
+                for ((n, item, ..), result) in users.into_iter().zip(results) {
+                    let outcome = match result {
+                        Ok(_) => Ok(Outcome::Created),
+                        // Already there: compared, and updated by the policy, alone.
+                        Err(Error::AlreadyExists { .. }) => apply(service, item, policy).await,
+                        Err(e) => Err(refusal(&item, e)),
+                    };
+                    done.push((n, outcome));
+                }
+            }
+            // Nothing of the batch was written; only the first is reported, the rest stay
+            // below the checkpoint with it.
+            Err(e) => done.push((users[0].0, Err(refusal(&users[0].1, e)))),
+        }
+    }
+    for (n, item) in others {
+        done.push((n, apply(service, item, policy).await));
+    }
+    done
+}
+
+/// The failure `e` means for `item`: a store failure, or the record refused.
+fn refusal(item: &Item, e: Error) -> Failed {
+    match e {
+        Error::Storage { .. } | Error::OutcomeUnknown { .. } => Failed::Store(e),
+        e => Failed::Refused(Refusal {
+            at: item.at.clone(),
+            id: Some(item.id.clone()),
+            code: e.code(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
 /// Imports one record.
 async fn apply(service: &MetadataService, item: Item, policy: Policy) -> Result<Outcome, Failed> {
-    let refused = |e: Error| -> Failed {
-        match e {
-            Error::Storage { .. } | Error::OutcomeUnknown { .. } => Failed::Store(e),
-            e => Failed::Refused(Refusal {
-                at: item.at.clone(),
-                id: Some(item.id.clone()),
-                code: e.code(),
-                reason: e.to_string(),
-            }),
-        }
-    };
+    let refused = |e: Error| refusal(&item, e);
     let limits = service.limits();
     let change = change_of(&item, limits, false).map_err(refused)?;
     let merge = || change_of(&item, limits, true);

@@ -208,3 +208,72 @@ pub async fn r6_2_deleting_cascades_and_is_idempotent(store: Arc<dyn MetadataSto
         .await
         .unwrap());
 }
+
+/// R6.1 for a batch: `create_users` answers each user as `create_user` would (created, refused
+/// by a rule, or already there), writes the valid ones, and one event each.
+pub async fn r6_1_a_batch_of_creates_answers_each_user(store: Arc<dyn MetadataStore>) {
+    let m = service(store.clone());
+    let b = m.backend();
+    b.create_user(&uid("user_there"), replace(Tier::Public, json!({"a": 1})))
+        .await
+        .unwrap();
+    let before = feed_head(&m).await;
+    // A patch may be large; the tier it makes is what the size rule refuses (R4.1).
+    let over = Patch::from_value(json!({ "blob": "x".repeat(9000) })).unwrap();
+    // First all new and valid: one commit.
+    let created = b
+        .create_users(vec![
+            (uid("user_a"), replace(Tier::Public, json!({"n": 1}))),
+            (uid("user_b"), replace(Tier::Unsafe, json!({"t": "dark"}))),
+        ])
+        .await
+        .unwrap();
+    assert!(created.iter().all(Result::is_ok));
+    // Then a mix: a refused one, one already there, a new one.
+    let mixed = b
+        .create_users(vec![
+            (uid("user_big"), Change::new().merge(Tier::Private, over)),
+            (uid("user_there"), Change::new()),
+            (uid("user_c"), Change::new()),
+        ])
+        .await
+        .unwrap();
+    assert!(
+        matches!(mixed[0], Err(Error::TooLarge { .. })),
+        "{:?}",
+        mixed[0]
+    );
+    assert!(is_already_existing(
+        mixed[1].as_ref().unwrap_err(),
+        ResourceKind::User
+    ));
+    assert_eq!(mixed[2].as_ref().unwrap().version, 1);
+    for id in ["user_a", "user_b", "user_c"] {
+        assert_eq!(b.get_user(&uid(id)).await.unwrap().version, 1, "{id}");
+    }
+    assert!(is_not_found(
+        &b.get_user(&uid("user_big")).await.unwrap_err(),
+        ResourceKind::User
+    ));
+    assert_eq!(
+        b.get_user(&uid("user_there"))
+            .await
+            .unwrap()
+            .public_metadata
+            .get("a"),
+        Some(&json!(1)),
+        "the stored user is untouched"
+    );
+    if store.feed().is_some() {
+        assert_eq!(
+            feed_head(&m).await - before,
+            3,
+            "one event per created user"
+        );
+    }
+}
+
+/// The feed's head, or 0 for a store without a feed.
+async fn feed_head(m: &metadata_store::MetadataService) -> u64 {
+    m.feed().stats().await.map(|s| s.head).unwrap_or(0)
+}

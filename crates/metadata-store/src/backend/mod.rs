@@ -131,6 +131,62 @@ impl Backend<'_> {
         self.create(user, vec![]).await
     }
 
+    /// Creates many users in one commit, as an import does: each planned by the core exactly
+    /// as [`Backend::create_user`] plans it (a refused one gets its error in its place), the
+    /// rest written in one transaction. When one of them exists already the whole commit is
+    /// refused, and each is then created alone so that each gets its own answer
+    /// (`AlreadyExists` for those that were there). A storage failure is the batch's error:
+    /// nothing of it was written.
+    ///
+    /// ```
+    /// # use metadata_core::{Change, UserId};
+    /// # use metadata_store::MetadataService;
+    /// # async fn demo(service: MetadataService) {
+    /// let users = vec![(UserId::new("user_1").unwrap(), Change::new())];
+    /// for created in service.backend().create_users(users).await.unwrap() {
+    ///     println!("{:?}", created.map(|user| user.version));
+    /// }
+    /// # }
+    /// ```
+    pub async fn create_users(
+        &self,
+        users: Vec<(UserId, Change)>,
+    ) -> Result<Vec<Result<User, Error>>, Error> {
+        let s = self.service;
+        let now = s.now();
+        let mut results: Vec<Option<Result<User, Error>>> = Vec::with_capacity(users.len());
+        let mut planned = Vec::with_capacity(users.len());
+        let mut writes = Vec::with_capacity(users.len());
+        for (i, (id, change)) in users.into_iter().enumerate() {
+            match create_user(id, &change, &s.limits, now) {
+                Ok(user) => {
+                    writes.push(Write::Create(user.clone().into_record()));
+                    planned.push((i, user));
+                    results.push(None);
+                }
+                Err(refused) => results.push(Some(Err(refused))),
+            }
+        }
+        if !writes.is_empty() {
+            let op = Op::start(s, "create_many", Surface::Backend, ResourceKind::User, "");
+            let committed = async { self.commit(&writes, now).await.map(|_| ()) };
+            match observed(op, committed, |_| None).await {
+                Ok(()) => {
+                    for (i, user) in planned {
+                        results[i] = Some(Ok(user));
+                    }
+                }
+                Err(Error::AlreadyExists { .. }) => {
+                    for (i, user) in planned {
+                        results[i] = Some(self.create(user, vec![]).await);
+                    }
+                }
+                Err(failed) => return Err(failed),
+            }
+        }
+        Ok(results.into_iter().flatten().collect())
+    }
+
     /// Creates a sign-up attempt, in progress.
     pub async fn create_sign_up(&self, id: &SignUpId, change: Change) -> Result<SignUp, Error> {
         let s = self.service;
