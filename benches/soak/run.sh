@@ -6,14 +6,19 @@
 # writes the server acknowledged and checks them all at the end. Not part of CI.
 #
 #   benches/soak/run.sh [minutes]      # writes benches/soak/last-run.csv and last-run.svg
+#
+# RETENTION (default 7d, the server's default) sets the feed's window (`serve --feed-retention`):
+# with a short one the file stops growing once the window is full.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MINUTES=${1:-10}
+RETENTION=${RETENTION:-7d}
 cargo build --release -q -p metadata-cli --bin metadata
 WORK=$(mktemp -d /tmp/metadata-soak-XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export METADATA_SECRET_KEYS=sk_soak METADATA_LOG=warn
 target/release/metadata --sqlite "$WORK/soak.db" serve --listen 127.0.0.1:0 --dev-user-header x-user \
+  --feed-retention "$RETENTION" \
   > "$WORK/server.out" 2> "$WORK/server.err" &
 SERVER=$!
 for _ in $(seq 100); do grep -q listening "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
@@ -40,4 +45,5 @@ for slice in $(seq 1 $((MINUTES * 6))); do
 done
 kill -TERM $WRITER; wait $WRITER || true
 cat "$WORK/writer.out"
+echo "database at the end: $(du -ch "$WORK"/soak.db* | tail -1 | cut -f1)"
 python3 benches/soak/plot.py "$CSV" benches/soak/last-run.svg

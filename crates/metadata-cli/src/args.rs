@@ -128,8 +128,9 @@ pub struct ImportArgs {
     /// Write the report of refused records here instead of standard error.
     #[arg(long, value_name = "PATH", global = true)]
     pub report: Option<PathBuf>,
-    /// How many records are written at once.
-    #[arg(long, default_value_t = 64, global = true)]
+    /// About how many records are written at once (in batches of up to 256, at least two
+    /// batches in flight).
+    #[arg(long, default_value_t = 512, global = true)]
     pub concurrency: usize,
 }
 

@@ -86,6 +86,12 @@ pub fn request_body(data: &[u8]) {
                 again.insert(tier.field_name().to_owned(), value);
             }
             let text = serde_json::to_vec(&Value::Object(again)).unwrap();
+            // Written out again, a number may be spelled longer than it came (`1E5` is
+            // `100000.0`): past the raw input limit the re-read is refused before parsing, as
+            // any input that long is, and there is nothing to compare.
+            if text.len() > RequestBody::max_len(&limits) {
+                continue;
+            }
             let reread = RequestBody::parse(&text, mode, &limits).unwrap();
             assert_eq!(reread, body, "a body written out reads back the same");
         }

@@ -98,14 +98,14 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 impl Importer {
-    /// An importer into `service`: policy [`Policy::Skip`], 64 records in flight, no
+    /// An importer into `service`: policy [`Policy::Skip`], two batches of 256 in flight, no
     /// checkpoint, refusals reported on standard error, a progress line when standard error is
     /// a terminal.
     pub fn new(service: MetadataService) -> Self {
         Importer {
             service,
             policy: Policy::Skip,
-            concurrency: 64,
+            concurrency: 512,
             checkpoint: None,
             report: Box::new(std::io::stderr()),
             progress: std::io::stderr().is_terminal(),
@@ -118,7 +118,8 @@ impl Importer {
         self
     }
 
-    /// How many records are written at once (at least 1).
+    /// About how many records are written at once: records go in batches of up to 256 (the
+    /// users of a batch in one commit), `n / 256` batches in flight, at least two.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self

@@ -8,7 +8,8 @@
 //!   invitations, paged, honouring `429` and `Retry-After`). Each is read one record at a time
 //!   on its own thread or task, a bounded queue ahead of the writes: memory stays flat however
 //!   large the source.
-//! - **Import** ([`Importer`]): several records in flight; a record already stored with the
+//! - **Import** ([`Importer`]): records in batches, the users of a batch created in one commit
+//!   ([`metadata_store::Backend::create_users`]), two batches in flight; a record already stored with the
 //!   same tiers is left alone (a second run creates nothing twice), one with other tiers is
 //!   skipped, overwritten or merged ([`Policy`]); a checkpoint file to resume from; one report
 //!   line per refused record (`element 17: user_x: form_param_value_invalid: ...`); a progress
