@@ -234,6 +234,11 @@ pub struct ServeArgs {
     /// Keep no change feed (its cost saved; nothing can follow the writes).
     #[arg(long)]
     pub no_feed: bool,
+    /// With the SQLite store, the most memory SQLite's page cache takes on each of its
+    /// connections, in MiB (64 by default). The server keeps several connections (readers,
+    /// point reads, the writer), so its memory levels off at about that many times this.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u16).range(1..))]
+    pub page_cache_mib: Option<u16>,
     /// How long the feed keeps its events: an age such as 7d, 12h or 30m, or `forever`.
     #[arg(long, value_parser = parse_retention, default_value = "7d")]
     pub feed_retention: Retention,

@@ -93,6 +93,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             durable: serve.durable,
             no_feed: serve.no_feed,
             retention: serve.feed_retention,
+            page_cache_mib: serve.page_cache_mib.map(usize::from),
         },
         Command::Import(_) => Tuning {
             create: true,

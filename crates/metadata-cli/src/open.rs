@@ -36,6 +36,8 @@ pub struct Tuning {
     pub no_feed: bool,
     /// How long the feed keeps its events.
     pub retention: Retention,
+    /// SQLite's page cache per connection, in MiB (the store's default when `None`).
+    pub page_cache_mib: Option<usize>,
 }
 
 /// Opens the store `args` names.
@@ -45,10 +47,13 @@ pub async fn open(args: &StoreArgs, tuning: Tuning) -> Result<Opened, Failure> {
             if !tuning.create && !path.exists() {
                 return Err(format!("no database at {}", path.display()).into());
             }
-            let options = SqliteOptions::file(path)
+            let mut options = SqliteOptions::file(path)
                 .synchronous_full(tuning.durable)
                 .feed(!tuning.no_feed)
                 .feed_retention(tuning.retention);
+            if let Some(mib) = tuning.page_cache_mib {
+                options = options.page_cache_bytes(mib << 20);
+            }
             let store =
                 Arc::new(SqliteStore::open(options).map_err(|e| {
                     format!("cannot open {}: {}", path.display(), crate::one_line(&e))
