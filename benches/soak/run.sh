@@ -8,17 +8,19 @@
 #   benches/soak/run.sh [minutes]      # writes benches/soak/last-run.csv and last-run.svg
 #
 # RETENTION (default 7d, the server's default) sets the feed's window (`serve --feed-retention`):
-# with a short one the file stops growing once the window is full.
+# with a short one the file stops growing once the window is full. PAGE_CACHE_MIB (default 64,
+# the server's default) caps SQLite's page cache on each of the server's connections.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MINUTES=${1:-10}
 RETENTION=${RETENTION:-7d}
+PAGE_CACHE_MIB=${PAGE_CACHE_MIB:-64}
 cargo build --release -q -p metadata-cli --bin metadata
 WORK=$(mktemp -d /tmp/metadata-soak-XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export METADATA_SECRET_KEYS=sk_soak METADATA_LOG=warn
 target/release/metadata --sqlite "$WORK/soak.db" serve --listen 127.0.0.1:0 --dev-user-header x-user \
-  --feed-retention "$RETENTION" \
+  --feed-retention "$RETENTION" --page-cache-mib "$PAGE_CACHE_MIB" \
   > "$WORK/server.out" 2> "$WORK/server.err" &
 SERVER=$!
 for _ in $(seq 100); do grep -q listening "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
