@@ -147,7 +147,7 @@ pub enum ImportFrom {
         /// The file.
         file: PathBuf,
     },
-    /// The Backend API at a base URL (such as https://api.clerk.com), with the secret key in
+    /// The Backend API at a base URL (such as `https://api.clerk.com`), with the secret key in
     /// the environment variable --secret-key-env names.
     Api {
         /// The base URL.
