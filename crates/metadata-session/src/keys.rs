@@ -28,11 +28,13 @@ impl std::fmt::Debug for Key {
     }
 }
 
-/// What a fetch left: the keys by `kid`, and when.
+/// What the fetches left: the keys by `kid`, when they were fetched, and when a fetch was last
+/// tried (failed ones included).
 #[derive(Debug, Default)]
 struct Held {
     keys: HashMap<String, Key>,
     fetched_at: Option<Instant>,
+    tried_at: Option<Instant>,
 }
 
 /// The key set of one instance.
@@ -106,14 +108,19 @@ impl KeySet {
         let _one_fetch = self.fetching.lock().await;
         // Another request may have fetched while this one waited.
         let held = self.held();
-        let fetched_since =
-            |interval: Duration| held.fetched_at.is_some_and(|at| at.elapsed() < interval);
+        let since =
+            |at: Option<Instant>, interval: Duration| at.is_some_and(|at| at.elapsed() < interval);
         if let Some(key) = held.keys.get(kid) {
-            if fetched_since(self.max_age) {
+            if since(held.fetched_at, self.max_age) {
                 return Ok(key.clone());
             }
-        } else if fetched_since(self.refresh_interval) {
-            return Err(SessionError::UnknownKey);
+        } else if since(held.tried_at, self.refresh_interval) {
+            // Tried lately: a made-up kid (or a key set that is down) is not worth another fetch.
+            return Err(if held.fetched_at.is_some() {
+                SessionError::UnknownKey
+            } else {
+                SessionError::KeySet("the last fetch failed; not tried again yet".into())
+            });
         }
         match self.fetch().await {
             Ok(fresh) => {
@@ -127,7 +134,16 @@ impl KeySet {
             // An old set is better than none: keep verifying with it.
             Err(e) => {
                 tracing::warn!(code = e.code(), "the session key set could not be fetched");
-                held.keys.get(kid).cloned().ok_or(e)
+                let found = held.keys.get(kid).cloned();
+                *self
+                    .held
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(Held {
+                    keys: held.keys.clone(),
+                    fetched_at: held.fetched_at,
+                    tried_at: Some(Instant::now()),
+                });
+                found.ok_or(e)
             }
         }
     }
@@ -184,9 +200,11 @@ impl KeySet {
                 keys.insert(kid.clone(), Key { algorithm, key });
             }
         }
+        let now = Instant::now();
         Ok(Held {
             keys,
-            fetched_at: Some(Instant::now()),
+            fetched_at: Some(now),
+            tried_at: Some(now),
         })
     }
 }

@@ -310,3 +310,20 @@ async fn unknown_kids_do_not_fetch_more_than_once_per_interval() {
     let err = nowhere.verify(&sign(&ec, &claims())).await.unwrap_err();
     assert!(matches!(err, SessionError::KeySet(_)), "{err}");
 }
+
+/// A key set that fails to fetch is not asked for again on every token until the interval
+/// has passed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_key_set_is_not_fetched_on_every_token() {
+    let ec = ec_signer("ec_1");
+    // Not a key set: the fetch fails.
+    let keys = serve_keys(vec![json!("not a key")]).await;
+    let sessions = SessionTokens::new(&keys.url, ISSUER)
+        .unwrap()
+        .refresh_interval(Duration::from_secs(3600));
+    for _ in 0..10 {
+        let err = sessions.verify(&sign(&ec, &claims())).await.unwrap_err();
+        assert!(matches!(err, SessionError::KeySet(_)), "{err}");
+    }
+    assert_eq!(keys.fetches.load(Ordering::SeqCst), 1);
+}
