@@ -4,11 +4,12 @@ use crate::error::{commit_definitely_failed, pg, PostgresError};
 use deadpool_postgres::{GenericClient, Object};
 use metadata_core::feed::RecordChange;
 use metadata_core::{
-    Filter, ListQuery, MetadataPath, Millis, OrderField, Record, RecordKey, ResourceKind, Tier,
-    Write,
+    Filter, ListQuery, MetadataPath, Millis, Record, RecordKey, ResourceKind, Tier, Write,
 };
 use metadata_store::StoreError;
-use metadata_store_sql::prepared::{lookup_index_name, DeleteTarget, NewRow, PreparedWrite};
+use metadata_store_sql::prepared::{
+    lookup_index_name, order_clauses, Bound, DeleteTarget, NewRow, PreparedWrite,
+};
 use tokio_postgres::types::ToSql;
 
 /// The `#>` path of `path` inside `tier` of a record's lookup projection, as a SQL literal.
@@ -407,29 +408,12 @@ pub(crate) fn prepare_list(query: &ListQuery) -> Result<PreparedList, StoreError
     };
     let kind = list.bind(Param::Text(query.kind.object_name().to_owned()));
     let condition = filter_condition(&query.filter, &mut list);
-    let column = match query.order.field {
-        OrderField::CreatedAt => Some("created_at"),
-        OrderField::UpdatedAt => Some("updated_at"),
-        OrderField::Id => None,
-    };
-    let (dir, past) = if query.order.descending {
-        ("DESC", "<")
-    } else {
-        ("ASC", ">")
-    };
-    let cursor = match (start, column) {
-        (None, _) => String::new(),
-        (Some(at), None) => format!(" AND key {past} {}", list.bind(Param::Text(at.key))),
-        (Some(at), Some(column)) => {
-            let value = list.bind(Param::Int(at.value.unwrap_or_default()));
-            let key = list.bind(Param::Text(at.key));
-            format!(" AND ({column}, key) {past} ({value}, {key})")
-        }
-    };
-    let order = match column {
-        Some(column) => format!("{column} {dir}, key {dir}"),
-        None => format!("key {dir}"),
-    };
+    let (cursor, order) = order_clauses(query.order, start, &mut |b| {
+        list.bind(match b {
+            Bound::Int(i) => Param::Int(i),
+            Bound::Text(t) => Param::Text(t),
+        })
+    });
     let limit = list.bind(Param::Int(query.limit as i64 + 1));
     let offset = match query.offset {
         0 => String::new(),

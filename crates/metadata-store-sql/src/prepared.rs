@@ -2,7 +2,9 @@
 //! and the names SQL stores give their lookup indexes.
 //! Serializing on the caller's thread keeps that work off a store's connection thread or pool.
 
-use metadata_core::{MetadataPath, Millis, RecordKey, ResourceKind, Tier, Write};
+use metadata_core::{
+    ListOrder, MetadataPath, Millis, OrderField, Position, RecordKey, ResourceKind, Tier, Write,
+};
 
 /// Which column names the parent in a cascade.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,4 +214,61 @@ pub fn lookup_index_name(kind: ResourceKind, tier: Tier, path: &MetadataPath) ->
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
     format!("{}_{hash:016x}", &name[..46])
+}
+
+/// A value a listing binds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// An integer (a time).
+    Int(i64),
+    /// A text (a storage key).
+    Text(String),
+}
+
+/// The cursor condition (` AND ...`, empty without a cursor) and the `ORDER BY` terms of a
+/// listing in `order` after `start` (R7.5): by the order's column and the key, both in the
+/// order's direction, so the indexes on `(kind, created_at, key)` and `(kind, updated_at, key)`
+/// serve it. `bind` takes each value and answers its placeholder.
+///
+/// ```
+/// use metadata_core::{ListOrder, Position};
+/// use metadata_store_sql::prepared::{order_clauses, Bound};
+/// let mut n = 0;
+/// let start = Position { value: Some(5), key: "user_a".into() };
+/// let (cursor, order) = order_clauses(ListOrder::NEWEST_FIRST, Some(start), &mut |_: Bound| {
+///     n += 1;
+///     format!("?{n}")
+/// });
+/// assert_eq!(cursor, " AND (created_at, key) < (?1, ?2)");
+/// assert_eq!(order, "created_at DESC, key DESC");
+/// ```
+pub fn order_clauses(
+    order: ListOrder,
+    start: Option<Position>,
+    bind: &mut dyn FnMut(Bound) -> String,
+) -> (String, String) {
+    let column = match order.field {
+        OrderField::CreatedAt => Some("created_at"),
+        OrderField::UpdatedAt => Some("updated_at"),
+        OrderField::Id => None,
+    };
+    let (dir, past) = if order.descending {
+        ("DESC", "<")
+    } else {
+        ("ASC", ">")
+    };
+    let cursor = match (start, column) {
+        (None, _) => String::new(),
+        (Some(at), None) => format!(" AND key {past} {}", bind(Bound::Text(at.key))),
+        (Some(at), Some(column)) => {
+            let value = bind(Bound::Int(at.value.unwrap_or_default()));
+            let key = bind(Bound::Text(at.key));
+            format!(" AND ({column}, key) {past} ({value}, {key})")
+        }
+    };
+    let order = match column {
+        Some(column) => format!("{column} {dir}, key {dir}"),
+        None => format!("key {dir}"),
+    };
+    (cursor, order)
 }

@@ -4,11 +4,10 @@
 use crate::error::SqliteError;
 use metadata_core::feed::RecordChange;
 use metadata_core::{
-    Filter, ListQuery, LookupValue, MetadataPath, OrderField, Record, RecordKey, ResourceKind,
-    Tier, Write,
+    Filter, ListQuery, LookupValue, MetadataPath, Record, RecordKey, ResourceKind, Tier, Write,
 };
 use metadata_store::StoreError;
-use metadata_store_sql::prepared::{DeleteTarget, PreparedWrite};
+use metadata_store_sql::prepared::{order_clauses, Bound, DeleteTarget, PreparedWrite};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension};
 
@@ -269,29 +268,12 @@ pub(crate) fn prepare_list(query: &ListQuery) -> Result<PreparedList, StoreError
     let mut binds = Binds::default();
     let kind = binds.bind(SqlValue::Text(query.kind.object_name().to_owned()));
     let condition = filter_condition(&query.filter, &mut binds);
-    let column = match query.order.field {
-        OrderField::CreatedAt => Some("created_at"),
-        OrderField::UpdatedAt => Some("updated_at"),
-        OrderField::Id => None,
-    };
-    let (dir, past) = if query.order.descending {
-        ("DESC", "<")
-    } else {
-        ("ASC", ">")
-    };
-    let cursor = match (start, column) {
-        (None, _) => String::new(),
-        (Some(at), None) => format!(" AND key {past} {}", binds.bind(SqlValue::Text(at.key))),
-        (Some(at), Some(column)) => {
-            let value = binds.bind(SqlValue::Integer(at.value.unwrap_or_default()));
-            let key = binds.bind(SqlValue::Text(at.key));
-            format!(" AND ({column}, key) {past} ({value}, {key})")
-        }
-    };
-    let order = match column {
-        Some(column) => format!("{column} {dir}, key {dir}"),
-        None => format!("key {dir}"),
-    };
+    let (cursor, order) = order_clauses(query.order, start, &mut |b| {
+        binds.bind(match b {
+            Bound::Int(i) => SqlValue::Integer(i),
+            Bound::Text(t) => SqlValue::Text(t),
+        })
+    });
     let limit = binds.bind(SqlValue::Integer(query.limit as i64 + 1));
     let offset = match query.offset {
         0 => String::new(),
