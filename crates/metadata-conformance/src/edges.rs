@@ -140,6 +140,8 @@ pub fn fixed_tiers() -> Vec<Value> {
         json!({"items": {"0": "x"}}),
         json!({"": {"0": {"-1": "deep"}}, "0": [], "-1": {}}),
         json!({"a\u{0}b": {"\u{1f}": 1}}),
+        // A key holding \u0000 is not the key before it: `b` is missing, `v` is 2.
+        json!({"b\u{0}": "x", "v\u{0}z": 1, "v": 2}),
         Value::Object(KEYS.iter().map(|k| (k.to_string(), json!(k))).collect()),
         json!({"n": numbers()}),
         json!({"s": strings()}),

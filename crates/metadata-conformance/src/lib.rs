@@ -107,6 +107,7 @@ macro_rules! __with_suite_names {
             r8_3_negative_zero_keeps_its_sign,
             r7_3_numeric_segments_never_index_arrays,
             r7_3_every_store_finds_exactly_what_the_reference_selects,
+            r7_4_every_store_selects_exactly_what_each_condition_selects,
             feed_each_operation_yields_exactly_its_events,
             feed_a_refused_write_yields_no_event,
             feed_cursors_advance_by_compare_and_set,

@@ -44,6 +44,7 @@ mod error;
 pub mod feed;
 mod ids;
 mod limits;
+mod lookup;
 mod merge;
 mod metadata;
 mod order;
@@ -68,6 +69,10 @@ pub use compact::write_str as write_json_string;
 pub use error::{codes, BoxError, Error, JsonKind, MetadataError};
 pub use ids::{IdError, InvitationId, MembershipId, OrganizationId, SignUpId, UserId, MAX_ID_LEN};
 pub use limits::{Limits, DEFAULT_MAX_DEPTH, DEFAULT_TIER_BYTES, MAX_DEPTH_CEILING};
+pub use lookup::{
+    combine, prefix_upper_bound, Bound, Clause, Condition, LookupNumber, MAX_ANY_OF, MAX_CLAUSES,
+    MAX_PREFIX_LEN,
+};
 pub use metadata::{Metadata, Patch};
 pub use order::{ListOrder, OrderField, Position};
 pub use plan::{

@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::ids::{OrganizationId, UserId};
+use crate::lookup::Clause;
 use crate::order::{ListOrder, Position};
 use crate::record::Record;
 use crate::tier::{ResourceKind, Tier};
@@ -202,6 +203,9 @@ pub enum Filter {
         /// The value to find.
         value: LookupValue,
     },
+    /// Those meeting every clause (R7.4): 1 to [`MAX_CLAUSES`](crate::MAX_CLAUSES) of them,
+    /// combined with AND.
+    Metadata(Vec<Clause>),
     /// The memberships of one organization.
     MembershipsOfOrganization(OrganizationId),
     /// The memberships of one user.
@@ -324,6 +328,26 @@ impl ListQuery {
                 }
                 true
             }
+            Filter::Metadata(clauses) => {
+                if clauses.is_empty() || clauses.len() > crate::lookup::MAX_CLAUSES {
+                    return Err(Error::InvalidQuery {
+                        reason: format!(
+                            "a lookup combines 1 to {} conditions",
+                            crate::lookup::MAX_CLAUSES
+                        ),
+                    });
+                }
+                for clause in clauses {
+                    if !self.kind.has_tier(clause.tier) {
+                        return Err(Error::UnsupportedTier {
+                            kind: self.kind,
+                            tier: clause.tier,
+                        });
+                    }
+                    clause.condition.validate()?;
+                }
+                true
+            }
             Filter::MembershipsOfOrganization(_) | Filter::MembershipsOfUser(_) => {
                 self.kind == ResourceKind::Membership
             }
@@ -348,6 +372,7 @@ impl ListQuery {
                 .tier(*tier)
                 .and_then(|m| m.pointer(path.segments()))
                 .is_some_and(|v| value.matches(v)),
+            Filter::Metadata(clauses) => clauses.iter().all(|c| c.matches(record)),
             Filter::MembershipsOfOrganization(org) => record.organization_id() == Some(org),
             Filter::MembershipsOfUser(user) => record.user_id() == Some(user),
             Filter::InvitationsOfOrganization(org) => record.organization_id() == Some(org),

@@ -28,7 +28,9 @@ const SCHEMA_1: &str = "CREATE TABLE records (
 /// - 3: the change feed (see the `feed` module).
 /// - 4: `created_at` and `updated_at` as columns with an index each, for listings ordered by
 ///   time (R7.5).
-pub const SCHEMA_VERSION: i32 = 4;
+/// - 5: the lookup projection keeps floats, `null` and arrays, for conditions beyond equality
+///   (R7.4); rewritten in place.
+pub const SCHEMA_VERSION: i32 = 5;
 
 /// Schema 3 to 4: the times as columns, filled from each body (read as `json`, which keeps
 /// what `jsonb` refuses), and indexed.
@@ -77,7 +79,8 @@ pub(crate) async fn migrate(
             1 => tx.batch_execute(SCHEMA_1).await?,
             2 => migrate_to_2(&tx).await?,
             3 => tx.batch_execute(crate::feed::SCHEMA_3).await?,
-            _ => tx.batch_execute(SCHEMA_4).await?,
+            4 => tx.batch_execute(SCHEMA_4).await?,
+            _ => migrate_to_5(&tx).await?,
         }
         tx.execute("UPDATE metadata_schema SET version = $1", &[&version])
             .await?;
@@ -104,15 +107,56 @@ async fn migrate_to_2<C: GenericClient>(tx: &C) -> Result<(), PostgresError> {
         .into_iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
+    rewrite_rows(
+        tx,
+        "body::text",
+        "UPDATE records r SET text_body = u.body, lookup = u.lookup::jsonb
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(kind, key, body, lookup)
+         WHERE r.kind = u.kind AND r.key = u.key",
+    )
+    .await?;
+    tx.batch_execute(
+        "ALTER TABLE records DROP COLUMN body;
+         ALTER TABLE records RENAME COLUMN text_body TO body;
+         ALTER TABLE records ALTER COLUMN body SET NOT NULL, ALTER COLUMN lookup SET NOT NULL;",
+    )
+    .await?;
+    for (name, definition) in declared {
+        if let Some((kind, tier, path)) = schema_1_index(&name, &definition) {
+            declare_index(tx, kind, tier, &path).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Schema 4 to 5: every row's lookup projection written again, in its schema-5 form (floats,
+/// `null` and arrays kept; see the `lookup` module). Declared indexes stay: their expressions
+/// are unchanged.
+async fn migrate_to_5<C: GenericClient>(tx: &C) -> Result<(), PostgresError> {
+    rewrite_rows(
+        tx,
+        "body",
+        "UPDATE records r SET lookup = u.lookup::jsonb
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(kind, key, body, lookup)
+         WHERE r.kind = u.kind AND r.key = u.key",
+    )
+    .await
+}
+
+/// Reads every row's `body` (as `read`), in batches of 500 rows in key order, and runs `update`
+/// with the batch's kinds, keys, compact bodies and lookup projections as four text arrays.
+async fn rewrite_rows<C: GenericClient>(
+    tx: &C,
+    read: &str,
+    update: &str,
+) -> Result<(), PostgresError> {
+    let select = format!(
+        "SELECT kind, key, {read} FROM records WHERE (kind, key) > ($1, $2)
+         ORDER BY kind, key LIMIT 500"
+    );
     let (mut kind, mut key) = (String::new(), String::new());
     loop {
-        let rows = tx
-            .query(
-                "SELECT kind, key, body::text FROM records WHERE (kind, key) > ($1, $2)
-                 ORDER BY kind, key LIMIT 500",
-                &[&kind, &key],
-            )
-            .await?;
+        let rows = tx.query(&select, &[&kind, &key]).await?;
         let Some(last) = rows.last() else { break };
         (kind, key) = (last.get(0), last.get(1));
         let mut columns: [Vec<String>; 4] = Default::default();
@@ -130,23 +174,10 @@ async fn migrate_to_2<C: GenericClient>(tx: &C) -> Result<(), PostgresError> {
             }
         }
         tx.execute(
-            "UPDATE records r SET text_body = u.body, lookup = u.lookup::jsonb
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(kind, key, body, lookup)
-             WHERE r.kind = u.kind AND r.key = u.key",
+            update,
             &[&columns[0], &columns[1], &columns[2], &columns[3]],
         )
         .await?;
-    }
-    tx.batch_execute(
-        "ALTER TABLE records DROP COLUMN body;
-         ALTER TABLE records RENAME COLUMN text_body TO body;
-         ALTER TABLE records ALTER COLUMN body SET NOT NULL, ALTER COLUMN lookup SET NOT NULL;",
-    )
-    .await?;
-    for (name, definition) in declared {
-        if let Some((kind, tier, path)) = schema_1_index(&name, &definition) {
-            declare_index(tx, kind, tier, &path).await?;
-        }
     }
     Ok(())
 }

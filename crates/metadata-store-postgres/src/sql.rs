@@ -378,13 +378,16 @@ impl PreparedList {
 fn filter_condition(filter: &Filter, list: &mut PreparedList) -> String {
     match filter {
         Filter::All => String::new(),
-        Filter::MetadataEquals { tier, path, value } => {
-            let at = list.bind(Param::Text(crate::lookup::lookup_value(value)));
-            format!(
-                " AND (lookup #> {}) = {at}::text::jsonb",
-                json_path(*tier, path)
-            )
-        }
+        Filter::MetadataEquals { tier, path, value } => clause_condition(
+            *tier,
+            path,
+            &metadata_core::Condition::Equals(value.clone()),
+            list,
+        ),
+        Filter::Metadata(clauses) => clauses
+            .iter()
+            .map(|c| clause_condition(c.tier, &c.path, &c.condition, list))
+            .collect(),
         Filter::MembershipsOfOrganization(o) | Filter::InvitationsOfOrganization(o) => {
             format!(
                 " AND organization_id = {}",
@@ -393,6 +396,62 @@ fn filter_condition(filter: &Filter, list: &mut PreparedList) -> String {
         }
         Filter::MembershipsOfUser(u) => {
             format!(" AND user_id = {}", list.bind(Param::Text(u.to_string())))
+        }
+    }
+}
+
+/// ` AND ...` for one condition on `path` of `tier` (R7.4), over `lookup #> path`, the
+/// expression a declared index holds: equality, any-of, existence and ranges read the index
+/// (`jsonb` orders every number after every string and before every boolean); a prefix is
+/// tested on the rows the rest selects.
+fn clause_condition(
+    tier: Tier,
+    path: &MetadataPath,
+    condition: &metadata_core::Condition,
+    list: &mut PreparedList,
+) -> String {
+    use crate::lookup::{escape_nul, lookup_number, lookup_value, NUL_KEY};
+    use metadata_core::Condition;
+    let x = format!("(lookup #> {})", json_path(tier, path));
+    match condition {
+        Condition::Equals(v) => {
+            let at = list.bind(Param::Text(lookup_value(v)));
+            format!(" AND {x} = {at}::text::jsonb")
+        }
+        Condition::AnyOf(values) => {
+            let each: Vec<String> = values
+                .iter()
+                .map(|v| format!("{}::text::jsonb", list.bind(Param::Text(lookup_value(v)))))
+                .collect();
+            format!(" AND {x} IN ({})", each.join(", "))
+        }
+        Condition::Exists => format!(" AND {x} IS NOT NULL"),
+        Condition::Missing => format!(" AND {x} IS NULL"),
+        Condition::Range { lower, upper } => {
+            let mut out = String::new();
+            for (bound, ops) in [(lower, (">=", ">")), (upper, ("<=", "<"))] {
+                if let Some(b) = bound {
+                    let at = list.bind(Param::Text(lookup_number(b.value)));
+                    let op = if b.inclusive { ops.0 } else { ops.1 };
+                    out.push_str(&format!(" AND {x} {op} {at}::text::jsonb"));
+                }
+            }
+            if upper.is_none() {
+                out.push_str(&format!(" AND {x} < 'false'::jsonb"));
+            }
+            out.push_str(&format!(" AND jsonb_typeof({x}) = 'number'"));
+            out
+        }
+        Condition::Prefix(prefix) => {
+            let escaped = list.bind(Param::Text(escape_nul(prefix)));
+            let nul = format!("starts_with({x} ->> '{NUL_KEY}', {escaped})");
+            if prefix.contains('\0') {
+                return format!(" AND {nul}");
+            }
+            let at = list.bind(Param::Text(prefix.clone()));
+            format!(
+                " AND ((jsonb_typeof({x}) = 'string' AND starts_with({x} #>> '{{}}', {at})) OR {nul})"
+            )
         }
     }
 }

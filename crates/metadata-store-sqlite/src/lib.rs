@@ -37,6 +37,7 @@ mod cache;
 mod error;
 mod feed;
 mod feed_store;
+mod lookup;
 mod options;
 mod readers;
 mod schema;

@@ -1,6 +1,7 @@
 //! The schema and its versioned migrations (`PRAGMA user_version`).
 
 use crate::error::SqliteError;
+use crate::lookup::{lookup_body, LOOKUP_JSON};
 use crate::sql::json_path;
 use metadata_core::{MetadataPath, ResourceKind, Tier};
 use metadata_store_sql::prepared::lookup_index_name;
@@ -42,7 +43,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER records_counted_out AFTER DELETE ON records BEGIN
         UPDATE record_counts SET n = n - 1 WHERE kind = OLD.kind;
     END;",
+    // 4: lookups read `lookup_body` where a record has one (see the `lookup` module); filled
+    // and the declared indexes rebuilt by `fill_lookup_bodies` after this runs.
+    "ALTER TABLE records ADD COLUMN lookup_body TEXT;",
 ];
+
+/// The migration after which [`fill_lookup_bodies`] runs.
+const LOOKUP_BODY_MIGRATION: usize = 3;
 
 /// The newest schema version this library writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -59,6 +66,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), SqliteError> {
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
         tx.execute_batch(sql)?;
+        if i == LOOKUP_BODY_MIGRATION {
+            fill_lookup_bodies(&tx)?;
+        }
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
     }
     tx.commit()?;
@@ -74,10 +84,40 @@ pub(crate) fn declare_index(
     path: &MetadataPath,
 ) -> Result<(), SqliteError> {
     let sql = format!(
-        "CREATE INDEX IF NOT EXISTS \"{}\" ON records (kind, json_extract(body, '{}'), key)",
+        "CREATE INDEX IF NOT EXISTS \"{}\" ON records (kind, json_extract({LOOKUP_JSON}, '{}'), key)",
         lookup_index_name(kind, tier, path),
         json_path(tier, path)
     );
     conn.execute_batch(&sql)?;
+    Ok(())
+}
+
+/// Schema 3 to 4: writes `lookup_body` for every record that needs one, and declares every
+/// lookup index again over [`LOOKUP_JSON`].
+fn fill_lookup_bodies(conn: &Connection) -> Result<(), SqliteError> {
+    let rows: Vec<(i64, String)> = conn
+        .prepare("SELECT rowid, body FROM records WHERE instr(body, '\\u0000') > 0")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update = conn.prepare("UPDATE records SET lookup_body = ?1 WHERE rowid = ?2")?;
+    for (rowid, body) in rows {
+        if let Some(lookup) = lookup_body(&body) {
+            update.execute(rusqlite::params![lookup, rowid])?;
+        }
+    }
+    let indexes: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'
+             AND name LIKE 'lookup\\_%' ESCAPE '\\' AND sql IS NOT NULL",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (name, sql) in indexes {
+        let sql = sql.replace(
+            "json_extract(body,",
+            &format!("json_extract({LOOKUP_JSON},"),
+        );
+        conn.execute_batch(&format!("DROP INDEX \"{name}\"; {sql};"))?;
+    }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use crate::error::SqliteError;
 use metadata_core::feed::RecordChange;
 use metadata_core::{
-    Filter, ListQuery, LookupValue, MetadataPath, Record, RecordKey, ResourceKind, Tier, Write,
+    Filter, ListQuery, MetadataPath, Record, RecordKey, ResourceKind, Tier, Write,
 };
 use metadata_store::StoreError;
 use metadata_store_sql::prepared::{order_clauses, Bound, DeleteTarget, PreparedWrite};
@@ -104,8 +104,9 @@ fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
             let inserted = conn
                 .prepare_cached(
                     "INSERT INTO records
-                     (kind, key, version, organization_id, user_id, body, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     (kind, key, version, organization_id, user_id, body, created_at, updated_at,
+                      lookup_body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )
                 .map_err(SqliteError::from)?
                 .execute(params![
@@ -116,7 +117,8 @@ fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
                     row.user_id,
                     row.body,
                     row.created_at,
-                    row.updated_at
+                    row.updated_at,
+                    crate::lookup::lookup_body(&row.body)
                 ]);
             match inserted {
                 Ok(_) => Ok(1),
@@ -137,7 +139,7 @@ fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
         } => {
             let changed = conn
                 .prepare_cached(
-                    "UPDATE records SET version = ?1, body = ?2, updated_at = ?6
+                    "UPDATE records SET version = ?1, body = ?2, updated_at = ?6, lookup_body = ?7
                      WHERE kind = ?3 AND key = ?4 AND version = ?5",
                 )
                 .map_err(SqliteError::from)?
@@ -147,7 +149,8 @@ fn run(conn: &Connection, write: &PreparedWrite) -> Result<u64, StoreError> {
                     key.kind().object_name(),
                     key.storage_key(),
                     *expected_version as i64,
-                    updated_at
+                    updated_at,
+                    crate::lookup::lookup_body(body)
                 ])
                 .map_err(SqliteError::from)?;
             if changed == 1 {
@@ -216,11 +219,11 @@ pub(crate) struct PreparedList {
 
 /// SQL text with its parameters numbered as they are bound.
 #[derive(Default)]
-struct Binds(Vec<SqlValue>);
+pub(crate) struct Binds(Vec<SqlValue>);
 
 impl Binds {
     /// Binds `value` and answers its placeholder.
-    fn bind(&mut self, value: SqlValue) -> String {
+    pub(crate) fn bind(&mut self, value: SqlValue) -> String {
         self.0.push(value);
         format!("?{}", self.0.len())
     }
@@ -232,19 +235,13 @@ impl Binds {
 fn filter_condition(filter: &Filter, binds: &mut Binds) -> String {
     match filter {
         Filter::All => String::new(),
-        Filter::MetadataEquals { tier, path, value } => {
-            let path = json_path(*tier, path);
-            let (bound, types) = match value {
-                LookupValue::String(s) => (SqlValue::Text(s.clone()), "= 'text'"),
-                LookupValue::Integer(i) => (SqlValue::Integer(*i), "IN ('integer', 'real')"),
-                LookupValue::Bool(true) => (SqlValue::Integer(1), "= 'true'"),
-                LookupValue::Bool(false) => (SqlValue::Integer(0), "= 'false'"),
-            };
-            let at = binds.bind(bound);
-            format!(
-                " AND json_extract(body, '{path}') = {at} AND json_type(body, '{path}') {types}"
-            )
-        }
+        Filter::MetadataEquals { tier, path, value } => crate::lookup::clause_condition(
+            *tier,
+            path,
+            &metadata_core::Condition::Equals(value.clone()),
+            binds,
+        ),
+        Filter::Metadata(clauses) => crate::lookup::clauses_condition(clauses, binds),
         Filter::MembershipsOfOrganization(o) | Filter::InvitationsOfOrganization(o) => {
             format!(
                 " AND organization_id = {}",

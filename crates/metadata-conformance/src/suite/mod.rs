@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 mod access;
 mod clock;
+mod conditions;
 mod copies;
 mod feed;
 mod frontend_routes;
@@ -23,6 +24,7 @@ mod values;
 
 pub use access::*;
 pub use clock::*;
+pub use conditions::*;
 pub use copies::*;
 pub use feed::*;
 pub use frontend_routes::*;
