@@ -266,6 +266,56 @@ pub fn claims(data: &[u8]) {
     }
 }
 
+/// Reads the input as a query string (`name=value` pairs joined by `&`) of metadata conditions
+/// as the HTTP surface reads it (R7.4): never a panic; whatever is accepted validates as a
+/// users' listing, and each condition holds for the value it names (a bound for an inclusive
+/// end, the prefix itself, each listed value) and not for what it excludes.
+pub fn lookup_params(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut clauses = Vec::new();
+    for pair in text.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match Clause::from_param(name, value) {
+            Ok(Some(clause)) => clauses.push(clause),
+            Ok(None) => {}
+            Err(e) => {
+                assert_eq!(e.code(), codes::VALUE_INVALID, "{e}");
+                return;
+            }
+        }
+    }
+    let Ok(clauses) = combine(clauses) else {
+        return;
+    };
+    for clause in &clauses {
+        let c = &clause.condition;
+        match c {
+            Condition::Equals(v) => assert!(c.holds(Some(&v.to_json())), "{v:?}"),
+            Condition::AnyOf(vs) => vs.iter().for_each(|v| assert!(c.holds(Some(&v.to_json())))),
+            Condition::Exists => assert!(c.holds(Some(&Value::Null)) && !c.holds(None)),
+            Condition::Missing => assert!(!c.holds(Some(&Value::Null)) && c.holds(None)),
+            Condition::Prefix(p) => assert!(c.holds(Some(&Value::from(p.as_str())))),
+            Condition::Range { lower, upper } => {
+                for b in [lower, upper].into_iter().flatten() {
+                    let n = match b.value {
+                        LookupNumber::Integer(i) => Value::from(i),
+                        LookupNumber::Float(f) => Value::from(f),
+                    };
+                    if lower.is_none() || upper.is_none() {
+                        assert_eq!(c.holds(Some(&n)), b.inclusive, "{b:?}");
+                    } else if !b.inclusive {
+                        assert!(!c.holds(Some(&n)), "{b:?}");
+                    }
+                }
+                assert!(!c.holds(Some(&Value::from("1"))));
+            }
+        }
+    }
+    let query = ListQuery::new(ResourceKind::User, Filter::Metadata(clauses), 10);
+    let valid = query.validate();
+    assert!(valid.is_ok(), "{valid:?}");
+}
+
 /// Seeds built from [`crate::edges`], as `(target, file name, bytes)`: every fixed edge tier for
 /// `parse_metadata`, pairs of them for `merge_patch`, a user holding them for
 /// `wire_roundtrip`, and for `operations` a sequence that writes every edge object of the model

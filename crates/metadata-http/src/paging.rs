@@ -4,8 +4,7 @@
 use crate::error::ApiError;
 use crate::request::number_param;
 use metadata_core::{
-    codes, Cursor, Filter, ListOrder, LookupValue, MetadataPath, Resource, Tier, MAX_OFFSET,
-    MAX_PAGE_SIZE,
+    combine, Clause, Condition, Cursor, Filter, ListOrder, Resource, MAX_OFFSET, MAX_PAGE_SIZE,
 };
 use metadata_store::{Backend, PageRequest};
 
@@ -62,34 +61,44 @@ pub(crate) async fn offset_page<R: Resource>(
     Ok((items, total))
 }
 
-/// A lookup by metadata value from a query such as `public_metadata.role=admin`, with `limit`
-/// and an optional `after` cursor; `None` if the query names no tier.
+/// The metadata conditions a query names (R7.4), such as `public_metadata.role=admin` or
+/// `public_metadata.age[gte]=30`, combined with AND; `None` if it names no tier.
+pub(crate) fn lookup_filter(query: &[(String, String)]) -> Result<Option<Filter>, ApiError> {
+    let mut clauses = Vec::new();
+    for (name, value) in query {
+        let clause =
+            Clause::from_param(name, value).map_err(|e| ApiError::from(e).param(name.clone()))?;
+        clauses.extend(clause);
+    }
+    if clauses.is_empty() {
+        return Ok(None);
+    }
+    let mut clauses = combine(clauses).map_err(|e| ApiError::from(e).param("query"))?;
+    // One equality is the lookup R7.2 serves: the same filter a library caller builds.
+    if let [Clause {
+        condition: Condition::Equals(_),
+        ..
+    }] = clauses.as_slice()
+    {
+        if let Some(Clause {
+            tier,
+            path,
+            condition: Condition::Equals(value),
+        }) = clauses.pop()
+        {
+            return Ok(Some(Filter::MetadataEquals { tier, path, value }));
+        }
+    }
+    Ok(Some(Filter::Metadata(clauses)))
+}
+
+/// A lookup by metadata conditions from a query such as `public_metadata.role=admin` (see
+/// [`lookup_filter`]), with `limit`, `order_by` and an optional `after` cursor; `None` if the
+/// query names no tier.
 pub(crate) fn lookup(
     query: &[(String, String)],
 ) -> Result<Option<(Filter, PageRequest)>, ApiError> {
-    let mut found = None;
-    for (name, value) in query {
-        let Some((tier_name, path)) = name.split_once('.') else {
-            continue;
-        };
-        let Some(tier) = Tier::ALL.into_iter().find(|t| t.field_name() == tier_name) else {
-            continue;
-        };
-        if found.is_some() {
-            return Err(ApiError::invalid(
-                codes::VALUE_INVALID,
-                name,
-                "one metadata lookup per request",
-            ));
-        }
-        let path = MetadataPath::parse(path).map_err(|e| ApiError::from(e).param(name.clone()))?;
-        found = Some(Filter::MetadataEquals {
-            tier,
-            path,
-            value: LookupValue::from_text(value),
-        });
-    }
-    let Some(filter) = found else {
+    let Some(filter) = lookup_filter(query)? else {
         return Ok(None);
     };
     let limit = number_param(query, "limit", 10, MAX_PAGE_SIZE)?.max(1);

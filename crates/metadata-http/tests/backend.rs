@@ -242,6 +242,109 @@ async fn lists_count_and_lookups_by_metadata_value() {
         .assert_error(422, "form_param_value_invalid");
 }
 
+/// R7.4 over HTTP: `tier.path[operator]=value`, several combined with AND, on lists and counts.
+#[tokio::test(flavor = "multi_thread")]
+async fn r7_4_conditions_in_the_query_string() {
+    let s = start().await;
+    for i in 0..8 {
+        let plan = ["free", "pro", "team"][i % 3];
+        let mut public = json!({"age": 20 + i * 5, "plan": plan});
+        if i % 2 == 0 {
+            public["stripe_id"] = json!(format!("cus_{i}"));
+        }
+        if i == 7 {
+            public["age"] = json!(49.5);
+        }
+        create_user(
+            &s,
+            &format!("user_{i}"),
+            json!({ "public_metadata": public }),
+        )
+        .await;
+    }
+    let found = |query: &'static str| {
+        let s = &s;
+        async move {
+            let reply = s
+                .backend(Method::GET, &format!("/v1/users?{query}"))
+                .send()
+                .await;
+            assert_eq!(reply.status, 200, "{query}: {}", reply.text);
+            let mut ids: Vec<String> = reply.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    // ages 20 25 30 35 40 45 50 49.5; plans free pro team free pro team free pro.
+    assert_eq!(
+        found("public_metadata.age[gte]=30&public_metadata.age[lt]=45").await,
+        ["user_2", "user_3", "user_4"]
+    );
+    assert_eq!(
+        found("public_metadata.age[gt]=49").await,
+        ["user_6", "user_7"]
+    );
+    assert_eq!(
+        found("public_metadata.age[lte]=49.5&public_metadata.age[gt]=45").await,
+        ["user_7"]
+    );
+    assert_eq!(
+        found("public_metadata.plan[in]=pro,team&public_metadata.age[lt]=35").await,
+        ["user_1", "user_2"]
+    );
+    assert_eq!(
+        found("public_metadata.stripe_id[exists]=true").await,
+        ["user_0", "user_2", "user_4", "user_6"]
+    );
+    assert_eq!(
+        found("public_metadata.stripe_id[exists]=false&public_metadata.plan=pro").await,
+        ["user_1", "user_7"]
+    );
+    assert_eq!(
+        found("public_metadata.stripe_id[prefix]=cus_").await.len(),
+        4
+    );
+    assert_eq!(
+        found("public_metadata.plan[prefix]=t").await,
+        ["user_2", "user_5"]
+    );
+    let count = s
+        .backend(
+            Method::GET,
+            "/v1/users/count?public_metadata.plan[in]=%5B%22pro%22%5D",
+        )
+        .send()
+        .await;
+    assert_eq!(count.body["total_count"], 3);
+    for (query, param) in [
+        (
+            "public_metadata.age[gte]=thirty",
+            "public_metadata.age[gte]",
+        ),
+        ("public_metadata.age[about]=3", "public_metadata.age[about]"),
+        (
+            "public_metadata.age[exists]=maybe",
+            "public_metadata.age[exists]",
+        ),
+        (
+            "public_metadata.age[gte]=1&public_metadata.age[gt]=2",
+            "query",
+        ),
+    ] {
+        let reply = s
+            .backend(Method::GET, &format!("/v1/users?{query}"))
+            .send()
+            .await;
+        reply.assert_error(422, "form_param_value_invalid");
+        assert_eq!(reply.param(), param, "{query}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_bodies_get_the_envelope() {
     let s = start().await;

@@ -66,6 +66,13 @@ fn wire_roundtrip_corpus() {
 }
 
 #[test]
+fn lookup_params_corpus() {
+    for (_, data) in corpus("lookup_params") {
+        fuzzing::lookup_params(&data);
+    }
+}
+
+#[test]
 fn claims_corpus() {
     for (_, data) in corpus("claims") {
         fuzzing::claims(&data);

@@ -83,23 +83,21 @@ pub async fn apply_to_service(m: &MetadataService, op: &Op) -> Outcome {
         }
         Op::Find(users, tier, n) => {
             let page = PageRequest::first(2);
-            let (path, value) = find_at(*n);
+            let filter = find_at(*n, *tier);
             let ids = if *users {
-                b.find::<User>(*tier, path, value, page).await.map(|p| {
+                b.list::<User>(filter, page).await.map(|p| {
                     (
                         p.items.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(),
                         p.next.is_some(),
                     )
                 })
             } else {
-                b.find::<Organization>(*tier, path, value, page)
-                    .await
-                    .map(|p| {
-                        (
-                            p.items.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(),
-                            p.next.is_some(),
-                        )
-                    })
+                b.list::<Organization>(filter, page).await.map(|p| {
+                    (
+                        p.items.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(),
+                        p.next.is_some(),
+                    )
+                })
             };
             ids.map_or_else(
                 |e| Err(code(e)),

@@ -136,23 +136,72 @@ pub fn small_object_at(i: usize) -> Value {
 /// How many distinct small objects [`small_object_at`] gives (before the value `n` varies).
 pub(crate) const SMALL_OBJECTS: usize = 12;
 
-/// The lookups [`Op::Find`] makes, by index (modulo their number): a path and a value.
-pub fn find_at(i: usize) -> (&'static str, LookupValue) {
+/// The lookups [`Op::Find`] makes, by index (modulo their number): the filter of one
+/// condition on one path of `tier` — equalities (R7.3) and every other condition (R7.4).
+pub fn find_at(i: usize, tier: Tier) -> Filter {
     let n = (i / FINDS % 3) as i64;
-    match i % FINDS {
-        0 => ("a", LookupValue::Integer(n)),
-        1 => ("a", LookupValue::String(n.to_string())),
-        2 => ("b.c", LookupValue::Integer(n)),
-        3 => ("items.0", LookupValue::from("x")),
-        4 => ("s", LookupValue::from("x\u{0}y")),
-        5 => ("f", LookupValue::Integer(10_000_000_000_000_000)),
-        6 => ("f", LookupValue::Integer(0)),
-        _ => ("0", LookupValue::from("0")),
+    let bound = |value, inclusive| Some(Bound { value, inclusive });
+    let (path, condition) = match i % FINDS {
+        0 => ("a", Condition::Equals(LookupValue::Integer(n))),
+        1 => ("a", Condition::Equals(LookupValue::String(n.to_string()))),
+        2 => ("b.c", Condition::Equals(LookupValue::Integer(n))),
+        3 => ("items.0", Condition::Equals(LookupValue::from("x"))),
+        4 => ("s", Condition::Equals(LookupValue::from("x\u{0}y"))),
+        5 => (
+            "f",
+            Condition::Equals(LookupValue::Integer(10_000_000_000_000_000)),
+        ),
+        6 => ("f", Condition::Equals(LookupValue::Integer(0))),
+        7 => ("0", Condition::Equals(LookupValue::from("0"))),
+        8 => ("a", Condition::Exists),
+        9 => ("b.c", Condition::Missing),
+        10 => (
+            "a",
+            Condition::AnyOf(vec![
+                LookupValue::Integer(n),
+                LookupValue::String(n.to_string()),
+            ]),
+        ),
+        11 => (
+            "a",
+            Condition::Range {
+                lower: bound(LookupNumber::Integer(n), n != 1),
+                upper: None,
+            },
+        ),
+        12 => (
+            "f",
+            Condition::Range {
+                lower: bound(LookupNumber::Float(-0.5), false),
+                upper: bound(LookupNumber::Float(1e16), n == 0),
+            },
+        ),
+        13 => (
+            "s",
+            Condition::Prefix(["x", "x\u{0}", ""][n as usize].to_owned()),
+        ),
+        14 => ("items", Condition::Exists),
+        _ => (
+            "b.c",
+            Condition::Range {
+                lower: None,
+                upper: bound(LookupNumber::Float(1.5), true),
+            },
+        ),
+    };
+    let path = MetadataPath::parse(path).expect("a valid path");
+    match condition {
+        Condition::Equals(value) => Filter::MetadataEquals { tier, path, value },
+        condition => Filter::Metadata(vec![Clause {
+            tier,
+            path,
+            condition,
+        }]),
     }
 }
 
 /// How many distinct lookups [`find_at`] gives.
-pub(crate) const FINDS: usize = 8;
+pub(crate) const FINDS: usize = 16;
 
 pub(crate) fn small_object() -> impl Strategy<Value = Value> {
     (0..SMALL_OBJECTS * 3).prop_map(small_object_at)

@@ -327,14 +327,9 @@ impl Model {
                 if !kind.has_tier(*tier) {
                     return Err(code(Error::UnsupportedTier { kind, tier: *tier }));
                 }
-                let (path, value) = find_at(*n);
                 let query = ListQuery {
                     kind,
-                    filter: Filter::MetadataEquals {
-                        tier: *tier,
-                        path: MetadataPath::parse(path).unwrap(),
-                        value,
-                    },
+                    filter: find_at(*n, *tier),
                     after: None,
                     limit: 2,
                     order: metadata_core::ListOrder::BY_ID,

@@ -163,9 +163,15 @@ pub(super) async fn list<R: TopLevel + Listing>(
     Ok(R::listing(shapes::all(hooks, &items).await, total))
 }
 
-/// `GET /v1/users/count`: the store's count, no record read (R7.5).
-pub(super) async fn count_users(_: BackendKey, State(s): State<Shared>) -> Result<Response> {
-    let total = s.service.backend().count::<User>(Filter::All).await?;
+/// `GET /v1/users/count`: the store's count, no record read (R7.5); with metadata conditions
+/// (R7.4), how many users meet them.
+pub(super) async fn count_users(
+    _: BackendKey,
+    State(s): State<Shared>,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response> {
+    let filter = crate::paging::lookup_filter(&q)?.unwrap_or(Filter::All);
+    let total = s.service.backend().count::<User>(filter).await?;
     Ok(response::json(
         StatusCode::OK,
         json!({ "object": "total_count", "total_count": total }),
