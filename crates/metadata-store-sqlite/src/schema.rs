@@ -76,16 +76,18 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), SqliteError> {
 }
 
 /// Declares an expression index so that lookups of `path` in `tier` of `kind` records use it
-/// instead of scanning (R7.2).
+/// instead of scanning (R7.2), and gathers its statistics: without them SQLite's planner
+/// prefers walking the primary key in order to sorting what an any-of list finds (R7.4).
 pub(crate) fn declare_index(
     conn: &Connection,
     kind: ResourceKind,
     tier: Tier,
     path: &MetadataPath,
 ) -> Result<(), SqliteError> {
+    let name = lookup_index_name(kind, tier, path);
     let sql = format!(
-        "CREATE INDEX IF NOT EXISTS \"{}\" ON records (kind, json_extract({LOOKUP_JSON}, '{}'), key)",
-        lookup_index_name(kind, tier, path),
+        "CREATE INDEX IF NOT EXISTS \"{name}\" ON records (kind, json_extract({LOOKUP_JSON}, '{}'), key);
+         ANALYZE records;",
         json_path(tier, path)
     );
     conn.execute_batch(&sql)?;

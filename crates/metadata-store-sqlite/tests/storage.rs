@@ -1,7 +1,8 @@
 //! The SQLite file itself: reopening, bad files, schema versions, index use.
 
 use metadata_core::{
-    Change, Error, Filter, ListQuery, LookupValue, MetadataPath, ResourceKind, Tier, UserId,
+    Change, Clause, Condition, Error, Filter, ListQuery, LookupValue, MetadataPath, ResourceKind,
+    Tier, UserId,
 };
 use metadata_store::MetadataService;
 use metadata_store_sqlite::{SqliteError, SqliteOptions, SqliteStore, SCHEMA_VERSION};
@@ -218,6 +219,54 @@ fn r7_2_a_declared_index_is_used_by_lookups() {
         after.contains("USING INDEX lookup_user_public_billing__plan"),
         "{after}"
     );
+}
+
+/// R7.4: ranges, any-of lists and prefixes read a declared index too (declaring it gathers
+/// the statistics SQLite's planner needs to prefer it over walking the primary key).
+#[test]
+fn r7_4_a_declared_index_serves_ranges_lists_and_prefixes() {
+    let store = SqliteStore::open_file(fresh_path()).unwrap();
+    let m = MetadataService::new(store.clone());
+    for i in 0..500 {
+        let change = Change::new()
+            .replace_json(Tier::Public, json!({ "age": i }))
+            .unwrap();
+        let id = UserId::new(format!("user_{i:04}")).unwrap();
+        block_on(m.backend().create_user(&id, change)).unwrap();
+    }
+    block_on(store.declare_index(ResourceKind::User, Tier::Public, "age")).unwrap();
+    let bound = |i| {
+        Some(metadata_core::Bound {
+            value: metadata_core::LookupNumber::Integer(i),
+            inclusive: true,
+        })
+    };
+    for condition in [
+        Condition::Range {
+            lower: bound(30),
+            upper: bound(40),
+        },
+        Condition::Range {
+            lower: bound(490),
+            upper: None,
+        },
+        Condition::Range {
+            lower: None,
+            upper: bound(10),
+        },
+        Condition::AnyOf(vec![30.into(), "thirty".into(), true.into()]),
+        Condition::Prefix("3".into()),
+    ] {
+        let mut query = lookup("age");
+        query.filter = Filter::Metadata(vec![
+            Clause::new(Tier::Public, "age", condition.clone()).unwrap()
+        ]);
+        let plan = store.explain_list(&query).unwrap().join("\n");
+        assert!(
+            plan.contains("USING INDEX lookup_user_public_age"),
+            "{condition:?}: {plan}"
+        );
+    }
 }
 
 #[test]

@@ -11,8 +11,8 @@
 //! closing `N passed, N failed` line.
 
 use metadata_core::{
-    Change, Error, Filter, ListQuery, LookupValue, Metadata, MetadataPath, ResourceKind, Tier,
-    UserId,
+    Change, Clause, Condition, Error, Filter, ListQuery, LookupValue, Metadata, MetadataPath,
+    ResourceKind, Tier, UserId,
 };
 use metadata_store::{MetadataService, MetadataStore};
 use metadata_store_postgres::{PostgresError, PostgresOptions, PostgresStore, SCHEMA_VERSION};
@@ -113,7 +113,7 @@ fn child(mode: &str, url: &str) {
 
 /// The tests that need the server at `METADATA_TEST_POSTGRES_URL`, after the suite.
 type ServerTest = (&'static str, fn(&str));
-const SERVER_TESTS: [ServerTest; 15] = [
+const SERVER_TESTS: [ServerTest; 16] = [
     (
         "a_remembered_record_is_read_again_when_it_moved_on",
         a_remembered_record_is_read_again_when_it_moved_on,
@@ -127,6 +127,10 @@ const SERVER_TESTS: [ServerTest; 15] = [
         a_known_record_that_moved_on_is_read_again,
     ),
     ("declared_index_is_used", declared_index_is_used),
+    (
+        "conditions_use_the_declared_index",
+        conditions_use_the_declared_index,
+    ),
     (
         "distinct_paths_get_distinct_indexes",
         distinct_paths_get_distinct_indexes,

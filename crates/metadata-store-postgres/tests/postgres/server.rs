@@ -33,6 +33,56 @@ pub(crate) fn declared_index_is_used(url: &str) {
     block_on(store.drop_schema()).unwrap();
 }
 
+/// R7.4: with 20,000 users, a range, an any-of list and an existence test on a declared path
+/// read its index in the plan the store's own SQL gets.
+pub(crate) fn conditions_use_the_declared_index(url: &str) {
+    let schema = schema_name();
+    let store = connect(url, &schema);
+    block_on(store.declare_index(ResourceKind::User, Tier::Public, "age")).unwrap();
+    run_sql(
+        url,
+        &format!(
+            "SET search_path = {schema};
+             INSERT INTO records (kind, key, version, body, lookup, created_at, updated_at)
+             SELECT 'user', 'user_' || i, 1, '{{}}',
+                    jsonb_build_object('public_metadata', jsonb_build_object('age', i)), 0, 0
+             FROM generate_series(1, 20000) AS i;
+             ANALYZE records"
+        ),
+    );
+    let bound = |i| {
+        Some(metadata_core::Bound {
+            value: metadata_core::LookupNumber::Integer(i),
+            inclusive: true,
+        })
+    };
+    for condition in [
+        Condition::Range {
+            lower: bound(100),
+            upper: bound(199),
+        },
+        Condition::Range {
+            lower: bound(19_900),
+            upper: None,
+        },
+        Condition::AnyOf(vec![30.into(), 31.into(), "x".into()]),
+    ] {
+        let query = ListQuery::new(
+            ResourceKind::User,
+            Filter::Metadata(vec![
+                Clause::new(Tier::Public, "age", condition.clone()).unwrap()
+            ]),
+            10,
+        );
+        let plan = block_on(store.explain_list(&query)).unwrap().join("\n");
+        assert!(
+            plan.contains("lookup_user_public_age"),
+            "{condition:?}: {plan}"
+        );
+    }
+    block_on(store.drop_schema()).unwrap();
+}
+
 pub(crate) fn newer_schema_is_refused(url: &str) {
     let schema = schema_name();
     let store = connect(url, &schema);
