@@ -17,6 +17,11 @@ pub struct Cli {
     /// serve, error for the rest, whose failures are printed anyway).
     #[arg(long, global = true, env = "METADATA_LOG")]
     pub log: Option<tracing::Level>,
+    /// A JSON file of metadata schemas that every write must match: kinds as the wire names
+    /// them, each an object from tier fields to JSON Schemas (draft 2020-12), such as
+    /// {"user": {"public_metadata": {"type": "object"}}}.
+    #[arg(long, global = true, env = "METADATA_SCHEMAS", value_name = "PATH")]
+    pub schemas: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -74,6 +79,9 @@ pub enum Command {
         #[command(subcommand)]
         command: FeedCommand,
     },
+    /// Print every record that does not match the --schemas file, one line each (kind, id,
+    /// tier, JSON pointer, what the schema asks); fails when there is one.
+    CheckSchemas,
     /// Declare an index on a metadata path, so finding by it reads the index.
     DeclareIndex {
         /// The records' kind.

@@ -19,6 +19,7 @@
 mod args;
 mod commands;
 mod open;
+mod schemas;
 mod serve;
 mod transfer;
 mod webhooks;
@@ -101,7 +102,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         },
         _ => Tuning::default(),
     };
-    let opened = open::open(&cli.store, tuning).await?;
+    let schemas = open::schemas(cli.schemas.as_deref())?;
+    let mut opened = open::open(&cli.store, tuning).await?;
+    opened.service = opened.service.clone().with_schemas(schemas);
     let service = &opened.service;
     match &cli.command {
         Command::Serve(args) => serve::serve(service.clone(), args).await,
@@ -120,6 +123,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Backup { to } => commands::backup(&opened, to).await,
         Command::Stats => commands::stats(&opened).await,
+        Command::CheckSchemas => schemas::check_schemas(service).await,
         Command::Webhooks(args) => webhooks::deliver(service.clone(), args).await,
         Command::Import(args) => transfer::import(service, args).await,
         Command::Export { format, out } => transfer::export(service, *format, out.as_deref()).await,

@@ -2,6 +2,7 @@
 
 use crate::args::StoreArgs;
 use crate::Failure;
+use metadata_core::Schemas;
 use metadata_store::feed::Retention;
 use metadata_store::{MetadataService, MetadataStore};
 use metadata_store_postgres::{PostgresOptions, PostgresStore};
@@ -38,6 +39,18 @@ pub struct Tuning {
     pub retention: Retention,
     /// SQLite's page cache per connection, in MiB (the store's default when `None`).
     pub page_cache_mib: Option<usize>,
+}
+
+/// The schemas of the file `path` names (R4.5), or none.
+pub fn schemas(path: Option<&std::path::Path>) -> Result<Schemas, Failure> {
+    let Some(path) = path else {
+        return Ok(Schemas::new());
+    };
+    let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let document: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    Schemas::from_document(&document)
+        .map_err(|e| format!("{}: {}", path.display(), crate::one_line(&e)).into())
 }
 
 /// Opens the store `args` names.

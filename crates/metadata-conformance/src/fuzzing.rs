@@ -316,6 +316,48 @@ pub fn lookup_params(data: &[u8]) {
     assert!(valid.is_ok(), "{valid:?}");
 }
 
+/// Reads the input up to its first zero byte as a schema document (R4.5) and the rest as a
+/// tier: never a panic or a hang; a document is accepted or refused with a typed error, and a
+/// tier that does not match names a pointer that exists in it.
+pub fn schema_document(data: &[u8]) {
+    let split = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+    let (document, tier) = (&data[..split], data.get(split + 1..).unwrap_or(&[]));
+    let Ok(document) = serde_json::from_slice::<Value>(document) else {
+        return;
+    };
+    let schemas = match Schemas::from_document(&document) {
+        Ok(schemas) => schemas,
+        Err(e) => {
+            assert!(
+                matches!(
+                    e,
+                    Error::InvalidQuery { .. }
+                        | Error::SchemaInvalid { .. }
+                        | Error::UnsupportedTier { .. }
+                ),
+                "{e:?}"
+            );
+            return;
+        }
+    };
+    let Ok(metadata) = Metadata::from_slice(tier) else {
+        return;
+    };
+    let value = metadata.to_value();
+    for kind in ResourceKind::ALL {
+        for t in Tier::ALL {
+            match schemas.check(kind, t, &metadata) {
+                Ok(()) => {}
+                Err(Error::SchemaMismatch { pointer, tier, .. }) => {
+                    assert_eq!(tier, t);
+                    assert!(value.pointer(&pointer).is_some(), "{pointer:?} in {value}");
+                }
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+    }
+}
+
 /// Seeds built from [`crate::edges`], as `(target, file name, bytes)`: every fixed edge tier for
 /// `parse_metadata`, pairs of them for `merge_patch`, a user holding them for
 /// `wire_roundtrip`, and for `operations` a sequence that writes every edge object of the model

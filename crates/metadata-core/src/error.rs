@@ -292,6 +292,28 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A tier value does not match the schema the host declared for it (R4.5).
+    #[error("the given {tier} does not match its schema at {pointer:?}: {reason}")]
+    SchemaMismatch {
+        /// The kind of the record written.
+        kind: ResourceKind,
+        /// The tier.
+        tier: Tier,
+        /// The JSON pointer of the first value that does not match (`""` for the tier itself).
+        pointer: String,
+        /// What the schema asks there, without the value.
+        reason: String,
+    },
+    /// A schema a host declared does not compile (R4.5).
+    #[error("the schema for the {tier} of a {kind} is invalid: {reason}")]
+    SchemaInvalid {
+        /// The kind.
+        kind: ResourceKind,
+        /// The tier.
+        tier: Tier,
+        /// Why.
+        reason: String,
+    },
     /// A tier does not fit the host's typed view of it (R11.1).
     #[error("the {tier} does not fit the requested type: {source}")]
     Typed {
@@ -341,7 +363,9 @@ impl Error {
             | Error::Typed { .. }
             | Error::UnknownField { .. }
             | Error::InvalidField { .. }
-            | Error::InvalidEmail { .. } => codes::VALUE_INVALID,
+            | Error::InvalidEmail { .. }
+            | Error::SchemaMismatch { .. }
+            | Error::SchemaInvalid { .. } => codes::VALUE_INVALID,
             Error::Storage { .. } => codes::STORAGE,
             Error::OutcomeUnknown { .. } => codes::OUTCOME_UNKNOWN,
         }
@@ -355,8 +379,19 @@ impl Error {
             | Error::TooLarge { tier, .. }
             | Error::UnsupportedTier { tier, .. }
             | Error::AccessDenied { tier, .. }
-            | Error::Typed { tier, .. } => Some(tier.field_name()),
+            | Error::Typed { tier, .. }
+            | Error::SchemaMismatch { tier, .. }
+            | Error::SchemaInvalid { tier, .. } => Some(tier.field_name()),
             Error::InvalidField { field, .. } | Error::MissingField { field } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// The JSON pointer inside the tier that an error is about: where a value does not match
+    /// its schema (R4.5).
+    pub fn pointer(&self) -> Option<&str> {
+        match self {
+            Error::SchemaMismatch { pointer, .. } => Some(pointer),
             _ => None,
         }
     }

@@ -54,6 +54,7 @@ mod query;
 mod record;
 mod record_json;
 mod resource;
+mod schema;
 mod size;
 mod text;
 mod tier;
@@ -88,5 +89,6 @@ pub use record::{
     object, Invitation, InvitationStatus, Membership, Millis, Organization, Record, RecordKey,
     Resource, SignUp, SignUpStatus, User, MEMBERSHIP_KEY_SEPARATOR,
 };
+pub use schema::{Schemas, MAX_SCHEMA_BYTES};
 pub use tier::{ResourceKind, Tier};
 pub use view::{MembershipView, OrganizationView, UserView};

@@ -1,5 +1,6 @@
 //! Errors in the reference product's envelope:
-//! `{"errors":[{"code","message","long_message","meta":{"param_name"}}]}`.
+//! `{"errors":[{"code","message","long_message","meta":{"param_name"}}]}`; a value that does not
+//! match its schema adds `meta.pointer`.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +20,9 @@ pub struct ApiError {
     pub long_message: String,
     /// The request parameter the error is about, if any.
     pub param_name: Option<String>,
+    /// The JSON pointer inside that parameter (a tier) the error is about: where a value does
+    /// not match its schema (R4.5). Written as `meta.pointer`, a field of this project's own.
+    pub pointer: Option<String>,
 }
 
 /// Codes for refusals the HTTP layer makes itself.
@@ -47,6 +51,7 @@ impl ApiError {
             long_message: message.clone(),
             message,
             param_name: None,
+            pointer: None,
         }
     }
 
@@ -113,6 +118,7 @@ impl ApiError {
         if let Some(param) = err.param() {
             api = api.param(param);
         }
+        api.pointer = err.pointer().map(str::to_owned);
         api
     }
 }
@@ -130,9 +136,10 @@ impl IntoResponse for ApiError {
                 "code": self.code,
                 "message": self.message,
                 "long_message": self.long_message,
-                "meta": match &self.param_name {
-                    Some(p) => json!({ "param_name": p }),
-                    None => json!({}),
+                "meta": match (&self.param_name, &self.pointer) {
+                    (Some(p), Some(at)) => json!({ "param_name": p, "pointer": at }),
+                    (Some(p), None) => json!({ "param_name": p }),
+                    _ => json!({}),
                 },
             }]
         });

@@ -73,6 +73,13 @@ fn lookup_params_corpus() {
 }
 
 #[test]
+fn schema_document_corpus() {
+    for (_, data) in corpus("schema_document") {
+        fuzzing::schema_document(&data);
+    }
+}
+
+#[test]
 fn claims_corpus() {
     for (_, data) in corpus("claims") {
         fuzzing::claims(&data);

@@ -7,7 +7,7 @@ use crate::observe::{self, observed, Op};
 use crate::store::{Applied, ApplyFn, MetadataStore};
 use metadata_core::{
     apply_change_owned, unchanged, Change, Error, FrontendPrincipal, Limits, Millis, Record,
-    RecordKey, Resource, ResourceKind, Surface,
+    RecordKey, Resource, ResourceKind, Schemas, Surface,
 };
 use std::fmt;
 use std::sync::Arc;
@@ -45,6 +45,8 @@ pub struct MetadataService {
     pub(crate) store_name: &'static str,
     /// Whether operations are recorded through the `metrics` facade.
     pub(crate) metrics: bool,
+    /// The schemas every write of a tier must match (R4.5).
+    pub(crate) schemas: Arc<Schemas>,
 }
 
 impl fmt::Debug for MetadataService {
@@ -71,6 +73,7 @@ impl MetadataService {
             limits: Limits::default(),
             clock: Arc::new(system_clock),
             metrics: false,
+            schemas: Arc::new(Schemas::new()),
         }
     }
 
@@ -103,6 +106,47 @@ impl MetadataService {
     pub fn with_metrics(mut self, on: bool) -> Self {
         self.metrics = on;
         self
+    }
+
+    /// Enforces `schemas` on every write (R4.5): creates, backend and frontend updates, merge
+    /// results, the copies of sign-up completion and invitation acceptance, imports and bulk
+    /// changes. A write whose tier does not match is refused as [`Error::SchemaMismatch`].
+    ///
+    /// ```
+    /// # use metadata_store::*;
+    /// # use metadata_core::*;
+    /// # async fn demo(store: std::sync::Arc<dyn MetadataStore>) -> Result<(), Error> {
+    /// let mut schemas = Schemas::new();
+    /// schemas.declare(
+    ///     ResourceKind::User,
+    ///     Tier::Public,
+    ///     &serde_json::json!({"properties": {"age": {"type": "integer"}}}),
+    /// )?;
+    /// let metadata = MetadataService::from_arc(store).with_schemas(schemas);
+    /// let change = Change::new().replace_json(Tier::Public, serde_json::json!({"age": "23"}))?;
+    /// let refused = metadata.backend().create_user(&UserId::new("user_1")?, change).await;
+    /// assert!(matches!(refused, Err(Error::SchemaMismatch { .. })));
+    /// # Ok(()) }
+    /// ```
+    pub fn with_schemas(mut self, schemas: Schemas) -> Self {
+        self.schemas = Arc::new(schemas);
+        self
+    }
+
+    /// The schemas in force.
+    pub fn schemas(&self) -> &Schemas {
+        &self.schemas
+    }
+
+    /// Checks every record `writes` create against the schemas (R4.5).
+    pub(crate) fn check_creates(&self, writes: &[metadata_core::Write]) -> Result<(), Error> {
+        if self.schemas.is_empty() {
+            return Ok(());
+        }
+        writes.iter().try_for_each(|w| match w {
+            metadata_core::Write::Create(record) => self.schemas.check_record(record),
+            _ => Ok(()),
+        })
     }
 
     /// The limits in force.
@@ -213,10 +257,16 @@ impl MetadataService {
         let apply: ApplyFn = {
             let (change, limits) = (change.clone(), self.limits);
             let key = key.clone();
+            let schemas = (!self.schemas.is_empty()).then(|| self.schemas.clone());
             Arc::new(move |record: Record| {
                 let current = R::from_record(record)
                     .ok_or_else(|| ServiceError::WrongKind { key: key.clone() }.into_error())?;
-                apply_change_owned(current, &change, surface, &limits, now).map(R::into_record)
+                let updated = apply_change_owned(current, &change, surface, &limits, now)
+                    .map(R::into_record)?;
+                if let Some(schemas) = &schemas {
+                    schemas.check_change(&updated, &change)?;
+                }
+                Ok(updated)
             })
         };
         let mut attempts = Attempts::new(self, key);

@@ -41,6 +41,16 @@ pub async fn start() -> Server {
 
 /// Starts a server configured by `configure`.
 pub async fn start_with(configure: impl FnOnce(MetadataHttp) -> MetadataHttp) -> Server {
+    start_over(|service| service, configure).await
+}
+
+/// Starts a server over a fresh SQLite file whose service `service` sets up, configured by
+/// `configure`.
+#[allow(dead_code)]
+pub async fn start_over(
+    service: impl FnOnce(MetadataService) -> MetadataService,
+    configure: impl FnOnce(MetadataHttp) -> MetadataHttp,
+) -> Server {
     static N: AtomicUsize = AtomicUsize::new(0);
     static DIR: std::sync::LazyLock<tempfile::TempDir> = std::sync::LazyLock::new(|| {
         tempfile::Builder::new()
@@ -51,7 +61,7 @@ pub async fn start_with(configure: impl FnOnce(MetadataHttp) -> MetadataHttp) ->
     let path = DIR
         .path()
         .join(format!("{}.db", N.fetch_add(1, Ordering::Relaxed)));
-    let service = MetadataService::new(SqliteStore::open_file(path).unwrap());
+    let service = service(MetadataService::new(SqliteStore::open_file(path).unwrap()));
     let http = configure(
         MetadataHttp::new(service.clone())
             .secret_key(SECRET)

@@ -130,6 +130,47 @@ impl Backend<'_> {
         .await
     }
 
+    /// Every stored record whose tiers do not match a declared schema (R4.5), each with its
+    /// first mismatch, in kind and id order: what a host reviews after declaring a schema over
+    /// existing records. Reads the kinds that have a schema, a page of 1,000 at a time.
+    pub async fn schema_mismatches(&self) -> Result<Vec<(RecordKey, Error)>, Error> {
+        self.schema_mismatches_with(|_| {}).await
+    }
+
+    /// [`Backend::schema_mismatches`], calling `progress` with how many records were read so far
+    /// after each page.
+    pub async fn schema_mismatches_with(
+        &self,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Vec<(RecordKey, Error)>, Error> {
+        let schemas = &self.service.schemas;
+        let mut found = Vec::new();
+        let mut read = 0u64;
+        for kind in ResourceKind::ALL {
+            if Tier::ALL.iter().all(|t| schemas.get(kind, *t).is_none()) {
+                continue;
+            }
+            let mut after = None;
+            loop {
+                let query = ListQuery::new(kind, Filter::All, 1000).after(after);
+                let page = self
+                    .service
+                    .store
+                    .list(&query)
+                    .await
+                    .map_err(|e| e.into_error(None))?;
+                read += page.items.len() as u64;
+                found.extend(schemas.scan(&page.items));
+                progress(read);
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Any record, whole.
     pub async fn get_record(&self, key: &RecordKey) -> Result<Option<Record>, Error> {
         self.service

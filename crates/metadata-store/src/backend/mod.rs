@@ -120,6 +120,7 @@ impl Backend<'_> {
         );
         let at = created.updated_at();
         writes.push(Write::Create(created));
+        self.service.check_creates(&writes)?;
         let committed = async { self.commit(&writes, at).await.map(|_| record) };
         observed(op, committed, |r| Some(r.version())).await
     }
@@ -158,7 +159,13 @@ impl Backend<'_> {
         let mut planned = Vec::with_capacity(users.len());
         let mut writes = Vec::with_capacity(users.len());
         for (i, (id, change)) in users.into_iter().enumerate() {
-            match create_user(id, &change, &s.limits, now) {
+            let planned_user = create_user(id, &change, &s.limits, now).and_then(|user| {
+                if !s.schemas.is_empty() {
+                    s.schemas.check_record(&user.clone().into_record())?;
+                }
+                Ok(user)
+            });
+            match planned_user {
                 Ok(user) => {
                     writes.push(Write::Create(user.clone().into_record()));
                     planned.push((i, user));

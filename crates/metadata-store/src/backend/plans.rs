@@ -123,6 +123,7 @@ impl Backend<'_> {
             while attempts.next() {
                 let read: R = s.load(&key).await?;
                 let (writes, at, made) = plan(&read, s.now())?;
+                s.check_creates(&writes)?;
                 match s.store.commit(&writes, at).await {
                     Ok(_) => return Ok(made),
                     Err(crate::StoreError::Conflict { .. }) => continue,
