@@ -41,7 +41,7 @@ pub struct Tuning {
     pub page_cache_mib: Option<usize>,
 }
 
-/// The schemas of the file `path` names (R4.5), or none.
+/// The schemas of the file `path` names (R13.1), or none.
 pub fn schemas(path: Option<&std::path::Path>) -> Result<Schemas, Failure> {
     let Some(path) = path else {
         return Ok(Schemas::new());

@@ -1,4 +1,4 @@
-//! `check-schemas`: the records that do not match the declared schemas (R4.5).
+//! `check-schemas`: the records that do not match the declared schemas (R13.1).
 
 use crate::commands::Out;
 use crate::Failure;

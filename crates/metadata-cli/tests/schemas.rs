@@ -1,4 +1,4 @@
-//! `--schemas` and `check-schemas` (R4.5), run as a process.
+//! `--schemas` and `check-schemas` (R13.1), run as a process.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -18,7 +18,7 @@ fn metadata(db: &Path, schemas: &Path, args: &[&str]) -> Output {
 }
 
 #[test]
-fn r4_5_import_refuses_and_check_schemas_reports_mismatches() {
+fn r13_1_import_refuses_and_check_schemas_reports_mismatches() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
     let loose = dir.path().join("loose.json");

@@ -82,6 +82,7 @@ pub fn request_body(data: &[u8]) {
                         value.to_value()
                     }
                     TierOp::Merge(patch) => Value::Object(patch.as_map().clone()),
+                    TierOp::Remove(_) => panic!("a request body never removes"),
                 };
                 again.insert(tier.field_name().to_owned(), value);
             }
@@ -316,7 +317,7 @@ pub fn lookup_params(data: &[u8]) {
     assert!(valid.is_ok(), "{valid:?}");
 }
 
-/// Reads the input up to its first zero byte as a schema document (R4.5) and the rest as a
+/// Reads the input up to its first zero byte as a schema document (R13.1) and the rest as a
 /// tier: never a panic or a hang; a document is accepted or refused with a typed error, and a
 /// tier that does not match names a pointer that exists in it.
 pub fn schema_document(data: &[u8]) {

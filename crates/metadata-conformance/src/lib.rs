@@ -17,7 +17,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use async_trait::async_trait;
-//! use metadata_core::{ListQuery, Millis, Page, Record, RecordKey, Write};
+//! use metadata_core::{feed::Stamp, ListQuery, Page, Record, RecordKey, Write};
 //! use metadata_store::{MetadataStore, StoreError};
 //!
 //! /// A store that holds nothing: the suite's first test finds out.
@@ -26,7 +26,7 @@
 //! #[async_trait]
 //! impl MetadataStore for Forgetful {
 //!     async fn get(&self, _: &RecordKey) -> Result<Option<Record>, StoreError> { Ok(None) }
-//!     async fn commit(&self, w: &[Write], _: Millis) -> Result<Vec<u64>, StoreError> {
+//!     async fn commit(&self, w: &[Write], _: &Stamp) -> Result<Vec<u64>, StoreError> {
 //!         Ok(vec![1; w.len()])
 //!     }
 //!     async fn list(&self, _: &ListQuery) -> Result<Page<Record>, StoreError> {
@@ -82,9 +82,9 @@ macro_rules! __with_suite_names {
             r3_5_stale_expected_version_conflicts,
             r3_5_racing_writers_lose_nothing,
             r4_1_size_limit_is_exact_through_the_store,
-            r4_5_schemas_hold_on_every_direct_write,
-            r4_5_copies_are_checked_where_they_land,
-            r4_5_a_late_schema_spares_other_tiers_and_the_scan_finds_mismatches,
+            r13_1_schemas_hold_on_every_direct_write,
+            r13_1_copies_are_checked_where_they_land,
+            r13_2_a_late_schema_spares_other_tiers_and_the_scan_finds_mismatches,
             r5_1_sign_up_completion_copies_once_and_atomically,
             r5_2_invitation_acceptance_copies_and_is_atomic,
             r6_1_memberships_need_their_organization_and_user,
@@ -112,6 +112,10 @@ macro_rules! __with_suite_names {
             r7_3_every_store_finds_exactly_what_the_reference_selects,
             r7_4_every_store_selects_exactly_what_each_condition_selects,
             feed_each_operation_yields_exactly_its_events,
+            r14_2_every_event_names_its_actor,
+            r14_1_a_bulk_change_changes_each_selected_record_once,
+            r14_1_a_concurrent_writer_loses_nothing,
+            r14_1_a_checkpoint_resumes_its_own_run_only,
             feed_a_refused_write_yields_no_event,
             feed_cursors_advance_by_compare_and_set,
             feed_pruning_stops_at_the_lowest_cursor,

@@ -5,6 +5,7 @@ use crate::body::{BodyMode, RequestBody};
 use crate::error::Error;
 use crate::limits::Limits;
 use crate::metadata::{Metadata, Patch};
+use crate::query::MetadataPath;
 use crate::record::{Millis, Resource};
 use crate::tier::Tier;
 use serde_json::Value;
@@ -16,6 +17,9 @@ pub enum TierOp {
     Replace(Metadata),
     /// Merge a JSON Merge Patch into the tier (R3.2).
     Merge(Patch),
+    /// Remove the value at each path, walking objects only (R3.6): a path that leads nowhere
+    /// is left alone, and nothing else changes.
+    Remove(Vec<MetadataPath>),
 }
 
 /// One update of one record: an operation for some of its tiers, all applied or none (R3.3),
@@ -52,6 +56,12 @@ impl Change {
     /// Merges `patch` into `tier` (R3.2); a later call for the same tier wins.
     pub fn merge(mut self, tier: Tier, patch: Patch) -> Self {
         self.ops[tier.index()] = Some(TierOp::Merge(patch));
+        self
+    }
+
+    /// Removes the values at `paths` from `tier` (R3.6); a later call for the same tier wins.
+    pub fn remove(mut self, tier: Tier, paths: Vec<MetadataPath>) -> Self {
+        self.ops[tier.index()] = Some(TierOp::Remove(paths));
         self
     }
 
@@ -200,6 +210,16 @@ pub fn apply_change_owned<R: Resource>(
                     })
                 }
             },
+            TierOp::Remove(paths) => match current.tier_mut(tier) {
+                Some(target) => remove_paths(std::mem::take(target), paths, limits)
+                    .map_err(|e| e.for_tier(tier))?,
+                None => {
+                    return Err(Error::UnsupportedTier {
+                        kind: R::KIND,
+                        tier,
+                    })
+                }
+            },
         };
         check_size(tier, &value, limits)?;
         values[tier.index()] = Some(value);
@@ -213,6 +233,42 @@ pub fn apply_change_owned<R: Resource>(
     }
     current.stamp(now);
     Ok(current)
+}
+
+/// `metadata` without the values at `paths` (R3.6): each path walks objects only, as lookups do
+/// (R7.3); one that leads nowhere changes nothing. A tier with nothing to remove is returned
+/// as it was, spelling included.
+fn remove_paths(
+    metadata: Metadata,
+    paths: &[MetadataPath],
+    limits: &Limits,
+) -> Result<Metadata, crate::MetadataError> {
+    if paths
+        .iter()
+        .all(|p| metadata.pointer(p.segments()).is_none())
+    {
+        return Ok(metadata);
+    }
+    let mut map = metadata.into_map();
+    for path in paths {
+        remove_at(&mut map, path.segments());
+    }
+    Metadata::from_map_with(map, limits)
+}
+
+/// Removes the value at `segments` below `map`, walking objects only.
+fn remove_at(map: &mut serde_json::Map<String, Value>, segments: &[String]) {
+    match segments {
+        [last] => {
+            map.remove(last);
+        }
+        [first, rest @ ..] => {
+            if let Some(Value::Object(child)) = map.get_mut(first) {
+                remove_at(child, rest);
+            }
+        }
+        [] => {}
+    }
 }
 
 /// Checks that `current` is at the version `change` expects, if it states one (R3.5):

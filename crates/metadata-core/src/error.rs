@@ -292,7 +292,7 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// A tier value does not match the schema the host declared for it (R4.5).
+    /// A tier value does not match the schema the host declared for it (R13.1).
     #[error("the given {tier} does not match its schema at {pointer:?}: {reason}")]
     SchemaMismatch {
         /// The kind of the record written.
@@ -304,7 +304,7 @@ pub enum Error {
         /// What the schema asks there, without the value.
         reason: String,
     },
-    /// A schema a host declared does not compile (R4.5).
+    /// A schema a host declared does not compile (R13.1).
     #[error("the schema for the {tier} of a {kind} is invalid: {reason}")]
     SchemaInvalid {
         /// The kind.
@@ -388,7 +388,7 @@ impl Error {
     }
 
     /// The JSON pointer inside the tier that an error is about: where a value does not match
-    /// its schema (R4.5).
+    /// its schema (R13.1).
     pub fn pointer(&self) -> Option<&str> {
         match self {
             Error::SchemaMismatch { pointer, .. } => Some(pointer),

@@ -37,6 +37,7 @@
 
 pub mod access;
 mod body;
+mod bulk;
 mod change;
 pub mod claims;
 mod compact;
@@ -63,6 +64,7 @@ mod view;
 
 pub use access::{allows, frontend_sees, Access, Facts, FrontendPrincipal, Surface};
 pub use body::{BodyMode, RequestBody};
+pub use bulk::{BulkChange, MAX_BULK_PAGE};
 pub use change::{
     apply_change, apply_change_owned, check_expected_version, check_size, unchanged, Change, TierOp,
 };

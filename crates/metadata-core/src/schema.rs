@@ -1,4 +1,4 @@
-//! Schemas per kind and tier (R4.5): a host declares a JSON Schema (draft 2020-12) for a tier of
+//! Schemas per kind and tier (R13.1): a host declares a JSON Schema (draft 2020-12) for a tier of
 //! a kind, and every write of that tier must match it.
 //!
 //! Validation is the `jsonschema` crate's, without remote references (a `$ref` outside the
@@ -178,7 +178,7 @@ impl Schemas {
         })
     }
 
-    /// Checks every tier of a record being created (R4.5).
+    /// Checks every tier of a record being created (R13.1).
     pub fn check_record(&self, record: &Record) -> Result<(), Error> {
         if self.declared.is_empty() {
             return Ok(());
@@ -191,7 +191,7 @@ impl Schemas {
         Ok(())
     }
 
-    /// Checks the tiers `change` writes, as they stand in `updated` (R4.5): a tier the change
+    /// Checks the tiers `change` writes, as they stand in `updated` (R13.1): a tier the change
     /// leaves alone is not checked again, so declaring a schema never blocks writes to other
     /// tiers of records stored before it.
     pub fn check_change(&self, updated: &Record, change: &Change) -> Result<(), Error> {
@@ -229,7 +229,7 @@ mod tests {
     }
 
     #[test]
-    fn r4_5_a_mismatch_names_the_tier_and_pointer_never_the_value() {
+    fn r13_1_a_mismatch_names_the_tier_and_pointer_never_the_value() {
         let mut schemas = Schemas::new();
         let schema = json!({
             "type": "object",
@@ -258,7 +258,7 @@ mod tests {
     }
 
     #[test]
-    fn r4_5_bad_schemas_and_remote_references_are_refused() {
+    fn r13_1_bad_schemas_and_remote_references_are_refused() {
         let mut schemas = Schemas::new();
         for schema in [
             json!({"type": "no-such-type"}),
@@ -290,7 +290,7 @@ mod tests {
 
     /// A pattern that backtracks exponentially in a backtracking engine runs in linear time.
     #[test]
-    fn r4_5_patterns_cannot_hang_a_write() {
+    fn r13_1_patterns_cannot_hang_a_write() {
         let mut schemas = Schemas::new();
         schemas
             .declare(

@@ -47,21 +47,21 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Checks `Authorization: Bearer <key>` against every configured key (each compared in
-/// constant time, all of them every time).
-pub(crate) fn check_secret_key(headers: &HeaderMap, keys: &[Vec<u8>]) -> Result<(), ApiError> {
+/// constant time, all of them every time); answers the index of the key that matched.
+pub(crate) fn check_secret_key(headers: &HeaderMap, keys: &[Vec<u8>]) -> Result<usize, ApiError> {
     let given = headers
         .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes())
         .and_then(|v| v.strip_prefix(b"Bearer "))
         .ok_or_else(ApiError::unauthorized)?;
-    let matched = keys
-        .iter()
-        .fold(false, |found, key| found | constant_time_eq(given, key));
-    if matched && !keys.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::unauthorized())
-    }
+    let matched =
+        keys.iter()
+            .enumerate()
+            .fold(None, |found, (i, key)| match constant_time_eq(given, key) {
+                true => Some(i),
+                false => found,
+            });
+    matched.ok_or_else(ApiError::unauthorized)
 }
 
 #[cfg(test)]
@@ -75,7 +75,10 @@ mod tests {
         assert!(!constant_time_eq(b"sk_test_1", b"sk_test_12"));
         let mut headers = HeaderMap::new();
         headers.insert(header::AUTHORIZATION, "Bearer sk_2".parse().unwrap());
-        assert!(check_secret_key(&headers, &[b"sk_1".to_vec(), b"sk_2".to_vec()]).is_ok());
+        assert_eq!(
+            check_secret_key(&headers, &[b"sk_1".to_vec(), b"sk_2".to_vec()]).ok(),
+            Some(1)
+        );
         assert!(check_secret_key(&headers, &[b"sk_1".to_vec()]).is_err());
         assert!(check_secret_key(&headers, &[]).is_err());
         headers.insert(header::AUTHORIZATION, "Basic sk_2".parse().unwrap());

@@ -21,7 +21,7 @@ pub struct ApiError {
     /// The request parameter the error is about, if any.
     pub param_name: Option<String>,
     /// The JSON pointer inside that parameter (a tier) the error is about: where a value does
-    /// not match its schema (R4.5). Written as `meta.pointer`, a field of this project's own.
+    /// not match its schema (R13.1). Written as `meta.pointer`, a field of this project's own.
     pub pointer: Option<String>,
 }
 

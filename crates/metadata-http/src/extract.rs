@@ -6,18 +6,20 @@ use crate::error::ApiError;
 use crate::Shared;
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
+use metadata_core::feed::Actor;
 use metadata_core::{codes, OrganizationId};
 use serde::de::DeserializeOwned;
 
-/// Proof that the request carried one of the backend's secret keys.
-pub(crate) struct BackendKey;
+/// Proof that the request carried one of the backend's secret keys, and the actor its
+/// writes are made by: the backend with that key's id (R14.2).
+pub(crate) struct BackendKey(pub(crate) Actor);
 
 impl FromRequestParts<Shared> for BackendKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
-        check_secret_key(&parts.headers, &state.keys)?;
-        Ok(BackendKey)
+        let at = check_secret_key(&parts.headers, &state.keys)?;
+        Ok(BackendKey(Actor::backend_key(state.key_ids[at].clone())))
     }
 }
 

@@ -94,6 +94,8 @@ pub(crate) struct Config {
     /// `shapes::plain`).
     pub(crate) plain: bool,
     pub(crate) keys: Arc<Vec<Vec<u8>>>,
+    /// The id of each key, in the same order: what events name, never the key (R14.2).
+    pub(crate) key_ids: Arc<Vec<String>>,
     pub(crate) authenticator: Option<Arc<dyn Authenticator>>,
 }
 
@@ -125,6 +127,7 @@ impl MetadataHttp {
                 hooks: Arc::new(NoHooks),
                 plain: true,
                 keys: Arc::new(Vec::new()),
+                key_ids: Arc::new(Vec::new()),
                 authenticator: None,
             },
             body_limit,
@@ -132,9 +135,18 @@ impl MetadataHttp {
     }
 
     /// Accepts `key` as a backend secret key (`Authorization: Bearer <key>`); several may be
-    /// accepted at once, to rotate them.
-    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
+    /// accepted at once, to rotate them. Writes made with it name the key by its place among
+    /// the keys, `key_1` for the first (see [`MetadataHttp::secret_key_with_id`]).
+    pub fn secret_key(self, key: impl Into<String>) -> Self {
+        let id = format!("key_{}", self.shared.keys.len() + 1);
+        self.secret_key_with_id(id, key)
+    }
+
+    /// Accepts `key` as a backend secret key whose writes' events name it `id` (R14.2): the
+    /// key itself is never written anywhere.
+    pub fn secret_key_with_id(mut self, id: impl Into<String>, key: impl Into<String>) -> Self {
         Arc::make_mut(&mut self.shared.keys).push(key.into().into_bytes());
+        Arc::make_mut(&mut self.shared.key_ids).push(id.into());
         self
     }
 

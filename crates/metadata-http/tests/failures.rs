@@ -33,7 +33,11 @@ impl MetadataStore for Broken {
     async fn get(&self, _: &RecordKey) -> Result<Option<Record>, StoreError> {
         Err(self.fail())
     }
-    async fn commit(&self, _: &[Write], _: metadata_core::Millis) -> Result<Vec<u64>, StoreError> {
+    async fn commit(
+        &self,
+        _: &[Write],
+        _: &metadata_core::feed::Stamp,
+    ) -> Result<Vec<u64>, StoreError> {
         Err(self.fail())
     }
     async fn list(&self, _: &ListQuery) -> Result<Page<Record>, StoreError> {

@@ -1,4 +1,4 @@
-//! R4.5 over HTTP: a value that does not match its schema is a 422 whose envelope names the
+//! R13.1 over HTTP: a value that does not match its schema is a 422 whose envelope names the
 //! tier and the JSON pointer, on the backend and the frontend routes.
 
 mod common;
@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn r4_5_a_mismatch_is_a_422_naming_the_tier_and_pointer() {
+async fn r13_1_a_mismatch_is_a_422_naming_the_tier_and_pointer() {
     let mut schemas = Schemas::new();
     schemas
         .declare(

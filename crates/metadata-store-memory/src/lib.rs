@@ -32,7 +32,7 @@ mod shards;
 
 use async_trait::async_trait;
 use log::Log;
-use metadata_core::feed::{ChangeEvent, Operation, RecordChange};
+use metadata_core::feed::{ChangeEvent, Operation, RecordChange, Stamp};
 use metadata_core::{
     Filter, ListOrder, ListQuery, Millis, Page, Record, RecordKey, ResourceKind, Write,
     MEMBERSHIP_KEY_SEPARATOR,
@@ -363,7 +363,8 @@ impl MetadataStore for MemoryStore {
         Some(Ok(()))
     }
 
-    async fn commit(&self, writes: &[Write], at: Millis) -> StoreResult<Vec<u64>> {
+    async fn commit(&self, writes: &[Write], stamp: &Stamp) -> StoreResult<Vec<u64>> {
+        let at = stamp.at;
         let mut state = self.write();
         let State { records, log } = &mut *state;
         let mut tx = Transaction {
@@ -404,7 +405,7 @@ impl MetadataStore for MemoryStore {
         self.index.publish(published);
         if let Some(changes) = changes.filter(|c| !c.is_empty()) {
             let written = changes.len();
-            log.append(changes, at);
+            log.append(changes, at, stamp.actor.as_ref());
             if let Some(step) = self.retention.after_commit(at, written) {
                 log.prune(step.committed_before, step.max_events);
             }

@@ -1,7 +1,7 @@
 //! The memory store's change feed: events, cursors and the prune mark, kept under the same lock
 //! as the records so that a commit and its events are one step.
 
-use metadata_core::feed::{ChangeEvent, RecordChange};
+use metadata_core::feed::{Actor, ChangeEvent, RecordChange};
 use metadata_core::{Millis, Record};
 use metadata_store::feed::FeedError;
 use metadata_store::feed::FeedStats;
@@ -29,11 +29,17 @@ impl Log {
         self.head
     }
 
-    /// Appends the events of one commit at `committed_at`; they share the first one's position
-    /// as commit id.
-    pub(crate) fn append(&mut self, changes: Vec<Change>, committed_at: Millis) {
+    /// Appends the events of one commit at `committed_at` by `actor`; they share the first
+    /// one's position as commit id.
+    pub(crate) fn append(
+        &mut self,
+        changes: Vec<Change>,
+        committed_at: Millis,
+        actor: Option<&Actor>,
+    ) {
         let commit_id = self.head + 1;
-        for (change, after) in changes {
+        for (mut change, after) in changes {
+            change.actor = actor.cloned();
             self.head += 1;
             let event = ChangeEvent {
                 position: self.head,

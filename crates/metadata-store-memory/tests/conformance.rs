@@ -69,7 +69,8 @@ fn a_two_record_commit_is_never_seen_half_done() {
         Write::Create(Record::User(users[0].clone())),
         Write::Create(Record::User(users[1].clone())),
     ];
-    futures::executor::block_on(store.commit(&creates, 1)).unwrap();
+    futures::executor::block_on(store.commit(&creates, &metadata_core::feed::Stamp::at(1)))
+        .unwrap();
     let n_of = |store: &MemoryStore, id: &UserId| -> i64 {
         match futures::executor::block_on(store.get(&RecordKey::User(id.clone()))) {
             Ok(Some(Record::User(u))) => u
@@ -120,7 +121,8 @@ fn a_two_record_commit_is_never_seen_half_done() {
                 expected_version: old.version,
             })
             .collect();
-        futures::executor::block_on(store.commit(&writes, 2)).unwrap();
+        futures::executor::block_on(store.commit(&writes, &metadata_core::feed::Stamp::at(2)))
+            .unwrap();
         current = next;
     }
     done.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use metadata_conformance::model::{run_case, Compare, Op, Target};
-use metadata_core::{Change, ListQuery, Millis, Page, Record, RecordKey, UserId, Write};
+use metadata_core::feed::Stamp;
+use metadata_core::{Change, ListQuery, Page, Record, RecordKey, UserId, Write};
 use metadata_store::{MetadataStore, ReadFn, StoreResult};
 use metadata_store_memory::MemoryStore;
 use std::sync::Arc;
@@ -37,7 +38,7 @@ impl MetadataStore for Faulty {
         self.inner.read_now(kind, key, read)
     }
 
-    async fn commit(&self, writes: &[Write], at: Millis) -> StoreResult<Vec<u64>> {
+    async fn commit(&self, writes: &[Write], at: &Stamp) -> StoreResult<Vec<u64>> {
         match self.fault {
             Fault::KeepsDeleted => {
                 let kept: Vec<Write> = writes

@@ -14,7 +14,7 @@
 
 use crate::error::{pg, PostgresError};
 use deadpool_postgres::GenericClient;
-use metadata_core::feed::{ChangeEvent, Operation, RecordChange};
+use metadata_core::feed::{Actor, ChangeEvent, Operation, RecordChange, Stamp};
 use metadata_core::{Millis, ResourceKind};
 use metadata_store::feed::{FeedError, FeedStats};
 use metadata_store::StoreError;
@@ -84,7 +84,7 @@ impl Columns {
 pub(crate) async fn insert<C: GenericClient>(
     tx: &C,
     columns: &Columns,
-    at: Millis,
+    stamp: &Stamp,
 ) -> Result<(), StoreError> {
     if columns.is_empty() {
         return Ok(());
@@ -92,8 +92,9 @@ pub(crate) async fn insert<C: GenericClient>(
     let stmt = tx
         .prepare_cached(
             "INSERT INTO metadata_changes
-                 (committed_at, kind, key, operation, version, previous_version, tiers, record)
-             SELECT $1, kind, key, operation, version, previous_version, tiers, record
+                 (committed_at, kind, key, operation, version, previous_version, tiers, record,
+                  actor)
+             SELECT $1, kind, key, operation, version, previous_version, tiers, record, $9::text
              FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[],
                          $8::text[])
                  WITH ORDINALITY AS e(kind, key, operation, version, previous_version, tiers,
@@ -102,10 +103,11 @@ pub(crate) async fn insert<C: GenericClient>(
         )
         .await
         .map_err(pg)?;
+    let actor = stamp.actor_json();
     tx.execute(
         &stmt,
         &[
-            &at,
+            &stamp.at,
             &columns.kinds,
             &columns.keys,
             &columns.operations,
@@ -113,6 +115,7 @@ pub(crate) async fn insert<C: GenericClient>(
             &columns.previous,
             &columns.tiers,
             &columns.records,
+            &actor,
         ],
     )
     .await
@@ -187,7 +190,7 @@ pub(crate) async fn read<C: GenericClient>(
     let stmt = client
         .prepare_cached(
             "SELECT f.pruned_through, c.position, c.xid::text, c.committed_at, c.kind, c.key,
-                 c.operation, c.version, c.previous_version, c.tiers, c.record
+                 c.operation, c.version, c.previous_version, c.tiers, c.record, c.actor
              FROM metadata_change_feed f
              LEFT JOIN LATERAL (
                  SELECT * FROM metadata_changes
@@ -226,6 +229,9 @@ pub(crate) async fn read<C: GenericClient>(
                 previous_version: row.get::<_, Option<i64>>(8).map(|v| v as u64),
                 tiers: RecordChange::parse_tiers(row.get(9)),
                 record: row.get(10),
+                actor: row
+                    .get::<_, Option<String>>(11)
+                    .and_then(|text| Actor::from_json(&text)),
             },
         });
     }

@@ -39,7 +39,7 @@ pub use options::PostgresOptions;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use metadata_core::feed::RecordChange;
+use metadata_core::feed::{RecordChange, Stamp};
 use metadata_core::{
     Filter, ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
 };
@@ -306,8 +306,9 @@ impl PostgresStore {
         current: &Record,
         next: &Record,
         xmin: String,
-        at: Millis,
+        stamp: &Stamp,
     ) -> Result<Option<String>, StoreError> {
+        let stamp = stamp.clone();
         let write = Write::Update {
             record: next.clone(),
             expected_version: current.version(),
@@ -328,7 +329,7 @@ impl PostgresStore {
             .background
             .run(async move {
                 let client = get_client(&pool).await?;
-                single::update_if_unchanged(&client, &prepared, &xmin, change.as_ref(), at)
+                single::update_if_unchanged(&client, &prepared, &xmin, change.as_ref(), &stamp)
                     .await
                     .map_err(single::single_statement_failure)
             })
@@ -357,7 +358,9 @@ impl MetadataStore for PostgresStore {
         Ok(self.read_with_xmin(key).await?.map(|(_, record)| record))
     }
 
-    async fn commit(&self, writes: &[Write], at: Millis) -> StoreResult<Vec<u64>> {
+    async fn commit(&self, writes: &[Write], stamp: &Stamp) -> StoreResult<Vec<u64>> {
+        let at = stamp.at;
+        let stamp = stamp.clone();
         let prepared = sql::prepare(writes, self.inner.feed);
         let pool = self.inner.pool.clone();
         let feed = self.inner.feed;
@@ -373,15 +376,15 @@ impl MetadataStore for PostgresStore {
                     let result = match prepared.as_slice() {
                         // Without a feed, one write is one statement; with it, a creation
                         // and its event are.
-                        [single] if !feed => single::commit_single(&client, single, false, at)
+                        [single] if !feed => single::commit_single(&client, single, false, &stamp)
                             .await
                             .map(|counts| (counts, false)),
                         [single] if single::single_statement_with_event(single) => {
-                            single::commit_single(&client, single, true, at)
+                            single::commit_single(&client, single, true, &stamp)
                                 .await
                                 .map(|counts| (counts, true))
                         }
-                        _ => sql::commit(&mut client, &prepared, feed, at).await,
+                        _ => sql::commit(&mut client, &prepared, feed, &stamp).await,
                     };
                     match result {
                         Ok(done) => return Ok(done),
@@ -407,12 +410,17 @@ impl MetadataStore for PostgresStore {
     /// read or wrote and sent as an `UPDATE` conditional on its version and row version
     /// (`xmin`). If the row has moved on (another writer, or a record deleted and created
     /// again), or nothing is known, the record is read first: two round trips.
-    async fn update(&self, key: &RecordKey, apply: ApplyFn, at: Millis) -> StoreResult<Applied> {
+    async fn update(&self, key: &RecordKey, apply: ApplyFn, stamp: &Stamp) -> StoreResult<Applied> {
+        let at = stamp.at;
         let known = self.inner.known.get(key.kind(), &key.storage_key());
         if let Some((xmin, current)) = known {
             // A refusal is only trusted from the stored record: read it below.
             if let Ok(next) = apply(current.clone()) {
-                if self.write_over(&current, &next, xmin, at).await?.is_some() {
+                if self
+                    .write_over(&current, &next, xmin, stamp)
+                    .await?
+                    .is_some()
+                {
                     self.retain(at, 1).await;
                     return Ok(Applied::Stored(next));
                 }
@@ -425,7 +433,11 @@ impl MetadataStore for PostgresStore {
             Ok(next) => next,
             Err(refused) => return Ok(Applied::Refused(refused)),
         };
-        if self.write_over(&current, &next, xmin, at).await?.is_some() {
+        if self
+            .write_over(&current, &next, xmin, stamp)
+            .await?
+            .is_some()
+        {
             self.retain(at, 1).await;
             return Ok(Applied::Stored(next));
         }

@@ -30,7 +30,8 @@ const SCHEMA_1: &str = "CREATE TABLE records (
 ///   time (R7.5).
 /// - 5: the lookup projection keeps floats, `null` and arrays, for conditions beyond equality
 ///   (R7.4); rewritten in place.
-pub const SCHEMA_VERSION: i32 = 5;
+/// - 6: who made each commit (R14.2), on its events; NULL for events written before.
+pub const SCHEMA_VERSION: i32 = 6;
 
 /// Schema 3 to 4: the times as columns, filled from each body (read as `json`, which keeps
 /// what `jsonb` refuses), and indexed.
@@ -80,7 +81,11 @@ pub(crate) async fn migrate(
             2 => migrate_to_2(&tx).await?,
             3 => tx.batch_execute(crate::feed::SCHEMA_3).await?,
             4 => tx.batch_execute(SCHEMA_4).await?,
-            _ => migrate_to_5(&tx).await?,
+            5 => migrate_to_5(&tx).await?,
+            _ => {
+                tx.batch_execute("ALTER TABLE metadata_changes ADD COLUMN actor text")
+                    .await?
+            }
         }
         tx.execute("UPDATE metadata_schema SET version = $1", &[&version])
             .await?;

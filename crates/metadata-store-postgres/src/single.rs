@@ -4,8 +4,8 @@
 use crate::error::{pg, PostgresError};
 use crate::sql::{run, Failure, PgWrite};
 use deadpool_postgres::Object;
-use metadata_core::feed::RecordChange;
-use metadata_core::{Millis, Write};
+use metadata_core::feed::{RecordChange, Stamp};
+use metadata_core::Write;
 use metadata_store::StoreError;
 use metadata_store_sql::prepared::PreparedWrite;
 use tokio_postgres::types::ToSql;
@@ -19,10 +19,10 @@ pub(crate) async fn commit_single(
     client: &Object,
     write: &PgWrite,
     feed: bool,
-    at: Millis,
+    stamp: &Stamp,
 ) -> Result<Vec<u64>, Failure> {
     let result = match feed {
-        true => create_with_event(client, write, at).await,
+        true => create_with_event(client, write, stamp).await,
         false => run(client, write).await,
     };
     match result {
@@ -57,7 +57,7 @@ pub(crate) fn single_statement_with_event(write: &PgWrite) -> bool {
 async fn create_with_event(
     client: &Object,
     pg_write: &PgWrite,
-    at: Millis,
+    stamp: &Stamp,
 ) -> Result<u64, StoreError> {
     let (PreparedWrite::Create(row), Some(Write::Create(record))) =
         (&pg_write.write, &pg_write.original)
@@ -80,8 +80,9 @@ async fn create_with_event(
                  RETURNING 1
              ), event AS (
                  INSERT INTO metadata_changes
-                     (committed_at, kind, key, operation, version, previous_version, tiers, record)
-                 SELECT $10, $1, $2, 'created', $3, NULL, $11, $6 FROM inserted
+                     (committed_at, kind, key, operation, version, previous_version, tiers, record,
+                      actor)
+                 SELECT $10, $1, $2, 'created', $3, NULL, $11, $6, $12::text FROM inserted
              )
              SELECT count(*) FROM inserted",
         )
@@ -89,7 +90,8 @@ async fn create_with_event(
         .map_err(pg)?;
     let columns = row.key_columns();
     let mut params = crate::sql::insert_params(&columns, row, &pg_write.lookup).to_vec();
-    params.extend([&at as &(dyn ToSql + Sync), &tiers]);
+    let actor = stamp.actor_json();
+    params.extend([&stamp.at as &(dyn ToSql + Sync), &tiers, &actor]);
     let inserted: i64 = client.query_one(&stmt, &params).await.map_err(pg)?.get(0);
     if inserted == 1 {
         Ok(1)
@@ -130,7 +132,7 @@ pub(crate) async fn update_if_unchanged(
     write: &PgWrite,
     xmin: &str,
     change: Option<&RecordChange>,
-    at: Millis,
+    stamp: &Stamp,
 ) -> Result<Option<String>, StoreError> {
     let PreparedWrite::Update {
         key,
@@ -183,8 +185,9 @@ pub(crate) async fn update_if_unchanged(
                          RETURNING xmin::text AS row_version
                      ), event AS (
                          INSERT INTO metadata_changes
-                             (committed_at, kind, key, operation, version, previous_version, tiers, record)
-                         SELECT $9, $3, $4, 'updated', $1, $5, $10, $2 FROM updated
+                             (committed_at, kind, key, operation, version, previous_version, tiers,
+                              record, actor)
+                         SELECT $9, $3, $4, 'updated', $1, $5, $10, $2, $11::text FROM updated
                      )
                      SELECT row_version FROM updated",
                 )
@@ -192,7 +195,8 @@ pub(crate) async fn update_if_unchanged(
                 .map_err(pg)?;
             let tiers = change.tiers_text();
             let mut params: Vec<&(dyn ToSql + Sync)> = head.to_vec();
-            params.extend([&at as &(dyn ToSql + Sync), &tiers]);
+            let actor = stamp.actor_json();
+            params.extend([&stamp.at as &(dyn ToSql + Sync), &tiers, &actor]);
             client.query_opt(&stmt, &params).await.map_err(pg)?
         }
     };

@@ -2,9 +2,9 @@
 
 use crate::error::{commit_definitely_failed, pg, PostgresError};
 use deadpool_postgres::{GenericClient, Object};
-use metadata_core::feed::RecordChange;
+use metadata_core::feed::{RecordChange, Stamp};
 use metadata_core::{
-    Filter, ListQuery, MetadataPath, Millis, Record, RecordKey, ResourceKind, Tier, Write,
+    Filter, ListQuery, MetadataPath, Record, RecordKey, ResourceKind, Tier, Write,
 };
 use metadata_store::StoreError;
 use metadata_store_sql::prepared::{
@@ -262,7 +262,7 @@ pub(crate) async fn commit(
     client: &mut Object,
     writes: &[PgWrite],
     feed: bool,
-    at: Millis,
+    stamp: &Stamp,
 ) -> Result<(Vec<u64>, bool), Failure> {
     let tx = client.transaction().await.map_err(Failure::Begin)?;
     let mut counts = Vec::with_capacity(writes.len());
@@ -275,7 +275,7 @@ pub(crate) async fn commit(
         counts.push(count.map_err(Failure::Store)?);
     }
     let any = !changes.is_empty();
-    crate::feed::insert(&tx, &crate::feed::Columns::of(changes), at)
+    crate::feed::insert(&tx, &crate::feed::Columns::of(changes), stamp)
         .await
         .map_err(Failure::Store)?;
     match tx.commit().await {

@@ -6,7 +6,7 @@
 //! do the same at the cost of one more page written per commit.)
 
 use crate::error::SqliteError;
-use metadata_core::feed::{ChangeEvent, Operation, RecordChange};
+use metadata_core::feed::{Actor, ChangeEvent, Operation, RecordChange, Stamp};
 use metadata_core::{Millis, ResourceKind};
 use metadata_store::feed::{FeedError, FeedStats, RetentionSchedule};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -36,13 +36,13 @@ pub(crate) const SCHEMA: &str = "CREATE TABLE changes (
 pub(crate) fn insert(
     conn: &Connection,
     changes: &[RecordChange],
-    at: Millis,
+    stamp: &Stamp,
     retention: &RetentionSchedule,
 ) -> Result<Option<u64>, SqliteError> {
     insert_with_texts(
         conn,
         changes.iter().map(|c| (c, c.record.as_deref())),
-        at,
+        stamp,
         retention,
     )
 }
@@ -53,9 +53,11 @@ pub(crate) fn insert(
 pub(crate) fn insert_with_texts<'a>(
     conn: &Connection,
     changes: impl IntoIterator<Item = (&'a RecordChange, Option<&'a str>)>,
-    at: Millis,
+    stamp: &Stamp,
     retention: &RetentionSchedule,
 ) -> Result<Option<u64>, SqliteError> {
+    let at = stamp.at;
+    let actor = stamp.actor_json();
     let mut changes = changes.into_iter().peekable();
     if changes.peek().is_none() {
         return Ok(None);
@@ -64,8 +66,8 @@ pub(crate) fn insert_with_texts<'a>(
     let first = head(conn)? as i64 + 1;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO changes (position, commit_id, committed_at, kind, key, operation, version,
-             previous_version, tiers, record)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             previous_version, tiers, record, actor)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     let mut position = first;
     for (c, text) in changes {
@@ -80,6 +82,7 @@ pub(crate) fn insert_with_texts<'a>(
             c.previous_version.map(|v| v as i64),
             c.tiers_text(),
             text,
+            actor,
         ])?;
         position += 1;
     }
@@ -111,6 +114,9 @@ fn event(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ChangeEvent, String, Stri
                 previous_version: row.get::<_, Option<i64>>(7)?.map(|v| v as u64),
                 tiers: RecordChange::parse_tiers(&tiers),
                 record: row.get(9)?,
+                actor: row
+                    .get::<_, Option<String>>(10)?
+                    .and_then(|text| Actor::from_json(&text)),
             },
         },
         kind,
@@ -152,7 +158,7 @@ pub(crate) fn read(
     let mut stmt = tx
         .prepare_cached(
             "SELECT position, commit_id, committed_at, kind, key, operation, version,
-                 previous_version, tiers, record
+                 previous_version, tiers, record, actor
              FROM changes WHERE position > ?1 ORDER BY position LIMIT ?2",
         )
         .map_err(SqliteError::from)?;

@@ -54,7 +54,8 @@ pub use schema::SCHEMA_VERSION;
 use async_trait::async_trait;
 use bridge::Worker;
 use metadata_core::{
-    Filter, ListQuery, MetadataPath, Millis, Page, Record, RecordKey, ResourceKind, Tier, Write,
+    feed::Stamp, Filter, ListQuery, MetadataPath, Page, Record, RecordKey, ResourceKind, Tier,
+    Write,
 };
 use metadata_store::feed::{FeedError, FeedSignal, FeedStore, RetentionSchedule};
 use metadata_store::{Applied, ApplyFn};
@@ -376,7 +377,8 @@ impl MetadataStore for SqliteStore {
 
     /// Commits on the writer thread, grouped with the commits queued at the same time (each in
     /// a savepoint of its own), acknowledged after the group's COMMIT.
-    async fn commit(&self, writes: &[Write], at: Millis) -> StoreResult<Vec<u64>> {
+    async fn commit(&self, writes: &[Write], stamp: &Stamp) -> StoreResult<Vec<u64>> {
+        let stamp = stamp.clone();
         let prepared = Arc::new(metadata_store_sql::prepared::prepare(writes));
         let sent = prepared.clone();
         // The writes themselves go along only when their events are to be derived.
@@ -407,7 +409,10 @@ impl MetadataStore for SqliteStore {
                 }
                 let mut changes = Vec::new();
                 let counts = sql::run_all(conn, &sent, feed.then_some((&originals, &mut changes)))?;
-                Ok((counts, feed::insert(conn, &changes, at, &inner.retention)?))
+                Ok((
+                    counts,
+                    feed::insert(conn, &changes, &stamp, &inner.retention)?,
+                ))
             })
             .await?;
         self.inner.cache.committed(writes, &prepared);
@@ -419,8 +424,8 @@ impl MetadataStore for SqliteStore {
 
     /// One trip: the conditional write of a change applied ahead to the writer's copy, or the
     /// read, the core's `apply` and the conditional write in one job of one transaction.
-    async fn update(&self, key: &RecordKey, apply: ApplyFn, at: Millis) -> StoreResult<Applied> {
-        update::update(self, key, apply, at).await
+    async fn update(&self, key: &RecordKey, apply: ApplyFn, stamp: &Stamp) -> StoreResult<Applied> {
+        update::update(self, key, apply, stamp).await
     }
 
     async fn list(&self, query: &ListQuery) -> StoreResult<Page<Record>> {

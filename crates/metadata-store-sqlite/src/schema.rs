@@ -46,6 +46,8 @@ const MIGRATIONS: &[&str] = &[
     // 4: lookups read `lookup_body` where a record has one (see the `lookup` module); filled
     // and the declared indexes rebuilt by `fill_lookup_bodies` after this runs.
     "ALTER TABLE records ADD COLUMN lookup_body TEXT;",
+    // 5: who made each commit (R14.2), on its events; NULL for events written before.
+    "ALTER TABLE changes ADD COLUMN actor TEXT;",
 ];
 
 /// The migration after which [`fill_lookup_bodies`] runs.

@@ -3,8 +3,8 @@
 
 use crate::Inner;
 use crate::{cache, feed, sql, SqliteStore};
-use metadata_core::feed::RecordChange;
-use metadata_core::{Millis, Record, RecordKey, Write};
+use metadata_core::feed::{RecordChange, Stamp};
+use metadata_core::{Record, RecordKey, Write};
 use metadata_store::{Applied, ApplyFn, StoreError};
 use metadata_store_sql::prepared::PreparedWrite;
 
@@ -48,7 +48,7 @@ fn stored(
     inner: &Inner,
     ahead: Ahead,
     data_version: i64,
-    at: Millis,
+    stamp: &Stamp,
 ) -> Result<UpdateDone, StoreError> {
     let Ahead {
         before,
@@ -62,7 +62,7 @@ fn stored(
         // derived by the per-record step of `RecordChange::of_write`, without the text.
         let change = RecordChange::with_text(Some(&before), Some(&next), None);
         let events = change.iter().map(|c| (c, Some(body.as_str())));
-        last = feed::insert_with_texts(conn, events, at, &inner.retention)?;
+        last = feed::insert_with_texts(conn, events, stamp, &inner.retention)?;
     }
     // Until the group commits; forgotten by the caller if it does not.
     inner.written.put(&next, data_version);
@@ -74,9 +74,10 @@ pub(crate) async fn update(
     store: &SqliteStore,
     key: &RecordKey,
     apply: ApplyFn,
-    at: Millis,
+    stamp: &Stamp,
 ) -> Result<Applied, StoreError> {
     let inner = store.inner.clone();
+    let stamp = stamp.clone();
     let (kind, storage_key) = (key.kind(), key.storage_key());
     let sk = storage_key.clone();
     // When the writer holds a copy of the record, the change is applied and the record
@@ -117,7 +118,7 @@ pub(crate) async fn update(
             );
             if let Some(ahead) = ahead.filter(|a| a.tag == now) {
                 match sql::run_all(conn, &ahead.prepared, None) {
-                    Ok(_) => return stored(conn, &inner, ahead, data_version, at),
+                    Ok(_) => return stored(conn, &inner, ahead, data_version, &stamp),
                     // Moved on or gone since the copy: read it and apply again below.
                     Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {}
                     Err(e) => return Err(e),
@@ -146,7 +147,7 @@ pub(crate) async fn update(
             };
             let ahead = Ahead::new(now, before, next, expected_version);
             sql::run_all(conn, &ahead.prepared, None)?;
-            stored(conn, &inner, ahead, data_version, at)
+            stored(conn, &inner, ahead, data_version, &stamp)
         })
         .await;
     let (applied, written, last) = match result {

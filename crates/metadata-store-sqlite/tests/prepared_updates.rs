@@ -54,7 +54,13 @@ fn r3_5_an_update_prepared_before_a_delete_and_create_applies_to_the_new_record(
     });
     let updater = {
         let (store, key) = (store.clone(), key.clone());
-        std::thread::spawn(move || futures::executor::block_on(store.update(&key, apply, 9)))
+        std::thread::spawn(move || {
+            futures::executor::block_on(store.update(
+                &key,
+                apply,
+                &metadata_core::feed::Stamp::at(9),
+            ))
+        })
     };
     taken_rx.recv().unwrap();
     futures::executor::block_on(async {

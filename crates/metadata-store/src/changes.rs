@@ -3,7 +3,7 @@
 
 use crate::feed::{FeedError, FeedSignal, FeedStats, FeedStore};
 use crate::service::MetadataService;
-use metadata_core::feed::{ChangeEvent, ClaimsScope, PublicChangeEvent};
+use metadata_core::feed::{Actor, ChangeEvent, ClaimsScope, PublicChangeEvent};
 use metadata_core::{ListQuery, Page, Record};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -74,6 +74,38 @@ impl<'a> Feed<'a> {
     pub async fn read(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, FeedError> {
         let limit = crate::feed::clamp_limit(limit);
         self.store()?.changes(after, limit).await
+    }
+
+    /// The events after `after` whose actor `by` accepts (R14.2), reading at most `limit`
+    /// events (so a page may hold fewer, even none, before the feed's end), and the position
+    /// the next read starts after. Events written before actors were kept have none.
+    ///
+    /// ```
+    /// # use metadata_store::*;
+    /// # use metadata_core::feed::Actor;
+    /// # async fn demo(metadata: MetadataService) -> Result<(), feed::FeedError> {
+    /// // Everything the bulk change `bulk_7` wrote.
+    /// let (events, through) = metadata
+    ///     .feed()
+    ///     .read_by_actor(0, 500, |actor| {
+    ///         actor == Some(&Actor::library("bulk_change", "bulk_7"))
+    ///     })
+    ///     .await?;
+    /// # let _ = (events, through); Ok(()) }
+    /// ```
+    pub async fn read_by_actor(
+        &self,
+        after: u64,
+        limit: usize,
+        by: impl Fn(Option<&Actor>) -> bool,
+    ) -> Result<(Vec<ChangeEvent>, u64), FeedError> {
+        let read = self.read(after, limit).await?;
+        let through = read.last().map_or(after, |e| e.position);
+        let events = read
+            .into_iter()
+            .filter(|e| by(e.change.actor.as_ref()))
+            .collect();
+        Ok((events, through))
     }
 
     /// [`Feed::read`] as anything client-facing may see it: no private tier, and no event for

@@ -8,6 +8,7 @@
 use crate::backend::{membership_key, PageRequest};
 use crate::observe::{observed, Op};
 use crate::service::{not_found, MetadataService};
+use metadata_core::feed::Actor;
 use metadata_core::{
     create_own_sign_up, frontend_sees, Change, Error, Facts, FrontendPrincipal, Invitation,
     InvitationId, Membership, MembershipView, Metadata, OrganizationId, OrganizationView, Page,
@@ -59,6 +60,14 @@ impl OwnRecord {
 }
 
 impl Frontend<'_> {
+    /// Who this surface's commits are made by: the principal's user, or its sign-up attempt
+    /// (R14.2).
+    pub fn actor(&self) -> Actor {
+        Actor::Frontend {
+            user_id: self.principal.own_key().storage_key(),
+        }
+    }
+
     /// Who this surface acts for.
     pub fn principal(&self) -> &FrontendPrincipal {
         &self.principal
@@ -202,7 +211,7 @@ impl Frontend<'_> {
         let key = RecordKey::User(self.own_user_id()?.clone());
         let user: User = self
             .service
-            .update(&key, &change, Surface::Frontend)
+            .update(&key, &change, Surface::Frontend, &self.actor())
             .await?;
         Ok(user.into())
     }
@@ -214,7 +223,9 @@ impl Frontend<'_> {
         if self.principal.own_key() != key {
             return Err(not_found(&key));
         }
-        self.service.update(&key, &change, Surface::Frontend).await
+        self.service
+            .update(&key, &change, Surface::Frontend, &self.actor())
+            .await
     }
 
     /// Creates the sign-up principal's own sign-up attempt, under the principal's id, with the
@@ -223,7 +234,7 @@ impl Frontend<'_> {
     pub async fn create_own_sign_up(&self, change: Change) -> Result<SignUp, Error> {
         let s = self.service;
         let sign_up = create_own_sign_up(&self.principal, &change, &s.limits, s.now())?;
-        s.backend()
+        s.backend_as(self.actor())
             .create_via(sign_up, vec![], Surface::Frontend)
             .await
     }

@@ -36,7 +36,7 @@ mod retention;
 mod service;
 mod store;
 
-pub use backend::{Backend, PageRequest};
+pub use backend::{Backend, BulkOptions, BulkProgress, BulkRefusal, BulkReport, PageRequest};
 pub use changes::{Batch, Consumer, Feed, PublicBatch};
 pub use error::{ServiceError, StoreError, StoreResult};
 pub use feed::FeedStore;

@@ -5,6 +5,7 @@ use crate::error::{ServiceError, StoreError};
 use crate::frontend::Frontend;
 use crate::observe::{self, observed, Op};
 use crate::store::{Applied, ApplyFn, MetadataStore};
+use metadata_core::feed::{Actor, Stamp};
 use metadata_core::{
     apply_change_owned, unchanged, Change, Error, FrontendPrincipal, Limits, Millis, Record,
     RecordKey, Resource, ResourceKind, Schemas, Surface,
@@ -45,7 +46,7 @@ pub struct MetadataService {
     pub(crate) store_name: &'static str,
     /// Whether operations are recorded through the `metrics` facade.
     pub(crate) metrics: bool,
-    /// The schemas every write of a tier must match (R4.5).
+    /// The schemas every write of a tier must match (R13.1).
     pub(crate) schemas: Arc<Schemas>,
 }
 
@@ -108,7 +109,7 @@ impl MetadataService {
         self
     }
 
-    /// Enforces `schemas` on every write (R4.5): creates, backend and frontend updates, merge
+    /// Enforces `schemas` on every write (R13.1): creates, backend and frontend updates, merge
     /// results, the copies of sign-up completion and invitation acceptance, imports and bulk
     /// changes. A write whose tier does not match is refused as [`Error::SchemaMismatch`].
     ///
@@ -138,7 +139,7 @@ impl MetadataService {
         &self.schemas
     }
 
-    /// Checks every record `writes` create against the schemas (R4.5).
+    /// Checks every record `writes` create against the schemas (R13.1).
     pub(crate) fn check_creates(&self, writes: &[metadata_core::Write]) -> Result<(), Error> {
         if self.schemas.is_empty() {
             return Ok(());
@@ -156,7 +157,19 @@ impl MetadataService {
 
     /// The trusted backend surface.
     pub fn backend(&self) -> Backend<'_> {
-        Backend { service: self }
+        Backend {
+            service: self,
+            actor: Actor::BACKEND,
+        }
+    }
+
+    /// The backend surface acting as `actor` (R14.2): [`Actor::backend_key`] for a request made
+    /// with a secret key, [`Actor::library`] for the library's own runs.
+    pub fn backend_as(&self, actor: Actor) -> Backend<'_> {
+        Backend {
+            service: self,
+            actor,
+        }
     }
 
     /// The change feed: every committed create, update and delete, in commit order.
@@ -236,12 +249,15 @@ impl MetadataService {
         key: &RecordKey,
         change: &Change,
         surface: Surface,
+        actor: &Actor,
     ) -> Result<R, Error> {
         let op = Op::start(self, "update", surface, key.kind(), &key.storage_key_cow());
-        observed(op, self.update_unobserved(key, change, surface), |r: &R| {
-            Some(r.version())
-        })
-        .await
+        let updated = async {
+            self.update_unobserved(key, change, surface, actor, false)
+                .await?
+                .ok_or_else(|| not_found(key))
+        };
+        observed(op, updated, |r: &R| Some(r.version())).await
     }
 
     async fn update_unobserved<R: Resource>(
@@ -249,9 +265,11 @@ impl MetadataService {
         key: &RecordKey,
         change: &Change,
         surface: Surface,
-    ) -> Result<R, Error> {
+        actor: &Actor,
+        skip_same: bool,
+    ) -> Result<Option<R>, Error> {
         if change.is_empty() {
-            return unchanged(self.load(key).await?, change);
+            return unchanged(self.load(key).await?, change).map(Some);
         }
         let now = self.now();
         let apply: ApplyFn = {
@@ -259,23 +277,31 @@ impl MetadataService {
             let key = key.clone();
             let schemas = (!self.schemas.is_empty()).then(|| self.schemas.clone());
             Arc::new(move |record: Record| {
+                let before = skip_same.then(|| record.clone());
                 let current = R::from_record(record)
                     .ok_or_else(|| ServiceError::WrongKind { key: key.clone() }.into_error())?;
                 let updated = apply_change_owned(current, &change, surface, &limits, now)
                     .map(R::into_record)?;
+                if before.is_some_and(|b| !metadata_core::BulkChange::changes(&b, &updated)) {
+                    // Not written: answered below as `None`.
+                    return Err(Error::EmptyChange);
+                }
                 if let Some(schemas) = &schemas {
                     schemas.check_change(&updated, &change)?;
                 }
                 Ok(updated)
             })
         };
+        let stamp = Stamp::by(now, actor.clone());
         let mut attempts = Attempts::new(self, key);
         while attempts.next() {
-            match self.store.update(key, apply.clone(), now).await {
+            match self.store.update(key, apply.clone(), &stamp).await {
                 Ok(Applied::Stored(record)) => {
                     return R::from_record(record)
+                        .map(Some)
                         .ok_or_else(|| ServiceError::WrongKind { key: key.clone() }.into_error())
                 }
+                Ok(Applied::Refused(Error::EmptyChange)) if skip_same => return Ok(None),
                 Ok(Applied::Refused(refused)) => return Err(refused),
                 Ok(Applied::Missing) => return Err(not_found(key)),
                 Err(StoreError::Conflict { .. }) if change.expected_version().is_none() => continue,
@@ -283,6 +309,43 @@ impl MetadataService {
             }
         }
         Err(attempts.gave_up())
+    }
+}
+
+impl MetadataService {
+    /// Applies `change` to the record under `key` for the backend as `actor`, unless it would
+    /// leave the record's tiers as they are (R14.1): `None` then, and nothing is written.
+    /// Answers the version written.
+    pub(crate) async fn update_if_changed(
+        &self,
+        key: &RecordKey,
+        change: &Change,
+        actor: &Actor,
+    ) -> Result<Option<u64>, Error> {
+        use metadata_core::{Invitation, Membership, Organization, SignUp, User};
+        let b = Surface::Backend;
+        match key.kind() {
+            ResourceKind::User => Ok(self
+                .update_unobserved::<User>(key, change, b, actor, true)
+                .await?
+                .map(|r| r.version)),
+            ResourceKind::SignUp => Ok(self
+                .update_unobserved::<SignUp>(key, change, b, actor, true)
+                .await?
+                .map(|r| r.version)),
+            ResourceKind::Organization => Ok(self
+                .update_unobserved::<Organization>(key, change, b, actor, true)
+                .await?
+                .map(|r| r.version)),
+            ResourceKind::Membership => Ok(self
+                .update_unobserved::<Membership>(key, change, b, actor, true)
+                .await?
+                .map(|r| r.version)),
+            ResourceKind::Invitation => Ok(self
+                .update_unobserved::<Invitation>(key, change, b, actor, true)
+                .await?
+                .map(|r| r.version)),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use crate::error::StoreResult;
 use crate::feed::FeedStore;
 use async_trait::async_trait;
 use metadata_core::{
-    Error, Filter, ListQuery, Millis, Page, Record, RecordKey, ResourceKind, Write,
+    feed::Stamp, Error, Filter, ListQuery, Page, Record, RecordKey, ResourceKind, Write,
 };
 use std::fmt;
 use std::sync::Arc;
@@ -49,7 +49,7 @@ pub enum Applied {
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use metadata_core::{ListQuery, Millis, Page, Record, RecordKey, Write};
+/// use metadata_core::{feed::Stamp, ListQuery, Page, Record, RecordKey, Write};
 /// use metadata_store::{MetadataStore, StoreError, StoreResult};
 ///
 /// /// A store that holds nothing and refuses every write.
@@ -61,7 +61,7 @@ pub enum Applied {
 ///     async fn get(&self, _key: &RecordKey) -> StoreResult<Option<Record>> {
 ///         Ok(None)
 ///     }
-///     async fn commit(&self, writes: &[Write], _at: Millis) -> StoreResult<Vec<u64>> {
+///     async fn commit(&self, writes: &[Write], _stamp: &Stamp) -> StoreResult<Vec<u64>> {
 ///         Err(StoreError::backend("empty", false, "read only"))
 ///     }
 ///     async fn list(&self, _query: &ListQuery) -> StoreResult<Page<Record>> {
@@ -97,8 +97,9 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
         None
     }
 
-    /// Applies `writes` in order, atomically, at the time `at` (ms since the epoch, from the
-    /// service's clock: a store that keeps a feed stamps the commit's events with it). Returns,
+    /// Applies `writes` in order, atomically, at the time `stamp.at` (ms since the epoch, from
+    /// the service's clock) by `stamp.actor`: a store that keeps a feed stamps the commit's
+    /// events with both (R14.2). Returns,
     /// for each write, how many records it touched (1 or 0 for `Delete`, the number deleted
     /// for the cascades, 1 for the others).
     ///
@@ -111,7 +112,7 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
     ///
     /// A store that keeps a feed writes the commit's events in the same transaction, derived by
     /// [`metadata_core::feed::RecordChange::of_write`] (R12.1).
-    async fn commit(&self, writes: &[Write], at: Millis) -> StoreResult<Vec<u64>>;
+    async fn commit(&self, writes: &[Write], stamp: &Stamp) -> StoreResult<Vec<u64>>;
 
     /// One page of the records `query` selects, in its order, after its cursor and offset:
     /// exactly the page [`ListQuery::select`] builds from every stored record (R7.2, R7.5).
@@ -136,14 +137,14 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
     }
 
     /// Reads the record under `key`, hands it to `apply`, and stores what `apply` returns in its
-    /// place, conditional on the version read, at the time `at`: one atomic step.
+    /// place, conditional on the version read, stamped `stamp`: one atomic step.
     ///
     /// The default reads with [`MetadataStore::get`] and writes with one conditional
     /// [`Write::Update`] through [`MetadataStore::commit`]; a concurrent writer makes it fail
     /// with [`StoreError::Conflict`](crate::StoreError::Conflict), and the caller applies its change again. A store that can
     /// read, apply and write in one trip (one transaction on a connection it owns) overrides it;
     /// `apply` may then run on the store's thread, and may be called again if the store retries.
-    async fn update(&self, key: &RecordKey, apply: ApplyFn, at: Millis) -> StoreResult<Applied> {
+    async fn update(&self, key: &RecordKey, apply: ApplyFn, stamp: &Stamp) -> StoreResult<Applied> {
         let Some(current) = self.get(key).await? else {
             return Ok(Applied::Missing);
         };
@@ -157,7 +158,7 @@ pub trait MetadataStore: fmt::Debug + Send + Sync + 'static {
                 record: next.clone(),
                 expected_version,
             }],
-            at,
+            stamp,
         )
         .await?;
         Ok(Applied::Stored(next))

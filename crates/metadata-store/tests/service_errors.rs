@@ -30,7 +30,7 @@ impl MetadataStore for Contended {
     async fn commit(
         &self,
         writes: &[Write],
-        _: metadata_core::Millis,
+        _: &metadata_core::feed::Stamp,
     ) -> Result<Vec<u64>, StoreError> {
         let Write::Update { record, .. } = &writes[0] else {
             panic!("only updates here")

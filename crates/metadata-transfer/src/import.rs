@@ -5,11 +5,12 @@
 use crate::files::Read1;
 use crate::item::{Item, ItemKind, Refusal};
 use futures::stream::{FuturesUnordered, StreamExt};
+use metadata_core::feed::Actor;
 use metadata_core::{
     Change, Error, InvitationId, Limits, MembershipId, Metadata, OrganizationId, Patch, Record,
     TierOp, UserId,
 };
-use metadata_store::MetadataService;
+use metadata_store::{Backend, MetadataService};
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -73,6 +74,7 @@ pub enum ImportError {
 /// Imports records through a [`MetadataService`]: every rule applies to them as to any write.
 pub struct Importer {
     service: MetadataService,
+    actor: Actor,
     policy: Policy,
     concurrency: usize,
     checkpoint: Option<PathBuf>,
@@ -102,14 +104,25 @@ impl Importer {
     /// checkpoint, refusals reported on standard error, a progress line when standard error is
     /// a terminal.
     pub fn new(service: MetadataService) -> Self {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
         Importer {
             service,
+            actor: Actor::library("import", format!("import_{started}")),
             policy: Policy::Skip,
             concurrency: 512,
             checkpoint: None,
             report: Box::new(std::io::stderr()),
             progress: std::io::stderr().is_terminal(),
         }
+    }
+
+    /// Names this run in the events of its writes (R14.2): they are made by the library's
+    /// `import` operation with this id (by default `import_` and the start time in ms).
+    pub fn operation_id(mut self, id: impl Into<String>) -> Self {
+        self.actor = Actor::library("import", id);
+        self
     }
 
     /// What to do with records already stored with other tiers.
@@ -228,7 +241,8 @@ impl Importer {
                     if !batch.is_empty() {
                         let service = self.service.clone();
                         let policy = self.policy;
-                        in_flight.push(async move { apply_batch(&service, batch, policy).await });
+                        let actor = self.actor.clone();
+                        in_flight.push(async move { apply_batch(&service.backend_as(actor), batch, policy).await });
                     }
                 }
                 Some(done) = in_flight.next(), if !in_flight.is_empty() => {
@@ -312,7 +326,7 @@ enum Failed {
 fn same_tiers(record: &Record, change: &Change) -> bool {
     change.ops().all(|(tier, op)| match op {
         TierOp::Replace(m) => record.tier(tier).map(Metadata::json) == Some(m.json()),
-        TierOp::Merge(_) => false,
+        TierOp::Merge(_) | TierOp::Remove(_) => false,
     })
 }
 
@@ -347,7 +361,7 @@ fn bad_id(item: &Item, e: metadata_core::IdError) -> Failed {
 /// Imports a batch: its users planned and committed together (each alone again when one of
 /// them exists already), the other records one by one.
 async fn apply_batch(
-    service: &MetadataService,
+    b: &Backend<'_>,
     batch: Vec<(u64, Item)>,
     policy: Policy,
 ) -> Vec<(u64, Result<Outcome, Failed>)> {
@@ -366,7 +380,7 @@ async fn apply_batch(
                 continue;
             }
         };
-        match change_of(&item, service.limits(), false) {
+        match change_of(&item, b.limits(), false) {
             Ok(change) => users.push((n, item, id, change)),
             Err(e) => done.push((n, Err(refusal(&item, e)))),
         }
@@ -376,13 +390,13 @@ async fn apply_batch(
             .iter()
             .map(|(_, _, id, change)| (id.clone(), change.clone()))
             .collect();
-        match service.backend().create_users(plans).await {
+        match b.create_users(plans).await {
             Ok(results) => {
                 for ((n, item, ..), result) in users.into_iter().zip(results) {
                     let outcome = match result {
                         Ok(_) => Ok(Outcome::Created),
                         // Already there: compared, and updated by the policy, alone.
-                        Err(Error::AlreadyExists { .. }) => apply(service, item, policy).await,
+                        Err(Error::AlreadyExists { .. }) => apply(b, item, policy).await,
                         Err(e) => Err(refusal(&item, e)),
                     };
                     done.push((n, outcome));
@@ -394,7 +408,7 @@ async fn apply_batch(
         }
     }
     for (n, item) in others {
-        done.push((n, apply(service, item, policy).await));
+        done.push((n, apply(b, item, policy).await));
     }
     done
 }
@@ -413,12 +427,11 @@ fn refusal(item: &Item, e: Error) -> Failed {
 }
 
 /// Imports one record.
-async fn apply(service: &MetadataService, item: Item, policy: Policy) -> Result<Outcome, Failed> {
+async fn apply(b: &Backend<'_>, item: Item, policy: Policy) -> Result<Outcome, Failed> {
     let refused = |e: Error| refusal(&item, e);
-    let limits = service.limits();
+    let limits = b.limits();
     let change = change_of(&item, limits, false).map_err(refused)?;
     let merge = || change_of(&item, limits, true);
-    let b = service.backend();
     let created = match &item.kind {
         ItemKind::User => {
             let id = UserId::new(item.id.as_str()).map_err(|e| bad_id(&item, e))?;

@@ -95,6 +95,8 @@ pub async fn body(
         "timestamp": event.committed_at,
         "instance_id": instance,
         "event_attributes": {},
+        // A field of this project's own: who made the commit (R14.2), or null.
+        "actor": event.change.actor,
     })
     .to_string()
     .into_bytes()

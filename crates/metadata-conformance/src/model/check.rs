@@ -206,7 +206,7 @@ pub async fn run_case(
         check_point_reads(store.as_ref(), &before, &now)
             .await
             .map_err(at)?;
-        feed_position = check_feed(store.as_ref(), feed_position, &before, &now)
+        feed_position = check_feed(store.as_ref(), feed_position, &before, &now, op.actor())
             .await
             .map_err(at)?;
     }
@@ -280,13 +280,15 @@ pub(crate) async fn check_point_reads(
 }
 
 /// The step's events: exactly one per record the model says changed, as the core derives it
-/// from the record before and after, sharing one commit id, at the next positions. Returns the
+/// from the record before and after and made by `actor` (R14.2), sharing one commit id, at
+/// the next positions. Returns the
 /// new last position. A store without a feed is not checked.
 pub(crate) async fn check_feed(
     store: &dyn MetadataStore,
     after: u64,
     before: &[Record],
     now: &[Record],
+    actor: metadata_core::feed::Actor,
 ) -> Result<u64, String> {
     use metadata_core::feed::RecordChange;
     use std::collections::BTreeMap;
@@ -311,6 +313,10 @@ pub(crate) async fn check_feed(
         .iter()
         .filter(|k| before.get(*k).map(Record::to_json) != now.get(*k).map(Record::to_json))
         .filter_map(|k| RecordChange::of(before.get(k), now.get(k)))
+        .map(|c| RecordChange {
+            actor: Some(actor.clone()),
+            ..c
+        })
         .collect();
     let mut got: Vec<RecordChange> = events.iter().map(|e| e.change.clone()).collect();
     let order = |c: &RecordChange| (c.kind, c.id.clone());

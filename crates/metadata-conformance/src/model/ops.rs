@@ -99,6 +99,25 @@ pub enum Op {
     Find(bool, Tier, usize),
 }
 
+impl Op {
+    /// Who the step's commit is made by (R14.2): the backend, the frontend principal, or the
+    /// library for the copies of contract §5.
+    pub fn actor(&self) -> metadata_core::feed::Actor {
+        use metadata_core::feed::Actor;
+        match self {
+            Op::FrontendUpdate(principal, _) | Op::FrontendGet(principal, _) => Actor::Frontend {
+                user_id: match principal {
+                    Principal::User(u, _) => user(*u).to_string(),
+                    Principal::SignUp(s) => sign_up(*s).to_string(),
+                },
+            },
+            Op::CompleteSignUp(s, _) => Actor::library("sign_up_completion", sign_up(*s).as_str()),
+            Op::Accept(i, _) => Actor::library("invitation_acceptance", invitation(*i).as_str()),
+            _ => Actor::BACKEND,
+        }
+    }
+}
+
 pub(crate) fn target() -> impl Strategy<Value = Target> {
     prop_oneof![
         (0u8..3).prop_map(Target::User),

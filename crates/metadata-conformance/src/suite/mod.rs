@@ -9,6 +9,8 @@ use serde_json::json;
 use std::sync::Arc;
 
 mod access;
+mod actors;
+mod bulk;
 mod clock;
 mod conditions;
 mod copies;
@@ -24,6 +26,8 @@ mod updates;
 mod values;
 
 pub use access::*;
+pub use actors::*;
+pub use bulk::*;
 pub use clock::*;
 pub use conditions::*;
 pub use copies::*;

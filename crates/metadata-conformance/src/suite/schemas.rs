@@ -38,14 +38,14 @@ fn assert_mismatch<T: std::fmt::Debug>(result: Result<T, Error>, tier: Tier, at:
         }) => {
             assert_eq!((t, pointer.as_str()), (tier, at));
         }
-        other => panic!("R4.5: expected a schema mismatch at {tier} {at}, got {other:?}"),
+        other => panic!("R13.1: expected a schema mismatch at {tier} {at}, got {other:?}"),
     }
 }
 
-/// R4.5: creates, backend replaces and merges (the merged result is checked), frontend updates,
+/// R13.1: creates, backend replaces and merges (the merged result is checked), frontend updates,
 /// batches of creates (each user alone) are refused when a written tier does not match, and a
 /// refused write changes nothing.
-pub async fn r4_5_schemas_hold_on_every_direct_write(store: Arc<dyn MetadataStore>) {
+pub async fn r13_1_schemas_hold_on_every_direct_write(store: Arc<dyn MetadataStore>) {
     let m = with_schemas(store);
     let b = m.backend();
     let u = uid("user_1");
@@ -146,10 +146,10 @@ fn clone_mismatch(err: &Error) -> Error {
     }
 }
 
-/// R4.5 with R5: the copies of sign-up completion and invitation acceptance are checked against
+/// R13.1 with R5: the copies of sign-up completion and invitation acceptance are checked against
 /// the schema of the tier they land in, and a refused copy leaves the sign-up pending and the
 /// invitation open.
-pub async fn r4_5_copies_are_checked_where_they_land(store: Arc<dyn MetadataStore>) {
+pub async fn r13_1_copies_are_checked_where_they_land(store: Arc<dyn MetadataStore>) {
     let m = with_schemas(store);
     let b = m.backend();
     let su = SignUpId::new("sua_1").unwrap();
@@ -194,9 +194,9 @@ pub async fn r4_5_copies_are_checked_where_they_land(store: Arc<dyn MetadataStor
     assert_eq!(still.status, InvitationStatus::Pending);
 }
 
-/// R4.5: a schema declared over existing records refuses only writes of its tier; the scan
+/// R13.1: a schema declared over existing records refuses only writes of its tier; the scan
 /// reports the records that do not match.
-pub async fn r4_5_a_late_schema_spares_other_tiers_and_the_scan_finds_mismatches(
+pub async fn r13_2_a_late_schema_spares_other_tiers_and_the_scan_finds_mismatches(
     store: Arc<dyn MetadataStore>,
 ) {
     let before = service(store.clone());

@@ -152,11 +152,17 @@ pub async fn r3_5_racing_writers_lose_nothing(store: Arc<dyn MetadataStore>) {
     )
     .unwrap();
     store
-        .commit(&[update_write(&current, a.clone())], 5)
+        .commit(
+            &[update_write(&current, a.clone())],
+            &metadata_core::feed::Stamp::at(5),
+        )
         .await
         .unwrap();
     let err = store
-        .commit(&[update_write(&current, c)], 5)
+        .commit(
+            &[update_write(&current, c)],
+            &metadata_core::feed::Stamp::at(5),
+        )
         .await
         .unwrap_err();
     assert!(matches!(

@@ -20,8 +20,10 @@
 //! assert_eq!(event.tiers, vec![Tier::Public]);
 //! ```
 
+mod actor;
 mod privacy;
 
+pub use actor::{Actor, Stamp};
 pub use privacy::{ClaimsScope, PublicChangeEvent};
 
 use crate::plan::Write;
@@ -85,6 +87,10 @@ pub struct RecordChange {
         deserialize_with = "raw_json::deserialize"
     )]
     pub record: Option<String>,
+    /// Who made the commit (R14.2); `None` when its writer did not say, and for events
+    /// written before actors were kept. Set by the store from the commit's [`Stamp`].
+    #[serde(default)]
+    pub actor: Option<Actor>,
 }
 
 impl RecordChange {
@@ -163,6 +169,7 @@ impl RecordChange {
                 previous_version: None,
                 tiers,
                 record: text,
+                actor: None,
             },
             (Some(before), Some(after)) => RecordChange {
                 kind,
@@ -172,6 +179,7 @@ impl RecordChange {
                 previous_version: Some(before.version()),
                 tiers,
                 record: text,
+                actor: None,
             },
             (Some(before), None) => RecordChange {
                 kind,
@@ -181,6 +189,7 @@ impl RecordChange {
                 previous_version: Some(before.version()),
                 tiers,
                 record: None,
+                actor: None,
             },
             (None, None) => return None,
         })
@@ -218,7 +227,7 @@ fn non_empty(record: Option<&Record>, tier: Tier) -> Option<&crate::Metadata> {
 
 /// One committed change, with its place in the feed. Its JSON is flat: `position`,
 /// `commit_id`, `committed_at`, then the fields of [`RecordChange`], `record` as the record's
-/// exact JSON.
+/// exact JSON, and `actor` (a field of this project's own).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChangeEvent {
     /// Its position: positions start at 1, increase by 1 with no gap, and are never reused.
@@ -246,6 +255,7 @@ struct EventRef<'a> {
     tiers: &'a [Tier],
     #[serde(serialize_with = "raw_json::serialize_ref")]
     record: &'a Option<String>,
+    actor: &'a Option<Actor>,
 }
 
 #[derive(Deserialize)]
@@ -261,6 +271,8 @@ struct EventOwned {
     tiers: Vec<Tier>,
     #[serde(default, deserialize_with = "raw_json::deserialize")]
     record: Option<String>,
+    #[serde(default)]
+    actor: Option<Actor>,
 }
 
 impl Serialize for ChangeEvent {
@@ -277,6 +289,7 @@ impl Serialize for ChangeEvent {
             previous_version: c.previous_version,
             tiers: &c.tiers,
             record: &c.record,
+            actor: &c.actor,
         }
         .serialize(s)
     }
@@ -297,6 +310,7 @@ impl<'de> Deserialize<'de> for ChangeEvent {
                 previous_version: e.previous_version,
                 tiers: e.tiers,
                 record: e.record,
+                actor: e.actor,
             },
         })
     }
@@ -351,6 +365,7 @@ mod tests {
                 previous_version: Some(1),
                 tiers: vec![Tier::Public],
                 record: Some(r#"{"f":1e+16,"z":-0.0}"#.into()),
+                actor: Some(Actor::backend_key("key_1")),
             },
         };
         let text = serde_json::to_string(&event).unwrap();

@@ -3,12 +3,12 @@
 use super::*;
 
 pub(super) async fn get_sign_up(
-    _: BackendKey,
+    BackendKey(actor): BackendKey,
     State(s): State<Shared>,
     Params(id): Params<String>,
 ) -> Result<Response> {
     let id = SignUpId::new(id).map_err(|_| ApiError::no_route())?;
-    let sign_up = s.service.backend().get_sign_up(&id).await?;
+    let sign_up = s.service.backend_as(actor).get_sign_up(&id).await?;
     Ok(response::record(
         shapes::sign_up(s.hooks.as_ref(), &sign_up).await,
     ))
@@ -28,12 +28,12 @@ pub(super) fn required_lookup(
 }
 
 pub(super) async fn find_memberships(
-    _: BackendKey,
+    BackendKey(actor): BackendKey,
     State(s): State<Shared>,
     QueryPairs(q): QueryPairs,
 ) -> Result<Response> {
     let (filter, page) = required_lookup(&q)?;
-    let b = s.service.backend();
+    let b = s.service.backend_as(actor);
     let found: Page<Membership> = b.list(filter, page).await?;
     let mut data = Vec::new();
     for m in &found.items {
@@ -48,12 +48,12 @@ pub(super) async fn find_memberships(
 /// `GET /v1/organization_invitations` and `GET /v1/sign_ups` with a metadata value to find:
 /// records the reference product cannot search, each in its own shape.
 pub(super) async fn find<R: Resource + shapes::Shape>(
-    _: BackendKey,
+    BackendKey(actor): BackendKey,
     State(s): State<Shared>,
     QueryPairs(q): QueryPairs,
 ) -> Result<Response> {
     let (filter, page) = required_lookup(&q)?;
-    let found: Page<R> = s.service.backend().list(filter, page).await?;
+    let found: Page<R> = s.service.backend_as(actor).list(filter, page).await?;
     let data = shapes::all(s.hooks.as_ref(), &found.items).await;
     Ok(response::found(data, found.next))
 }

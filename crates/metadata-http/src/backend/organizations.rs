@@ -14,7 +14,7 @@ pub(super) async fn membership_response(s: &Shared, m: &Membership) -> Result<Re
 }
 
 pub(super) async fn create_membership(
-    _: BackendKey,
+    BackendKey(actor): BackendKey,
     State(s): State<Shared>,
     OrgPath(org): OrgPath,
     Body(body): ReplaceBody,
@@ -22,18 +22,18 @@ pub(super) async fn create_membership(
     let user = UserId::new(body.required_string("user_id")?)
         .map_err(|e| ApiError::from(Error::InvalidId(e)).param("user_id"))?;
     let id = body_id(&body, "orgmem", MembershipId::new)?;
-    let b = s.service.backend();
+    let b = s.service.backend_as(actor);
     let m = b.create_membership(&id, &org, &user, body.into_change());
     membership_response(&s, &m.await?).await
 }
 
 pub(super) async fn delete_membership(
-    _: BackendKey,
+    BackendKey(actor): BackendKey,
     State(s): State<Shared>,
     Params((org, user)): Params<(String, String)>,
 ) -> Result<Response> {
     let (org, user) = (org_id(org)?, user_id(user)?);
-    let b = s.service.backend();
+    let b = s.service.backend_as(actor);
     let m = b.get_membership(&org, &user).await?;
     let answer = membership_response(&s, &m).await?;
     if !b.delete_membership(&org, &user).await? {
@@ -43,7 +43,7 @@ pub(super) async fn delete_membership(
 }
 
 pub(super) async fn merge_membership(
-    _: BackendKey,
+    BackendKey(actor): BackendKey,
     State(s): State<Shared>,
     headers: HeaderMap,
     Params((org, user)): Params<(String, String)>,
@@ -51,13 +51,13 @@ pub(super) async fn merge_membership(
 ) -> Result<Response> {
     let (org, user) = (org_id(org)?, user_id(user)?);
     let (change, expected) = write_request(&headers, body)?;
-    let b = s.service.backend();
+    let b = s.service.backend_as(actor);
     let m = b.update_membership(&org, &user, change).await;
     membership_response(&s, &m.map_err(fail(expected))?).await
 }
 
 pub(super) async fn create_invitation(
-    _: BackendKey,
+    BackendKey(actor): BackendKey,
     State(s): State<Shared>,
     OrgPath(org): OrgPath,
     Body(body): ReplaceBody,
@@ -66,7 +66,7 @@ pub(super) async fn create_invitation(
     let id = body_id(&body, "orginv", InvitationId::new)?;
     let inv = s
         .service
-        .backend()
+        .backend_as(actor)
         .create_invitation(&id, &org, &email, body.into_change())
         .await?;
     Ok(response::record(
@@ -75,13 +75,13 @@ pub(super) async fn create_invitation(
 }
 
 pub(super) async fn revoke_invitation(
-    _: BackendKey,
+    BackendKey(actor): BackendKey,
     State(s): State<Shared>,
     Params((org, id)): Params<(String, String)>,
 ) -> Result<Response> {
     let org = org_id(org)?;
     let id = InvitationId::new(id).map_err(|_| ApiError::no_route())?;
-    let b = s.service.backend();
+    let b = s.service.backend_as(actor);
     let inv = b.get_invitation(&id).await?;
     if inv.organization_id != org {
         return Err(not_found(Invitation::KIND, id.as_str()));
@@ -138,13 +138,13 @@ impl OfOrganization for Invitation {
 /// `GET /v1/organizations/{org}/memberships` and `.../invitations`: a page by `limit` and
 /// `offset`, with the total; 404 unless the organization exists.
 pub(super) async fn list_of_organization<R: OfOrganization>(
-    _: BackendKey,
+    BackendKey(actor): BackendKey,
     State(s): State<Shared>,
     OrgPath(org): OrgPath,
     QueryPairs(q): QueryPairs,
 ) -> Result<Response> {
     let page = offset_request(&q, ListOrder::BY_ID)?;
-    let b = s.service.backend();
+    let b = s.service.backend_as(actor);
     let organization = b.get_organization(&org).await?;
     let (items, total) = offset_page::<R>(&b, R::FILTER(org), page, true).await?;
     if s.plain {

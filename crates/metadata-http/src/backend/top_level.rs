@@ -128,12 +128,12 @@ impl Listing for Organization {
 
 /// `POST /v1/users`, `POST /v1/organizations`: the id from the body, or a new one.
 pub(super) async fn create<R: TopLevel>(
-    _: BackendKey,
+    BackendKey(actor): BackendKey,
     State(s): State<Shared>,
     Body(body): ReplaceBody,
 ) -> Result<Response> {
     let id = body_id(&body, R::ID_PREFIX, R::id)?;
-    let backend = s.service.backend();
+    let backend = s.service.backend_as(actor);
     let record = R::create(&backend, &id, body.into_change()).await?;
     Ok(whole(&s, &record).await)
 }
@@ -142,11 +142,11 @@ pub(super) async fn create<R: TopLevel>(
 /// answers; with a metadata lookup such as `public_metadata.role=admin`, a page of what it
 /// finds, `{"data": [...], "next_cursor": ...}`.
 pub(super) async fn list<R: TopLevel + Listing>(
-    _: BackendKey,
+    BackendKey(actor): BackendKey,
     State(s): State<Shared>,
     QueryPairs(q): QueryPairs,
 ) -> Result<Response> {
-    let (b, hooks) = (s.service.backend(), s.hooks.as_ref());
+    let (b, hooks) = (s.service.backend_as(actor), s.hooks.as_ref());
     if let Some((filter, page)) = lookup(&q)? {
         let found: Page<R> = b.list(filter, page).await?;
         let data = shapes::all(hooks, &found.items).await;
@@ -166,12 +166,12 @@ pub(super) async fn list<R: TopLevel + Listing>(
 /// `GET /v1/users/count`: the store's count, no record read (R7.5); with metadata conditions
 /// (R7.4), how many users meet them.
 pub(super) async fn count_users(
-    _: BackendKey,
+    BackendKey(actor): BackendKey,
     State(s): State<Shared>,
     QueryPairs(q): QueryPairs,
 ) -> Result<Response> {
     let filter = crate::paging::lookup_filter(&q)?.unwrap_or(Filter::All);
-    let total = s.service.backend().count::<User>(filter).await?;
+    let total = s.service.backend_as(actor).count::<User>(filter).await?;
     Ok(response::json(
         StatusCode::OK,
         json!({ "object": "total_count", "total_count": total }),
@@ -180,11 +180,11 @@ pub(super) async fn count_users(
 
 /// `GET /v1/users/{id}`, `GET /v1/organizations/{id}`.
 pub(super) async fn read<R: TopLevel>(
-    _: BackendKey,
+    BackendKey(actor): BackendKey,
     State(s): State<Shared>,
     Params(text): Params<String>,
 ) -> Result<Response> {
-    let (backend, id) = (s.service.backend(), id(R::id, text)?);
+    let (backend, id) = (s.service.backend_as(actor), id(R::id, text)?);
     let record = R::get(&backend, &id).await?;
     Ok(whole(&s, &record).await)
 }
@@ -194,13 +194,13 @@ pub(super) async fn read<R: TopLevel>(
 /// and are ignored here; a body that names no tier writes nothing and answers the record as it
 /// is.
 pub(super) async fn write<R: TopLevel, const MERGE: bool>(
-    _: BackendKey,
+    BackendKey(actor): BackendKey,
     State(s): State<Shared>,
     headers: HeaderMap,
     Params(text): Params<String>,
     Body(body): Body<MERGE>,
 ) -> Result<Response> {
-    let (backend, id) = (s.service.backend(), id(R::id, text)?);
+    let (backend, id) = (s.service.backend_as(actor), id(R::id, text)?);
     let (change, expected) = write_request(&headers, body)?;
     let record = R::update(&backend, &id, change).await;
     Ok(whole(&s, &record.map_err(fail(expected))?).await)
@@ -209,11 +209,11 @@ pub(super) async fn write<R: TopLevel, const MERGE: bool>(
 /// `DELETE /v1/users/{id}` (with the user's memberships), `DELETE /v1/organizations/{id}`
 /// (with its memberships and invitations).
 pub(super) async fn remove<R: TopLevel>(
-    _: BackendKey,
+    BackendKey(actor): BackendKey,
     State(s): State<Shared>,
     Params(text): Params<String>,
 ) -> Result<Response> {
-    let (backend, id) = (s.service.backend(), id(R::id, text)?);
+    let (backend, id) = (s.service.backend_as(actor), id(R::id, text)?);
     if !R::delete(&backend, &id).await? {
         return Err(not_found(R::KIND, R::id_text(&id)));
     }

@@ -130,7 +130,7 @@ impl Backend<'_> {
         .await
     }
 
-    /// Every stored record whose tiers do not match a declared schema (R4.5), each with its
+    /// Every stored record whose tiers do not match a declared schema (R13.1), each with its
     /// first mismatch, in kind and id order: what a host reviews after declaring a schema over
     /// existing records. Reads the kinds that have a schema, a page of 1,000 at a time.
     pub async fn schema_mismatches(&self) -> Result<Vec<(RecordKey, Error)>, Error> {

@@ -1,28 +1,34 @@
 //! The backend surface: the host's trusted code reads and writes every tier. Creates, reads
 //! and updates here; `plans` and `lists` hold the rest.
 
+mod bulk;
 mod lists;
 mod plans;
+
+pub use bulk::{BulkOptions, BulkProgress, BulkRefusal, BulkReport};
 
 use crate::error::ServiceError;
 use crate::observe::{observed, Op};
 use crate::service::{Attempts, MetadataService};
+use metadata_core::feed::{Actor, Stamp};
 use metadata_core::{
-    accept_invitation, complete_sign_up, create_invitation, create_membership, create_organization,
-    create_sign_up, create_user, delete_writes, revoke_invitation, update_write, Change, Cursor,
-    Error, Filter, Invitation, InvitationId, ListOrder, ListQuery, LookupValue, Membership,
-    MembershipId, Metadata, MetadataPath, Millis, Organization, OrganizationId, Page, Patch,
-    Record, RecordKey, Resource, ResourceKind, SignUp, SignUpId, Surface, Tier, User, UserId,
-    Write,
+    accept_invitation, apply_change_owned, complete_sign_up, create_invitation, create_membership,
+    create_organization, create_sign_up, create_user, delete_writes, revoke_invitation,
+    update_write, Change, Cursor, Error, Filter, Invitation, InvitationId, Limits, ListOrder,
+    ListQuery, LookupValue, Membership, MembershipId, Metadata, MetadataPath, Millis, Organization,
+    OrganizationId, Page, Patch, Record, RecordKey, Resource, ResourceKind, SignUp, SignUpId,
+    Surface, Tier, User, UserId, Write,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::future::Future;
 
-/// The backend surface of a [`MetadataService`] (contract §2: every tier, read and write).
-#[derive(Clone, Copy, Debug)]
+/// The backend surface of a [`MetadataService`] (contract §2: every tier, read and write),
+/// acting as one [`Actor`] whose commits' events name it (R14.2).
+#[derive(Clone, Debug)]
 pub struct Backend<'a> {
     pub(crate) service: &'a MetadataService,
+    pub(crate) actor: Actor,
 }
 
 /// Where a page starts, how long it is and in which order (R7.5).
@@ -89,7 +95,7 @@ impl Backend<'_> {
     async fn commit(&self, writes: &[Write], at: Millis) -> Result<Vec<u64>, Error> {
         self.service
             .store
-            .commit(writes, at)
+            .commit(writes, &Stamp::by(at, self.actor.clone()))
             .await
             .map_err(|e| e.into_error(None))
     }
@@ -123,6 +129,23 @@ impl Backend<'_> {
         self.service.check_creates(&writes)?;
         let committed = async { self.commit(&writes, at).await.map(|_| record) };
         observed(op, committed, |r| Some(r.version())).await
+    }
+
+    /// The limits in force (R4.2).
+    pub fn limits(&self) -> &Limits {
+        &self.service.limits
+    }
+
+    /// Who this surface's commits are made by.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The same surface acting as `actor`: a host passes the secret key's id
+    /// ([`Actor::backend_key`]), the library itself its operation ([`Actor::library`]).
+    pub fn acting_as(mut self, actor: Actor) -> Self {
+        self.actor = actor;
+        self
     }
 
     /// Creates a user with the tiers `change` sets (R6.1); importing existing users included.
@@ -317,7 +340,12 @@ impl Backend<'_> {
     /// Applies `change` to a user (contract §3).
     pub async fn update_user(&self, id: &UserId, change: Change) -> Result<User, Error> {
         self.service
-            .update(&RecordKey::User(id.clone()), &change, Surface::Backend)
+            .update(
+                &RecordKey::User(id.clone()),
+                &change,
+                Surface::Backend,
+                &self.actor,
+            )
             .await
     }
 
@@ -340,7 +368,12 @@ impl Backend<'_> {
     /// Applies `change` to a sign-up attempt.
     pub async fn update_sign_up(&self, id: &SignUpId, change: Change) -> Result<SignUp, Error> {
         self.service
-            .update(&RecordKey::SignUp(id.clone()), &change, Surface::Backend)
+            .update(
+                &RecordKey::SignUp(id.clone()),
+                &change,
+                Surface::Backend,
+                &self.actor,
+            )
             .await
     }
 
@@ -355,6 +388,7 @@ impl Backend<'_> {
                 &RecordKey::Organization(id.clone()),
                 &change,
                 Surface::Backend,
+                &self.actor,
             )
             .await
     }
@@ -371,6 +405,7 @@ impl Backend<'_> {
                 &membership_key(organization, user),
                 &change,
                 Surface::Backend,
+                &self.actor,
             )
             .await
     }
@@ -386,6 +421,7 @@ impl Backend<'_> {
                 &RecordKey::Invitation(id.clone()),
                 &change,
                 Surface::Backend,
+                &self.actor,
             )
             .await
     }

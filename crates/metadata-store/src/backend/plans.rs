@@ -46,7 +46,10 @@ impl Backend<'_> {
                     let change = Change::new()
                         .replace(tier, value)
                         .expect_version(user.version);
-                    match s.update::<User>(&key, &change, Surface::Backend).await {
+                    match s
+                        .update::<User>(&key, &change, Surface::Backend, &self.actor)
+                        .await
+                    {
                         Err(Error::Conflict { .. }) => continue,
                         other => return other,
                     }
@@ -71,6 +74,7 @@ impl Backend<'_> {
         self.plan_and_commit(
             "complete_sign_up",
             RecordKey::SignUp(id.clone()),
+            Actor::library("sign_up_completion", id.as_str()),
             |sign_up: &SignUp, now| {
                 let plan = complete_sign_up(sign_up, user.clone(), &change, &limits, now)?;
                 Ok((plan.writes(), plan.user.updated_at, plan.user))
@@ -92,6 +96,7 @@ impl Backend<'_> {
         self.plan_and_commit(
             "accept_invitation",
             RecordKey::Invitation(id.clone()),
+            Actor::library("invitation_acceptance", id.as_str()),
             |inv: &Invitation, now| {
                 let plan = accept_invitation(inv, membership.clone(), user.clone(), &limits, now)?;
                 Ok((plan.writes(), plan.membership.updated_at, plan.membership))
@@ -104,10 +109,12 @@ impl Backend<'_> {
     /// record to answer) and commits it, observed as the operation `name`. When another writer
     /// changed the record between the read and the commit, it plans again from the newer record,
     /// whose plan refuses what it no longer allows (a second completion, a second acceptance).
+    /// The commit is made by `actor`: the library itself, for the copies of contract §5.
     async fn plan_and_commit<R: Resource, T: Resource>(
         &self,
         name: &'static str,
         key: RecordKey,
+        actor: Actor,
         mut plan: impl FnMut(&R, Millis) -> Result<(Vec<Write>, Millis, T), Error>,
     ) -> Result<T, Error> {
         let s = self.service;
@@ -124,7 +131,7 @@ impl Backend<'_> {
                 let read: R = s.load(&key).await?;
                 let (writes, at, made) = plan(&read, s.now())?;
                 s.check_creates(&writes)?;
-                match s.store.commit(&writes, at).await {
+                match s.store.commit(&writes, &Stamp::by(at, actor.clone())).await {
                     Ok(_) => return Ok(made),
                     Err(crate::StoreError::Conflict { .. }) => continue,
                     Err(e) => return Err(e.into_error(None)),
