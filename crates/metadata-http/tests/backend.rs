@@ -2,17 +2,9 @@
 
 mod common;
 
-use common::{start, Server};
+use common::{create_user, start, Server};
 use reqwest::Method;
-use serde_json::{json, Value};
-
-async fn create_user(s: &Server, id: &str, body: Value) -> Value {
-    let mut body = body;
-    body["id"] = json!(id);
-    let reply = s.backend(Method::POST, "/v1/users").json(body).send().await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    reply.body
-}
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_answer_carries_a_request_id_given_or_made() {

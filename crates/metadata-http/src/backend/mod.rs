@@ -1,6 +1,6 @@
 //! The backend routes, behind a secret key: users and organizations (`top_level`), the
 //! memberships and invitations of an organization (`organizations`), sign-ups and lookups by
-//! metadata value (`lookups`).
+//! metadata value (`lookups`), and bulk changes (`bulk`).
 
 use crate::error::ApiError;
 use crate::extract::{BackendKey, OrgPath, Params, QueryPairs};
@@ -21,10 +21,12 @@ use serde_json::{json, Value};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
+mod bulk;
 mod lookups;
 mod organizations;
 mod top_level;
 
+use bulk::*;
 use lookups::*;
 use organizations::*;
 use top_level::*;
@@ -79,6 +81,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/organization_invitations", get(find::<Invitation>))
         .route("/v1/sign_ups", get(find::<SignUp>))
         .route("/v1/sign_ups/{id}", get(get_sign_up))
+        .route("/v1/bulk_changes", post(bulk_change))
 }
 
 /// One whole record (a user or an organization): written straight from its text and the

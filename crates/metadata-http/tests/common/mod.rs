@@ -186,3 +186,17 @@ impl Call<'_> {
         }
     }
 }
+
+/// Creates the user `id` with `body` over HTTP and answers the reply's JSON.
+#[allow(dead_code)]
+pub async fn create_user(s: &Server, id: &str, body: Value) -> Value {
+    let mut body = body;
+    body["id"] = serde_json::json!(id);
+    let reply = s
+        .backend(reqwest::Method::POST, "/v1/users")
+        .json(body)
+        .send()
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.body
+}
