@@ -79,6 +79,10 @@ pub enum Command {
         #[command(subcommand)]
         command: FeedCommand,
     },
+    /// Apply one change to every record the conditions select, a page at a time, each record
+    /// by compare-and-set; one that the change leaves as it was is not written, so running the
+    /// same command again (after a crash, with or without --checkpoint) finishes the job.
+    Bulk(BulkArgs),
     /// Print every record that does not match the --schemas file, one line each (kind, id,
     /// tier, JSON pointer, what the schema asks); fails when there is one.
     CheckSchemas,
@@ -118,6 +122,44 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         out: Option<PathBuf>,
     },
+}
+
+/// `bulk`: which records, and what to do to them.
+#[derive(Debug, Args)]
+pub struct BulkArgs {
+    /// The records' kind.
+    pub kind: Kind,
+    /// A condition, as a lookup's query names it, such as `public_metadata.plan=free` or
+    /// `public_metadata.age[gte]=30`; several combine with AND; none selects every record.
+    #[arg(long = "where", value_name = "CONDITION")]
+    pub conditions: Vec<String>,
+    /// The tier to change.
+    #[arg(long)]
+    pub tier: TierArg,
+    /// Merge this JSON Merge Patch into the tier.
+    #[arg(long, value_name = "JSON", group = "what")]
+    pub merge: Option<String>,
+    /// Replace the tier with this JSON object.
+    #[arg(long, value_name = "JSON", group = "what")]
+    pub replace: Option<String>,
+    /// Remove the value at this dotted path (repeatable).
+    #[arg(long, value_name = "PATH", group = "what")]
+    pub remove: Vec<String>,
+    /// Count what would change, and what would be refused, without writing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The run's id, named by its events (by default `bulk_` and the start time in ms).
+    #[arg(long)]
+    pub operation_id: Option<String>,
+    /// A checkpoint file: resume after the pages it counts, and keep it up to date.
+    #[arg(long, value_name = "PATH")]
+    pub checkpoint: Option<PathBuf>,
+    /// Records read per page.
+    #[arg(long, default_value_t = 500)]
+    pub page_size: usize,
+    /// Records written at once.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
 }
 
 /// Where `import` reads.

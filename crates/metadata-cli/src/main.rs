@@ -17,6 +17,7 @@
 //! not parse, 1 for the rest.
 
 mod args;
+mod bulk;
 mod commands;
 mod open;
 mod schemas;
@@ -124,6 +125,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Backup { to } => commands::backup(&opened, to).await,
         Command::Stats => commands::stats(&opened).await,
         Command::CheckSchemas => schemas::check_schemas(service).await,
+        Command::Bulk(args) => bulk::bulk(service, args).await,
         Command::Webhooks(args) => webhooks::deliver(service.clone(), args).await,
         Command::Import(args) => transfer::import(service, args).await,
         Command::Export { format, out } => transfer::export(service, *format, out.as_deref()).await,
