@@ -172,6 +172,7 @@ pub async fn run_case(
 ) -> Result<(), String> {
     let service = MetadataService::from_arc(store.clone())
         .with_limits(model_limits())
+        .with_schemas(model_schemas().clone())
         .with_clock(|| NOW);
     let mut model = Model::default();
     let mut feed_position = 0;

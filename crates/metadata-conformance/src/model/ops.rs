@@ -9,6 +9,34 @@ pub fn model_limits() -> Limits {
     Limits::default().with_tier_bytes(48)
 }
 
+/// The schemas both sides enforce (R13.1), chosen so that the small objects meet them
+/// sometimes: a user's unsafe `a` is an integer (refusing `"1"` and `null`, so frontend
+/// writes and sign-up copies are refused), an organization's private tier has at most one key,
+/// a membership's public tier has no `big` (refusing some invitation copies).
+pub fn model_schemas() -> &'static Schemas {
+    static SCHEMAS: std::sync::LazyLock<Schemas> = std::sync::LazyLock::new(|| {
+        let mut schemas = Schemas::new();
+        let mut declare = |kind, tier, schema: Value| schemas.declare(kind, tier, &schema).unwrap();
+        declare(
+            ResourceKind::User,
+            Tier::Unsafe,
+            json!({"properties": {"a": {"type": "integer"}}}),
+        );
+        declare(
+            ResourceKind::Organization,
+            Tier::Private,
+            json!({"maxProperties": 1}),
+        );
+        declare(
+            ResourceKind::Membership,
+            Tier::Public,
+            json!({"properties": {"big": false}}),
+        );
+        schemas
+    });
+    &SCHEMAS
+}
+
 pub(crate) const NOW: Millis = 1_000;
 pub(crate) const EMAILS: [&str; 2] = ["a@example.com", "b@example.com"];
 

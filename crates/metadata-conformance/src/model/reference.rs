@@ -38,6 +38,14 @@ pub(crate) fn mkey(key: &RecordKey) -> Key {
     (key.kind(), key.storage_key())
 }
 
+/// Every record `writes` create against the model's schemas, as the facade checks a plan.
+fn check_creates(writes: &[Write]) -> Result<(), Error> {
+    writes.iter().try_for_each(|w| match w {
+        Write::Create(record) => model_schemas().check_record(record),
+        _ => Ok(()),
+    })
+}
+
 pub(crate) fn not_found(key: &RecordKey) -> Error {
     Error::NotFound {
         kind: key.kind(),
@@ -200,6 +208,7 @@ impl Model {
                 (inv.into_record(), vec![RecordKey::Organization(org(n % 2))])
             }
         };
+        model_schemas().check_record(&record)?;
         let mut writes: Vec<Write> = requires.into_iter().map(Write::Require).collect();
         writes.push(Write::Create(record.clone()));
         self.commit(&writes)?;
@@ -217,6 +226,7 @@ impl Model {
             return unchanged(current, change);
         }
         let next = apply_change(&current, change, surface, &model_limits(), NOW)?;
+        model_schemas().check_change(&next.clone().into_record(), change)?;
         self.commit(&[update_write(&current, next.clone())])?;
         Ok(next)
     }
@@ -295,6 +305,7 @@ impl Model {
             Op::CompleteSignUp(s, u) => (|| {
                 let su: SignUp = self.load(&RecordKey::SignUp(sign_up(*s)))?;
                 let plan = complete_sign_up(&su, user(*u), &Change::new(), &l, NOW)?;
+                check_creates(&plan.writes())?;
                 self.commit(&plan.writes())?;
                 Ok(plan.user)
             })()
@@ -303,6 +314,7 @@ impl Model {
                 let inv: Invitation = self.load(&RecordKey::Invitation(invitation(*i)))?;
                 let id = MembershipId::new(format!("acc{i}")).unwrap();
                 let plan = accept_invitation(&inv, id, user(*u), &l, NOW)?;
+                check_creates(&plan.writes())?;
                 self.commit(&plan.writes())?;
                 Ok(plan.membership)
             })()
