@@ -67,6 +67,7 @@ fn r7_5_a_database_from_before_orders_is_migrated_in_place() {
         "DROP TRIGGER records_counted_in; DROP TRIGGER records_counted_out;
          DROP TABLE record_counts; DROP INDEX records_by_created; DROP INDEX records_by_updated;
          ALTER TABLE records DROP COLUMN created_at; ALTER TABLE records DROP COLUMN updated_at;
+         ALTER TABLE records DROP COLUMN lookup_body; ALTER TABLE changes DROP COLUMN actor;
          PRAGMA user_version = 2;",
     )
     .unwrap();
