@@ -91,6 +91,6 @@ pub use record::{
     object, Invitation, InvitationStatus, Membership, Millis, Organization, Record, RecordKey,
     Resource, SignUp, SignUpStatus, User, MEMBERSHIP_KEY_SEPARATOR,
 };
-pub use schema::{Schemas, MAX_SCHEMA_BYTES};
+pub use schema::{Schemas, MAX_SCHEMA_BYTES, MAX_SCHEMA_DEPTH};
 pub use tier::{ResourceKind, Tier};
 pub use view::{MembershipView, OrganizationView, UserView};

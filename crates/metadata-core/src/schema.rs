@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 /// The largest schema a host may declare, in bytes of its compact JSON.
 pub const MAX_SCHEMA_BYTES: usize = 64 * 1024;
+/// The deepest a declared schema may nest: compiling and checking recurse through it.
+pub const MAX_SCHEMA_DEPTH: usize = 64;
 
 /// The declared schemas, at most one per kind and tier. Cheap to clone.
 ///
@@ -78,6 +80,11 @@ impl Schemas {
             return Err(Error::UnsupportedTier { kind, tier });
         }
         let invalid = |reason: String| Error::SchemaInvalid { kind, tier, reason };
+        if too_deep(schema) {
+            return Err(invalid(format!(
+                "a schema nests at most {MAX_SCHEMA_DEPTH} levels"
+            )));
+        }
         let size = serde_json::to_vec(schema)
             .map(|v| v.len())
             .unwrap_or(usize::MAX);
@@ -219,6 +226,23 @@ impl Schemas {
     }
 }
 
+/// Whether `value` nests deeper than [`MAX_SCHEMA_DEPTH`], found without recursion.
+fn too_deep(value: &Value) -> bool {
+    let mut stack = vec![(value, 1usize)];
+    while let Some((value, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Object(map) => Box::new(map.values()),
+            Value::Array(items) => Box::new(items.iter()),
+            _ => continue,
+        };
+        if depth > MAX_SCHEMA_DEPTH {
+            return true;
+        }
+        stack.extend(children.map(|child| (child, depth + 1)));
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +304,19 @@ mod tests {
             .declare(ResourceKind::Organization, Tier::Unsafe, &json!({}))
             .unwrap_err();
         assert!(matches!(err, Error::UnsupportedTier { .. }));
+        // Nested far past the limit, taken apart without recursion.
+        let mut deep = json!({});
+        for _ in 0..1_000 {
+            deep = json!({ "not": deep });
+        }
+        assert!(matches!(
+            schemas.declare(ResourceKind::User, Tier::Public, &deep),
+            Err(Error::SchemaInvalid { .. })
+        ));
+        let mut rest = Some(deep);
+        while let Some(Value::Object(mut map)) = rest.take() {
+            rest = map.remove("not");
+        }
         let huge = json!({"description": "x".repeat(MAX_SCHEMA_BYTES)});
         assert!(matches!(
             schemas.declare(ResourceKind::User, Tier::Public, &huge),
