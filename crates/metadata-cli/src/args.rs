@@ -52,20 +52,29 @@ pub enum Command {
         #[arg(num_args = 1..=2, required = true)]
         ids: Vec<String>,
     },
-    /// Print the records whose metadata holds a value, one JSON line each.
+    /// Print the records whose metadata holds a value (--tier, --path, --value) or meets
+    /// conditions (--where), one JSON line each.
     Find {
         /// The records' kind.
         kind: Kind,
         /// The tier to look in.
-        #[arg(long)]
-        tier: TierArg,
+        #[arg(long, requires_all = ["path", "value"], conflicts_with = "conditions")]
+        tier: Option<TierArg>,
         /// The dotted path inside the tier, such as `billing.plan`.
-        #[arg(long)]
-        path: String,
+        #[arg(long, requires = "tier")]
+        path: Option<String>,
         /// The value: a JSON integer, true/false or a quoted JSON string is that value;
         /// anything else is the text itself.
-        #[arg(long)]
-        value: String,
+        #[arg(long, requires = "tier")]
+        value: Option<String>,
+        /// A condition, as a lookup's query names it, such as `public_metadata.age[gte]=30`;
+        /// several combine with AND.
+        #[arg(
+            long = "where",
+            value_name = "CONDITION",
+            required_unless_present = "tier"
+        )]
+        conditions: Vec<String>,
         /// The most records to print.
         #[arg(long, default_value_t = 100)]
         limit: usize,

@@ -3,28 +3,14 @@
 use crate::args::BulkArgs;
 use crate::commands::Out;
 use crate::Failure;
-use metadata_core::{combine, BulkChange, Change, Clause, Filter, MetadataPath, Tier};
+use metadata_core::{BulkChange, Change, MetadataPath, Tier};
 use metadata_store::{BulkOptions, MetadataService};
 use std::io::IsTerminal;
 
 /// Runs the bulk change `args` describe; prints one line per refused record (id, code), then
 /// the counts as one JSON line.
 pub async fn bulk(service: &MetadataService, args: &BulkArgs) -> Result<(), Failure> {
-    let mut clauses = Vec::new();
-    for condition in &args.conditions {
-        let (name, value) = condition.split_once('=').ok_or_else(|| {
-            format!(
-                "a condition is NAME=VALUE, such as public_metadata.plan=free; got {condition:?}"
-            )
-        })?;
-        let clause = Clause::from_param(name, value)?
-            .ok_or_else(|| format!("{name:?} names no tier: start it with public_metadata., private_metadata. or unsafe_metadata."))?;
-        clauses.push(clause);
-    }
-    let filter = match clauses.is_empty() {
-        true => Filter::All,
-        false => Filter::Metadata(combine(clauses)?),
-    };
+    let filter = crate::conditions::filter_of(&args.conditions)?;
     let tier = Tier::from(args.tier);
     let json = |text: &str| -> Result<serde_json::Value, Failure> {
         serde_json::from_str(text).map_err(|e| format!("not JSON: {e}").into())

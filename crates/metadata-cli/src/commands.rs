@@ -79,20 +79,29 @@ async fn page_of(
     }
 }
 
-/// `find`: the records whose `tier` holds `value` at `path`, one JSON line each.
+/// What `find` looks for: a value at a path of a tier, or conditions.
+pub enum Lookup<'a> {
+    /// `--tier`, `--path`, `--value`.
+    Equals(TierArg, &'a str, &'a str),
+    /// `--where`, one or more.
+    Conditions(&'a [String]),
+}
+
+/// `find`: the records the lookup selects, one JSON line each.
 pub async fn find(
     service: &MetadataService,
     kind: Kind,
-    tier: TierArg,
-    path: &str,
-    value: &str,
+    lookup: Lookup<'_>,
     limit: usize,
     after: Option<String>,
 ) -> Result<(), Failure> {
-    let filter = Filter::MetadataEquals {
-        tier: Tier::from(tier),
-        path: MetadataPath::parse(path)?,
-        value: LookupValue::from_text(value),
+    let filter = match lookup {
+        Lookup::Equals(tier, path, value) => Filter::MetadataEquals {
+            tier: Tier::from(tier),
+            path: MetadataPath::parse(path)?,
+            value: LookupValue::from_text(value),
+        },
+        Lookup::Conditions(conditions) => crate::conditions::filter_of(conditions)?,
     };
     let page = PageRequest::first(limit).after_cursor(after.map(Cursor::new));
     let found = page_of(service, kind.into(), filter, page).await?;

@@ -19,6 +19,7 @@
 mod args;
 mod bulk;
 mod commands;
+mod conditions;
 mod open;
 mod schemas;
 mod serve;
@@ -115,9 +116,18 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             tier,
             path,
             value,
+            conditions,
             limit,
             after,
-        } => commands::find(service, *kind, *tier, path, value, *limit, after.clone()).await,
+        } => {
+            let lookup = match (tier, path, value) {
+                (Some(tier), Some(path), Some(value)) => {
+                    commands::Lookup::Equals(*tier, path, value)
+                }
+                _ => commands::Lookup::Conditions(conditions),
+            };
+            commands::find(service, *kind, lookup, *limit, after.clone()).await
+        }
         Command::Feed { command } => commands::feed(service, command).await,
         Command::DeclareIndex { kind, tier, path } => {
             commands::declare_index(&opened, *kind, *tier, path).await

@@ -108,6 +108,36 @@ fn each_subcommand_reads_and_maintains_a_sqlite_store() {
         ],
     ));
     assert_eq!(by_number.lines().count(), 1);
+    // R7.4: conditions, combined with AND.
+    let by_conditions = stdout(&metadata(
+        &db,
+        &[
+            "find",
+            "user",
+            "--where",
+            "public_metadata.n[gte]=1",
+            "--where",
+            "public_metadata.role[in]=admin,owner",
+        ],
+    ));
+    let ids: Vec<String> = by_conditions
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids, ["user_2"]);
+    fails(
+        &metadata(
+            &db,
+            &["find", "user", "--where", "public_metadata.n[near]=1"],
+        ),
+        1,
+        "invalid query",
+    );
 
     let events = stdout(&metadata(&db, &["feed", "tail"]));
     let positions: Vec<u64> = events
