@@ -20,7 +20,13 @@ pub(crate) type ReplaceBody = Body<false>;
 /// A body whose tiers are JSON Merge Patches (R3.2).
 pub(crate) type MergeBody = Body<true>;
 
-impl<const MERGE: bool> FromRequest<Shared> for Body<MERGE> {
+/// A JSON request body's bytes, not yet parsed: the content type must be JSON unless the body
+/// is empty; a body over the router's limit is 413, refused before it is read; every refusal
+/// in the reference envelope.
+#[derive(Debug)]
+pub(crate) struct JsonBytes(pub(crate) Bytes);
+
+impl FromRequest<Shared> for JsonBytes {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Shared) -> Result<Self, ApiError> {
@@ -48,6 +54,15 @@ impl<const MERGE: bool> FromRequest<Shared> for Body<MERGE> {
                 "The request body must be application/json",
             ));
         }
+        Ok(JsonBytes(bytes))
+    }
+}
+
+impl<const MERGE: bool> FromRequest<Shared> for Body<MERGE> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, ApiError> {
+        let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
         let mode = if MERGE {
             BodyMode::Merge
         } else {

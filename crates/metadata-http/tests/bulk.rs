@@ -91,6 +91,16 @@ async fn r14_1_bulk_changes_over_http() {
         reply.assert_error(422, "form_param_value_invalid");
         assert_eq!(reply.param(), param, "{body}");
     }
+    let huge = json!({"object": "user", "public_metadata": {"pad": "x".repeat(1_000_000)}});
+    bulk(huge)
+        .send()
+        .await
+        .assert_error(413, "request_body_too_large");
+    s.backend(Method::POST, "/v1/bulk_changes")
+        .raw("text/plain", "{}")
+        .send()
+        .await
+        .assert_error(415, "unsupported_content_type");
     let empty = bulk(json!({"object": "user"})).send().await;
     empty.assert_error(422, "form_param_missing");
     s.call(Method::POST, "/v1/bulk_changes")

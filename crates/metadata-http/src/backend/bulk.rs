@@ -17,6 +17,7 @@
 
 use super::*;
 use crate::paging::lookup_filter;
+use crate::request::JsonBytes;
 use metadata_core::{BulkChange, Change, MetadataPath, ResourceKind, Tier};
 use metadata_store::BulkOptions;
 
@@ -37,7 +38,7 @@ pub(super) async fn bulk_change(
     // The run's events name the library's bulk change (R14.2), not the caller's key.
     BackendKey(_): BackendKey,
     State(s): State<Shared>,
-    body: axum::body::Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> Result<Response> {
     let body: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::invalid(
