@@ -67,6 +67,18 @@ fn seeded(dir: &Path) -> PathBuf {
     db
 }
 
+/// The `id` of each JSON line of `out`.
+fn ids_of(out: &str) -> Vec<String> {
+    out.lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
 fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -91,15 +103,7 @@ fn each_subcommand_reads_and_maintains_a_sqlite_store() {
             "find", "user", "--tier", "public", "--path", "role", "--value", "admin",
         ],
     ));
-    let ids: Vec<String> = found
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let ids = ids_of(&found);
     assert_eq!(ids, ["user_0", "user_2"]);
     let by_number = stdout(&metadata(
         &db,
@@ -120,15 +124,7 @@ fn each_subcommand_reads_and_maintains_a_sqlite_store() {
             "public_metadata.role[in]=admin,owner",
         ],
     ));
-    let ids: Vec<String> = by_conditions
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let ids = ids_of(&by_conditions);
     assert_eq!(ids, ["user_2"]);
     fails(
         &metadata(

@@ -277,19 +277,18 @@ impl MetadataService {
             let key = key.clone();
             let schemas = (!self.schemas.is_empty()).then(|| self.schemas.clone());
             Arc::new(move |record: Record| {
-                let before = skip_same.then(|| record.clone());
                 let current = R::from_record(record)
                     .ok_or_else(|| ServiceError::WrongKind { key: key.clone() }.into_error())?;
-                let updated = apply_change_owned(current, &change, surface, &limits, now)
-                    .map(R::into_record)?;
-                if before.is_some_and(|b| !metadata_core::BulkChange::changes(&b, &updated)) {
-                    // Not written: answered below as `None`.
-                    return Err(Error::EmptyChange);
-                }
-                if let Some(schemas) = &schemas {
-                    schemas.check_change(&updated, &change)?;
-                }
-                Ok(updated)
+                let rules = UpdateRules {
+                    change: &change,
+                    surface,
+                    limits: &limits,
+                    schemas: schemas.as_deref(),
+                    now,
+                    skip_same,
+                };
+                // Not written when it changes nothing: answered below as `None`.
+                rules.apply(current)?.ok_or(Error::EmptyChange)
             })
         };
         let stamp = Stamp::by(now, actor.clone());
@@ -323,28 +322,72 @@ impl MetadataService {
         actor: &Actor,
     ) -> Result<Option<u64>, Error> {
         use metadata_core::{Invitation, Membership, Organization, SignUp, User};
-        let b = Surface::Backend;
         match key.kind() {
-            ResourceKind::User => Ok(self
-                .update_unobserved::<User>(key, change, b, actor, true)
-                .await?
-                .map(|r| r.version)),
-            ResourceKind::SignUp => Ok(self
-                .update_unobserved::<SignUp>(key, change, b, actor, true)
-                .await?
-                .map(|r| r.version)),
-            ResourceKind::Organization => Ok(self
-                .update_unobserved::<Organization>(key, change, b, actor, true)
-                .await?
-                .map(|r| r.version)),
-            ResourceKind::Membership => Ok(self
-                .update_unobserved::<Membership>(key, change, b, actor, true)
-                .await?
-                .map(|r| r.version)),
-            ResourceKind::Invitation => Ok(self
-                .update_unobserved::<Invitation>(key, change, b, actor, true)
-                .await?
-                .map(|r| r.version)),
+            ResourceKind::User => self.version_if_changed::<User>(key, change, actor).await,
+            ResourceKind::SignUp => self.version_if_changed::<SignUp>(key, change, actor).await,
+            ResourceKind::Organization => {
+                self.version_if_changed::<Organization>(key, change, actor)
+                    .await
+            }
+            ResourceKind::Membership => {
+                self.version_if_changed::<Membership>(key, change, actor)
+                    .await
+            }
+            ResourceKind::Invitation => {
+                self.version_if_changed::<Invitation>(key, change, actor)
+                    .await
+            }
+        }
+    }
+
+    async fn version_if_changed<R: Resource>(
+        &self,
+        key: &RecordKey,
+        change: &Change,
+        actor: &Actor,
+    ) -> Result<Option<u64>, Error> {
+        let updated = self
+            .update_unobserved::<R>(key, change, Surface::Backend, actor, true)
+            .await?;
+        Ok(updated.map(|r| r.version()))
+    }
+}
+
+/// Every rule the facade applies to an update, in one place: the core's change (R3), then the
+/// schemas of the tiers it writes (R13.1); with `skip_same`, a change that leaves the record's
+/// tiers as they are is no write (R14.1). The write path and a bulk change's dry run both ask it.
+pub(crate) struct UpdateRules<'a> {
+    pub(crate) change: &'a Change,
+    pub(crate) surface: Surface,
+    pub(crate) limits: &'a Limits,
+    pub(crate) schemas: Option<&'a Schemas>,
+    pub(crate) now: metadata_core::Millis,
+    pub(crate) skip_same: bool,
+}
+
+impl UpdateRules<'_> {
+    /// The record the update makes of `current`, or `None` when it would not be written.
+    pub(crate) fn apply<R: Resource>(&self, current: R) -> Result<Option<Record>, Error> {
+        let before = self.skip_same.then(|| current.clone().into_record());
+        let updated = apply_change_owned(current, self.change, self.surface, self.limits, self.now)
+            .map(R::into_record)?;
+        if before.is_some_and(|b| !metadata_core::BulkChange::changes(&b, &updated)) {
+            return Ok(None);
+        }
+        if let Some(schemas) = self.schemas {
+            schemas.check_change(&updated, self.change)?;
+        }
+        Ok(Some(updated))
+    }
+
+    /// [`UpdateRules::apply`] to a record of any kind.
+    pub(crate) fn apply_record(&self, record: Record) -> Result<Option<Record>, Error> {
+        match record {
+            Record::User(r) => self.apply(r),
+            Record::SignUp(r) => self.apply(r),
+            Record::Organization(r) => self.apply(r),
+            Record::Membership(r) => self.apply(r),
+            Record::Invitation(r) => self.apply(r),
         }
     }
 }

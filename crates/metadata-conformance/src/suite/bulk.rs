@@ -41,7 +41,7 @@ async fn events_of(m: &MetadataService, id: &str) -> usize {
 /// one event each; running it again changes nothing; refusals are listed and the rest go on;
 /// a dry run counts the same without writing; removal takes paths out.
 pub async fn r14_1_a_bulk_change_changes_each_selected_record_once(store: Arc<dyn MetadataStore>) {
-    let m = service(store);
+    let m = service(store.clone());
     let b = m.backend();
     for i in 0..40 {
         let mut public = json!({"plan": if i % 2 == 0 { "free" } else { "team" }, "n": i});
@@ -130,6 +130,27 @@ pub async fn r14_1_a_bulk_change_changes_each_selected_record_once(store: Arc<dy
     );
     let user = b.get_user(&uid("user_01")).await.unwrap();
     assert_eq!(user.public_metadata, meta(json!({"plan": "pro", "n": 1})));
+    // A schema declared since (R13.2): records the change leaves as they are are not written,
+    // so not refused either, and the dry run says so as the run does.
+    let mut schemas = Schemas::new();
+    schemas
+        .declare(
+            ResourceKind::User,
+            Tier::Public,
+            &json!({"properties": {"n": {"type": "string"}}}),
+        )
+        .unwrap();
+    let late = service(store).with_schemas(schemas);
+    let pro = merge(Tier::Public, json!({"plan": "pro"}));
+    for dry_run in [true, false] {
+        let options = BulkOptions::new(format!("late_{dry_run}")).dry_run(dry_run);
+        let report = bulk(&late, plan_is("pro"), pro.clone(), options).await;
+        assert_eq!(
+            (report.progress.unchanged, report.progress.refused),
+            (16, 0),
+            "dry run {dry_run}"
+        );
+    }
 }
 
 /// R14.1: a writer racing a bulk change loses nothing: each record ends with both changes.

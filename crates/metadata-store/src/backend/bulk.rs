@@ -210,27 +210,20 @@ impl Backend<'_> {
         Ok(report)
     }
 
-    /// What the change would do to `record`, without writing: the same rules as the write.
+    /// What the change would do to `record`, without writing: the write's own rules.
     fn try_change(&self, record: &Record, change: &Change) -> Outcome {
         let s = self.service;
-        let applied = match record.clone() {
-            Record::User(r) => {
-                apply_change_owned(r, change, Surface::Backend, &s.limits, 0).map(User::into_record)
-            }
-            Record::SignUp(r) => apply_change_owned(r, change, Surface::Backend, &s.limits, 0)
-                .map(SignUp::into_record),
-            Record::Organization(r) => {
-                apply_change_owned(r, change, Surface::Backend, &s.limits, 0)
-                    .map(Organization::into_record)
-            }
-            Record::Membership(r) => apply_change_owned(r, change, Surface::Backend, &s.limits, 0)
-                .map(Membership::into_record),
-            Record::Invitation(r) => apply_change_owned(r, change, Surface::Backend, &s.limits, 0)
-                .map(Invitation::into_record),
+        let rules = crate::service::UpdateRules {
+            change,
+            surface: Surface::Backend,
+            limits: &s.limits,
+            schemas: Some(&s.schemas),
+            now: s.now(),
+            skip_same: true,
         };
-        match applied.and_then(|next| s.schemas.check_change(&next, change).map(|()| next)) {
-            Ok(next) if BulkChange::changes(record, &next) => Outcome::Changed,
-            Ok(_) => Outcome::Unchanged,
+        match rules.apply_record(record.clone()) {
+            Ok(Some(_)) => Outcome::Changed,
+            Ok(None) => Outcome::Unchanged,
             Err(e) => Outcome::Refused(e),
         }
     }

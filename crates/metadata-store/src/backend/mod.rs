@@ -12,12 +12,12 @@ use crate::observe::{observed, Op};
 use crate::service::{Attempts, MetadataService};
 use metadata_core::feed::{Actor, Stamp};
 use metadata_core::{
-    accept_invitation, apply_change_owned, complete_sign_up, create_invitation, create_membership,
-    create_organization, create_sign_up, create_user, delete_writes, revoke_invitation,
-    update_write, Change, Cursor, Error, Filter, Invitation, InvitationId, Limits, ListOrder,
-    ListQuery, LookupValue, Membership, MembershipId, Metadata, MetadataPath, Millis, Organization,
-    OrganizationId, Page, Patch, Record, RecordKey, Resource, ResourceKind, SignUp, SignUpId,
-    Surface, Tier, User, UserId, Write,
+    accept_invitation, complete_sign_up, create_invitation, create_membership, create_organization,
+    create_sign_up, create_user, delete_writes, revoke_invitation, update_write, Change, Cursor,
+    Error, Filter, Invitation, InvitationId, Limits, ListOrder, ListQuery, LookupValue, Membership,
+    MembershipId, Metadata, MetadataPath, Millis, Organization, OrganizationId, Page, Patch,
+    Record, RecordKey, Resource, ResourceKind, SignUp, SignUpId, Surface, Tier, User, UserId,
+    Write,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
